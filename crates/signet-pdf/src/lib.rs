@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod lexer;
+pub mod object;
+
+pub use error::{Error, Result};
+pub use object::{Dict, Name, ObjRef, Object, Stream, StreamData};
