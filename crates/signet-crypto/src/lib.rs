@@ -1,1 +1,29 @@
-//! placeholder
+//! Signing and verification primitives for Signet.
+//!
+//! - [`DigestAlgorithm`] and the streaming [`Hasher`] (SHA-2 only: SHA-1 and MD5 are refused
+//!   for new signatures by policy).
+//! - The [`Signer`] provider trait: the PDF and CMS code only ever sees this, so software keys,
+//!   PKCS#11 tokens and remote signing services are interchangeable.
+//! - [`SoftwareKey`], a [`Signer`] over `aws-lc-rs` key pairs, and [`Identity`] (signer plus
+//!   certificate chain) loaded from PKCS#12 or PEM files.
+//! - [`verify_signature`] over a `SubjectPublicKeyInfo` with a [`SignatureAlgorithm`] read from
+//!   an X.509/CMS `AlgorithmIdentifier` (RFC 5280 §4.1.1.2, RFC 4055, RFC 5754, RFC 5758).
+//! - [`asn1`], a small DER reader shared by the CMS and path-validation code.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod asn1;
+mod algorithm;
+mod digest;
+mod error;
+mod identity;
+pub mod oid;
+mod signer;
+mod verify;
+
+pub use algorithm::SignatureAlgorithm;
+pub use digest::{DigestAlgorithm, Hasher};
+pub use error::Error;
+pub use identity::Identity;
+pub use signer::{KeyKind, SignatureScheme, Signer, SoftwareKey};
+pub use verify::{PublicKeyInfo, verify_signature};

@@ -1,7 +1,10 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod appearance;
+pub mod crypt;
 pub mod error;
+pub mod filter;
 pub mod lexer;
 pub mod object;
 

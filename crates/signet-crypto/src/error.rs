@@ -1,0 +1,60 @@
+//! The crate's error type.
+
+use std::fmt;
+
+use crate::asn1::DerError;
+
+/// Errors from key loading, signing and verification.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// An algorithm, curve or parameter set that Signet does not support or refuses by policy.
+    UnsupportedAlgorithm(String),
+    /// A key that is too weak for new signatures (e.g. RSA below 2048 bits).
+    WeakKey(String),
+    /// The PKCS#12 MAC or encryption did not check out.
+    WrongPassword,
+    /// A key, certificate or PEM/PKCS#12 file could not be read.
+    InvalidKey(String),
+    /// A certificate could not be read.
+    InvalidCertificate(String),
+    /// The private key does not belong to the certificate.
+    KeyMismatch,
+    /// Malformed DER.
+    Der(DerError),
+    /// The signature does not verify.
+    BadSignature,
+    /// The signing operation itself failed.
+    SigningFailed(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnsupportedAlgorithm(s) => write!(f, "unsupported algorithm: {s}"),
+            Self::WeakKey(s) => write!(f, "key too weak for new signatures: {s}"),
+            Self::WrongPassword => f.write_str("wrong PKCS#12 password or corrupt file"),
+            Self::InvalidKey(s) => write!(f, "invalid key: {s}"),
+            Self::InvalidCertificate(s) => write!(f, "invalid certificate: {s}"),
+            Self::KeyMismatch => f.write_str("the private key does not match the certificate"),
+            Self::Der(e) => write!(f, "malformed DER: {e}"),
+            Self::BadSignature => f.write_str("signature does not verify"),
+            Self::SigningFailed(s) => write!(f, "signing failed: {s}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Der(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<DerError> for Error {
+    fn from(e: DerError) -> Self {
+        Self::Der(e)
+    }
+}

@@ -1,0 +1,1 @@
+//! Appearance streams for visible signatures (being written).

@@ -1,0 +1,1 @@
+//! The standard security handler (being written).
