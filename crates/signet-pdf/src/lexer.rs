@@ -504,7 +504,7 @@ fn parse_number(tok: &[u8]) -> Option<Object> {
 /// Parses one complete object from `data` (fuzzing and tests).
 pub fn parse_object(data: &[u8]) -> crate::Result<Object> {
     let mut padded = data.to_vec();
-    padded.push(b' ');
+    padded.extend_from_slice(b" ]"); // a delimiter ends the look-ahead for `N G R`
     Ok(Parser::new(&padded, 0).parse_object()?)
 }
 
