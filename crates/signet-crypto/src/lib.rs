@@ -26,4 +26,4 @@ pub use digest::{DigestAlgorithm, Hasher};
 pub use error::Error;
 pub use identity::Identity;
 pub use signer::{KeyKind, SignatureScheme, Signer, SoftwareKey};
-pub use verify::{PublicKeyInfo, verify_signature};
+pub use verify::{PublicKeyInfo, certificate_spki, verify_signature};

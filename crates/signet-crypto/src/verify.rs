@@ -1,0 +1,135 @@
+//! Signature verification over a `SubjectPublicKeyInfo` (RFC 5280 §4.1.2.7, RFC 3279 §2.3,
+//! RFC 5480 §2).
+
+use aws_lc_rs::signature::{self, RsaParameters, RsaPssSaltLength, UnparsedPublicKey};
+
+use crate::asn1::{self, tag};
+use crate::{DigestAlgorithm, Error, KeyKind, SignatureAlgorithm, oid};
+
+/// A public key read from a DER `SubjectPublicKeyInfo`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKeyInfo {
+    /// Key type and size.
+    pub kind: KeyKind,
+    /// The `subjectPublicKey` bits: PKCS#1 `RSAPublicKey` DER for RSA, the EC point for EC.
+    pub key: Vec<u8>,
+}
+
+impl PublicKeyInfo {
+    /// Reads a DER `SubjectPublicKeyInfo` (RSA, or EC on P-256/P-384).
+    pub fn from_spki_der(spki_der: &[u8]) -> Result<Self, Error> {
+        let spki = asn1::parse_single(spki_der)?.expect(tag::SEQUENCE)?;
+        let mut r = spki.reader();
+        let alg = r.read_expect(tag::SEQUENCE)?;
+        let bits = r.read_expect(tag::BIT_STRING)?;
+        r.finish()?;
+        let key = match bits.value.split_first() {
+            Some((0, key)) => key.to_vec(),
+            _ => return Err(Error::InvalidKey("malformed subjectPublicKey".into())),
+        };
+        let mut ar = alg.reader();
+        let alg_oid = asn1::decode_oid(&ar.read()?)?;
+        let kind = match alg_oid {
+            oid::RSA_ENCRYPTION | oid::RSASSA_PSS => {
+                let bits = RsaParameters::public_modulus_len(&key)
+                    .map_err(|_| Error::InvalidKey("malformed RSAPublicKey".into()))?;
+                KeyKind::Rsa {
+                    bits: bits as usize,
+                }
+            }
+            oid::EC_PUBLIC_KEY => match ar.read_optional(tag::OID)? {
+                Some(c) => match asn1::decode_oid(&c)? {
+                    oid::SECP256R1 => KeyKind::EcP256,
+                    oid::SECP384R1 => KeyKind::EcP384,
+                    other => {
+                        return Err(Error::UnsupportedAlgorithm(format!("EC curve {other}")));
+                    }
+                },
+                None => {
+                    return Err(Error::UnsupportedAlgorithm(
+                        "EC key without a named curve".into(),
+                    ));
+                }
+            },
+            other => return Err(Error::UnsupportedAlgorithm(format!("public key type {other}"))),
+        };
+        Ok(Self { kind, key })
+    }
+}
+
+const PSS_MAX_256: RsaParameters =
+    signature::RSA_PSS_2048_8192_SHA256.with_pss_salt_length(RsaPssSaltLength::Max);
+const PSS_MAX_384: RsaParameters =
+    signature::RSA_PSS_2048_8192_SHA384.with_pss_salt_length(RsaPssSaltLength::Max);
+const PSS_MAX_512: RsaParameters =
+    signature::RSA_PSS_2048_8192_SHA512.with_pss_salt_length(RsaPssSaltLength::Max);
+
+/// Verifies `signature` over `message` with the key in `spki_der`.
+///
+/// RSA keys must be 2048–8192 bits. RSASSA-PSS salt lengths supported: the digest length
+/// (RFC 4055 recommendation) and the maximum (`emLen - hLen - 2`).
+pub fn verify_signature(
+    spki_der: &[u8],
+    algorithm: &SignatureAlgorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
+    let key = PublicKeyInfo::from_spki_der(spki_der)?;
+    let alg: &'static dyn signature::VerificationAlgorithm = match (key.kind, *algorithm) {
+        (KeyKind::Rsa { .. }, SignatureAlgorithm::RsaPkcs1v15(d)) => match d {
+            DigestAlgorithm::Sha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            DigestAlgorithm::Sha384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+            DigestAlgorithm::Sha512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        },
+        (KeyKind::Rsa { bits }, SignatureAlgorithm::RsaPss { digest, salt_len }) => {
+            let em_len = (bits + 6) / 8;
+            let max = em_len.saturating_sub(digest.output_len() + 2);
+            match (digest, salt_len) {
+                (DigestAlgorithm::Sha256, 32) => &signature::RSA_PSS_2048_8192_SHA256,
+                (DigestAlgorithm::Sha384, 48) => &signature::RSA_PSS_2048_8192_SHA384,
+                (DigestAlgorithm::Sha512, 64) => &signature::RSA_PSS_2048_8192_SHA512,
+                (DigestAlgorithm::Sha256, s) if s == max => &PSS_MAX_256,
+                (DigestAlgorithm::Sha384, s) if s == max => &PSS_MAX_384,
+                (DigestAlgorithm::Sha512, s) if s == max => &PSS_MAX_512,
+                (_, s) => {
+                    return Err(Error::UnsupportedAlgorithm(format!(
+                        "RSASSA-PSS salt length {s}"
+                    )));
+                }
+            }
+        }
+        (KeyKind::EcP256, SignatureAlgorithm::Ecdsa(d)) => match d {
+            DigestAlgorithm::Sha256 => &signature::ECDSA_P256_SHA256_ASN1,
+            DigestAlgorithm::Sha384 => &signature::ECDSA_P256_SHA384_ASN1,
+            DigestAlgorithm::Sha512 => &signature::ECDSA_P256_SHA512_ASN1,
+        },
+        (KeyKind::EcP384, SignatureAlgorithm::Ecdsa(d)) => match d {
+            DigestAlgorithm::Sha256 => &signature::ECDSA_P384_SHA256_ASN1,
+            DigestAlgorithm::Sha384 => &signature::ECDSA_P384_SHA384_ASN1,
+            DigestAlgorithm::Sha512 => &signature::ECDSA_P384_SHA512_ASN1,
+        },
+        (kind, alg) => {
+            return Err(Error::UnsupportedAlgorithm(format!(
+                "{:?} signature with a {kind:?} key",
+                alg.scheme()
+            )));
+        }
+    };
+    UnparsedPublicKey::new(alg, &key.key)
+        .verify(message, signature)
+        .map_err(|_| Error::BadSignature)
+}
+
+/// The DER `SubjectPublicKeyInfo` inside a DER certificate (RFC 5280 §4.1.2.7), as a slice
+/// of the input.
+pub fn certificate_spki(cert_der: &[u8]) -> Result<&[u8], Error> {
+    let cert = asn1::parse_single(cert_der)?.expect(tag::SEQUENCE)?;
+    let tbs = cert.reader().read_expect(tag::SEQUENCE)?;
+    let mut r = tbs.reader();
+    r.read_optional(tag::CTX0)?;
+    r.read_expect(tag::INTEGER)?;
+    for _ in 0..4 {
+        r.read_expect(tag::SEQUENCE)?; // signature, issuer, validity, subject
+    }
+    Ok(r.read_expect(tag::SEQUENCE)?.raw)
+}
