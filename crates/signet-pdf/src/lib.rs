@@ -6,6 +6,7 @@ pub mod crypt;
 pub mod document;
 pub mod error;
 pub mod filter;
+pub mod form;
 pub mod lexer;
 pub mod object;
 pub mod source;

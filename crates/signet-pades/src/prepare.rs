@@ -1,0 +1,485 @@
+//! Stage one: add the signature field and the signature dictionary with a `/Contents`
+//! placeholder as an incremental update, and hash the `/ByteRange` (ISO 32000-2 §12.8.1,
+//! ETSI EN 319 142-1 §5.3/§6.2.1).
+
+use std::time::SystemTime;
+
+use signet_crypto::{DigestAlgorithm, Hasher};
+use signet_pdf::appearance::{AppearanceSpec, SealImage, build_appearance};
+use signet_pdf::form::{self, Field};
+use signet_pdf::{Dict, Document, IncrementalUpdate, ObjRef, Object, Source, Stream};
+
+use crate::error::{Error, Result};
+use crate::placement::{VisualRect, to_user_space};
+
+/// DocMDP permission of a certification signature (§12.8.2.2.2, Table 257).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Certification {
+    /// P=1: no changes at all.
+    NoChanges = 1,
+    /// P=2: form filling and further signatures.
+    FormFilling = 2,
+    /// P=3: also annotations.
+    Annotations = 3,
+}
+
+impl std::str::FromStr for Certification {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "no-changes" | "1" => Ok(Certification::NoChanges),
+            "form-filling" | "2" => Ok(Certification::FormFilling),
+            "annotations" | "3" => Ok(Certification::Annotations),
+            _ => Err(format!("unknown certification level '{s}' (no-changes, form-filling, annotations)")),
+        }
+    }
+}
+
+/// A visible signature: where, and what it shows.
+#[derive(Clone, Debug)]
+pub struct Visible {
+    /// 1-based page; negative counts from the end (-1 = last page).
+    pub page: i64,
+    /// The rectangle on the page as displayed.
+    pub rect: VisualRect,
+    /// The seal image.
+    pub image: Option<SealImage>,
+    /// Text lines.
+    pub text: Vec<String>,
+}
+
+/// What to sign and how.
+#[derive(Clone, Debug)]
+pub struct SignatureOptions {
+    /// Field name: an existing empty signature field, or the name of a new one (generated
+    /// when `None`).
+    pub field: Option<String>,
+    /// Page of an invisible signature's widget (1-based, negative from the end).
+    pub page: i64,
+    /// A visible appearance; `None` for an invisible signature.
+    pub visible: Option<Visible>,
+    /// `/Reason`.
+    pub reason: Option<String>,
+    /// `/Location`.
+    pub location: Option<String>,
+    /// `/ContactInfo`.
+    pub contact_info: Option<String>,
+    /// `/Name` (the signer's name as claimed; validators use the certificate).
+    pub name: Option<String>,
+    /// Claimed signing time, written to `/M` (PAdES puts no signing-time in the CMS).
+    pub signing_time: SystemTime,
+    /// Make this a certification signature.
+    pub certify: Option<Certification>,
+    /// Digest of the byte ranges.
+    pub digest: DigestAlgorithm,
+    /// Bytes reserved for the CMS in `/Contents`.
+    pub contents_size: usize,
+}
+
+impl Default for SignatureOptions {
+    fn default() -> Self {
+        SignatureOptions {
+            field: None,
+            page: 1,
+            visible: None,
+            reason: None,
+            location: None,
+            contact_info: None,
+            name: None,
+            signing_time: SystemTime::now(),
+            certify: None,
+            digest: DigestAlgorithm::Sha256,
+            contents_size: 16 * 1024,
+        }
+    }
+}
+
+/// A document ready to be signed: the update is built, the digest is known, and the output
+/// is the original bytes followed by [`TbsDocument::update`] once the CMS is attached.
+#[derive(Debug)]
+pub struct TbsDocument {
+    update: Vec<u8>,
+    original_len: u64,
+    /// `<` of `/Contents`, relative to the update.
+    contents_start: usize,
+    /// One past `>`, relative to the update.
+    contents_end: usize,
+    byte_range: [u64; 4],
+    digest: Vec<u8>,
+    digest_algorithm: DigestAlgorithm,
+    field_name: String,
+}
+
+impl TbsDocument {
+    /// The digest of the byte ranges: the message-digest the CMS must carry.
+    pub fn digest(&self) -> &[u8] {
+        &self.digest
+    }
+
+    /// The digest algorithm.
+    pub fn digest_algorithm(&self) -> DigestAlgorithm {
+        self.digest_algorithm
+    }
+
+    /// `/ByteRange` values.
+    pub fn byte_range(&self) -> [u64; 4] {
+        self.byte_range
+    }
+
+    /// The field the signature goes in.
+    pub fn field_name(&self) -> &str {
+        &self.field_name
+    }
+
+    /// Bytes available for the DER CMS.
+    pub fn reserved(&self) -> usize {
+        (self.contents_end - self.contents_start - 2) / 2
+    }
+
+    /// Length of the original document.
+    pub fn original_len(&self) -> u64 {
+        self.original_len
+    }
+
+    /// Places the DER `cms` in `/Contents` (hex, zero padded) and returns the bytes to append
+    /// to the original file. Fails, writing nothing, if it does not fit.
+    pub fn attach(mut self, cms: &[u8]) -> Result<Vec<u8>> {
+        if cms.len() > self.reserved() {
+            return Err(Error::ContentsTooSmall { reserved: self.reserved(), needed: cms.len() });
+        }
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let at = self.contents_start + 1;
+        for (i, b) in cms.iter().enumerate() {
+            self.update[at + 2 * i] = HEX[(b >> 4) as usize];
+            self.update[at + 2 * i + 1] = HEX[(b & 15) as usize];
+        }
+        Ok(self.update)
+    }
+}
+
+/// Each `/ByteRange` number is written as this 10-digit placeholder and patched in place.
+const PLACEHOLDER_NUM: i64 = 9_999_999_999;
+/// Length of `[0 9999999999 9999999999 9999999999]`.
+const BYTE_RANGE_PLACEHOLDER_LEN: usize = 36;
+
+/// Builds the update for one signature and hashes the byte ranges.
+pub fn prepare<S: Source>(doc: &mut Document<S>, opts: &SignatureOptions) -> Result<TbsDocument> {
+    let permission = form::docmdp_permission(doc)?;
+    if permission == Some(1) {
+        return Err(Error::Refused(
+            "the document is certified with DocMDP P=1 (no changes allowed): another signature would invalidate the certification".into(),
+        ));
+    }
+    let fields = form::fields(doc)?;
+    let signed_before = fields.iter().any(|f| f.is_signature() && f.value.is_some());
+    if opts.certify.is_some() && (signed_before || permission.is_some()) {
+        return Err(Error::Refused(
+            "a certification signature must be the document's first signature, and this document is already signed".into(),
+        ));
+    }
+
+    let root_ref = doc.root_ref()?;
+    let mut catalog = doc.catalog()?;
+    let mut catalog_changed = false;
+    let mut upd = IncrementalUpdate::new(doc);
+    let sig_ref = upd.allocate();
+
+    // ---- the field ----
+    let existing = match &opts.field {
+        Some(name) => fields.iter().find(|f| &f.name == name).cloned(),
+        None => None,
+    };
+    let field_name = match (&existing, &opts.field) {
+        (Some(f), _) => {
+            if !f.is_signature() {
+                return Err(Error::Refused(format!("field '{}' is not a signature field", f.name)));
+            }
+            if f.value.is_some() {
+                return Err(Error::Refused(format!("field '{}' is already signed", f.name)));
+            }
+            f.name.clone()
+        }
+        (None, Some(n)) => {
+            if n.is_empty() || n.contains('.') {
+                return Err(Error::Refused(format!("'{n}' is not a valid new field name (empty or contains '.')")));
+            }
+            n.clone()
+        }
+        (None, None) => (1..)
+            .map(|i| format!("Signature{i}"))
+            .find(|n| !fields.iter().any(|f| &f.name == n))
+            .unwrap_or_else(|| "Signature".into()),
+    };
+
+    if let Some(field) = existing {
+        fill_existing_field(doc, &mut upd, &field, sig_ref, opts)?;
+    } else {
+        let widget = new_widget(doc, &mut upd, &field_name, sig_ref, opts)?;
+        // /AcroForm /Fields
+        let acro = form::acro_form(doc)?;
+        let mut acro_dict = acro.as_ref().map(|a| a.dict.clone()).unwrap_or_default();
+        match acro_dict.get("Fields").cloned() {
+            Some(Object::Ref(fr)) => {
+                let mut arr = doc.get(fr)?.as_array().map(<[Object]>::to_vec).unwrap_or_default();
+                arr.push(widget.into());
+                upd.replace(fr, Object::Array(arr));
+            }
+            Some(Object::Array(mut arr)) => {
+                arr.push(widget.into());
+                acro_dict.set("Fields", Object::Array(arr));
+            }
+            _ => acro_dict.set("Fields", Object::Array(vec![widget.into()])),
+        }
+        acro_dict.set("SigFlags", Object::Int(3));
+        match acro.and_then(|a| a.id) {
+            Some(id) => upd.replace(id, acro_dict),
+            None => {
+                catalog.set("AcroForm", Object::Dict(acro_dict));
+                catalog_changed = true;
+            }
+        }
+    }
+    // ---- the signature dictionary ----
+    let mut sig = Dict::new()
+        .with("Type", Object::name("Sig"))
+        .with("Filter", Object::name("Adobe.PPKLite"))
+        .with("SubFilter", Object::name("ETSI.CAdES.detached"))
+        .with("ByteRange", Object::Array(vec![Object::Int(0), Object::Int(PLACEHOLDER_NUM), Object::Int(PLACEHOLDER_NUM), Object::Int(PLACEHOLDER_NUM)]))
+        .with("Contents", Object::String(vec![0; opts.contents_size]))
+        .with("M", Object::String(crate::time::pdf_date(opts.signing_time).into_bytes()));
+    for (k, v) in [("Name", &opts.name), ("Reason", &opts.reason), ("Location", &opts.location), ("ContactInfo", &opts.contact_info)] {
+        if let Some(v) = v {
+            sig.set(k, Object::text(v));
+        }
+    }
+    sig.set(
+        "Prop_Build",
+        Object::Dict(Dict::new().with("App", Object::Dict(Dict::new().with("Name", Object::name("Signet"))))),
+    );
+    if let Some(level) = opts.certify {
+        let params = Dict::new()
+            .with("Type", Object::name("TransformParams"))
+            .with("P", Object::Int(level as i64))
+            .with("V", Object::name("1.2"));
+        let sigref = Dict::new()
+            .with("Type", Object::name("SigRef"))
+            .with("TransformMethod", Object::name("DocMDP"))
+            .with("TransformParams", Object::Dict(params));
+        sig.set("Reference", Object::Array(vec![Object::Dict(sigref)]));
+        let mut perms = match doc.resolve_key(&catalog, "Perms")? {
+            Some(Object::Dict(d)) => d,
+            _ => Dict::new(),
+        };
+        perms.set("DocMDP", sig_ref.into());
+        catalog.set("Perms", Object::Dict(perms));
+        catalog_changed = true;
+    }
+    upd.replace(sig_ref, sig);
+    if catalog_changed {
+        upd.replace(root_ref, catalog);
+    }
+
+    // ---- serialise, fix the byte range, hash ----
+    let written = upd.finish(doc)?;
+    let mut update = written.bytes;
+    let &(s0, s1) = written
+        .objects
+        .get(&sig_ref.num)
+        .ok_or_else(|| Error::Signature("signature dictionary missing from the update".into()))?;
+    // the placeholders are the first occurrences in the signature object: /ByteRange and
+    // /Contents come before any user text in the dictionary
+    let br_at = s0
+        + find(&update[s0..s1], b"/ByteRange[").ok_or_else(|| Error::Signature("ByteRange placeholder not found".into()))?
+        + b"/ByteRange".len();
+    let contents_start = s0
+        + find(&update[s0..s1], b"/Contents<").ok_or_else(|| Error::Signature("Contents placeholder not found".into()))?
+        + b"/Contents".len();
+    let contents_end = contents_start + 2 * opts.contents_size + 2;
+    let base = doc.len();
+    let total = base + update.len() as u64;
+    let byte_range = [0, base + contents_start as u64, base + contents_end as u64, total - (base + contents_end as u64)];
+    // "[0 a b c" padded with spaces to the placeholder's width, then "]"
+    let mut text = format!("[0 {} {} {}", byte_range[1], byte_range[2], byte_range[3]).into_bytes();
+    if text.len() + 1 > BYTE_RANGE_PLACEHOLDER_LEN {
+        return Err(Error::Refused("the document is too large for a 10-digit /ByteRange".into()));
+    }
+    text.resize(BYTE_RANGE_PLACEHOLDER_LEN - 1, b' ');
+    text.push(b']');
+    update[br_at..br_at + BYTE_RANGE_PLACEHOLDER_LEN].copy_from_slice(&text);
+
+    let mut h = Hasher::new(opts.digest);
+    hash_source(doc.source(), &mut h)?;
+    h.update(&update[..contents_start]);
+    h.update(&update[contents_end..]);
+    Ok(TbsDocument {
+        update,
+        original_len: base,
+        contents_start,
+        contents_end,
+        byte_range,
+        digest: h.finish(),
+        digest_algorithm: opts.digest,
+        field_name,
+    })
+}
+
+/// Hashes the whole source in 1 MiB positional reads.
+fn hash_source<S: Source>(src: &S, h: &mut Hasher) -> Result<()> {
+    let len = src.len();
+    let mut buf = vec![0u8; (1 << 20).min(len as usize).max(1)];
+    let mut off = 0u64;
+    while off < len {
+        let n = src.read_at(off, &mut buf)?;
+        if n == 0 {
+            return Err(Error::Io(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "input shrank while signing")));
+        }
+        h.update(&buf[..n]);
+        off += n as u64;
+    }
+    Ok(())
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The page index (0-based) for a 1-based, possibly negative page number.
+fn page_index<S: Source>(doc: &mut Document<S>, page: i64) -> Result<usize> {
+    let n = doc.page_count()? as i64;
+    let idx = if page < 0 { n + page } else { page - 1 };
+    if page == 0 || idx < 0 || idx >= n {
+        return Err(Error::Refused(format!("page {page} does not exist (the document has {n} pages)")));
+    }
+    Ok(idx as usize)
+}
+
+fn empty_appearance(w: f64, h: f64) -> Stream {
+    let d = Dict::new()
+        .with("Type", Object::name("XObject"))
+        .with("Subtype", Object::name("Form"))
+        .with("BBox", Object::Array(vec![0.into(), 0.into(), w.into(), h.into()]));
+    Stream::new(d, Vec::new())
+}
+
+/// A new merged field/widget on the target page, appended to the page's `/Annots`.
+fn new_widget<S: Source>(
+    doc: &mut Document<S>,
+    upd: &mut IncrementalUpdate,
+    name: &str,
+    sig_ref: ObjRef,
+    opts: &SignatureOptions,
+) -> Result<ObjRef> {
+    let page_no = opts.visible.as_ref().map_or(opts.page, |v| v.page);
+    let page = doc.page(page_index(doc, page_no)?)?;
+    let (rect, ap) = match &opts.visible {
+        None => (signet_pdf::Rect { llx: 0.0, lly: 0.0, urx: 0.0, ury: 0.0 }, empty_appearance(0.0, 0.0)),
+        Some(v) => {
+            let (rect, matrix) = to_user_space(&v.rect, &page.crop_box, page.rotate);
+            let spec = AppearanceSpec {
+                image: v.image.clone(),
+                text: v.text.clone(),
+                ..AppearanceSpec::new(v.rect.width(), v.rect.height())
+            };
+            let mut form = build_appearance(&spec, &mut |o| upd.add(o))?;
+            form.dict.set("Matrix", Object::Array(matrix.iter().map(|&x| Object::Real(x)).collect()));
+            (rect, form)
+        }
+    };
+    let ap_ref = upd.add(ap);
+    let widget = Dict::new()
+        .with("Type", Object::name("Annot"))
+        .with("Subtype", Object::name("Widget"))
+        .with("FT", Object::name("Sig"))
+        .with("T", Object::text(name))
+        .with("V", sig_ref)
+        .with("F", Object::Int(132))
+        .with("P", page.id)
+        .with("Rect", rect.to_object())
+        .with("AP", Object::Dict(Dict::new().with("N", ap_ref)));
+    let widget_ref = upd.add(widget);
+    let mut page_dict = page.dict.clone();
+    match page_dict.get("Annots").cloned() {
+        Some(Object::Ref(ar)) => {
+            let mut arr = match upd.get(ar) {
+                Some(o) => o.as_array().map(<[Object]>::to_vec).unwrap_or_default(),
+                None => doc.get(ar)?.as_array().map(<[Object]>::to_vec).unwrap_or_default(),
+            };
+            arr.push(widget_ref.into());
+            upd.replace(ar, Object::Array(arr));
+        }
+        Some(Object::Array(mut arr)) => {
+            arr.push(widget_ref.into());
+            page_dict.set("Annots", Object::Array(arr));
+            upd.replace(page.id, page_dict);
+        }
+        _ => {
+            page_dict.set("Annots", Object::Array(vec![widget_ref.into()]));
+            upd.replace(page.id, page_dict);
+        }
+    }
+    Ok(widget_ref)
+}
+
+/// Signs into an existing empty signature field: `/V` on the field, an appearance on its
+/// widget when one is asked for.
+fn fill_existing_field<S: Source>(
+    doc: &mut Document<S>,
+    upd: &mut IncrementalUpdate,
+    field: &Field,
+    sig_ref: ObjRef,
+    opts: &SignatureOptions,
+) -> Result<()> {
+    let mut fdict = field.dict.clone();
+    fdict.set("V", sig_ref.into());
+    let widget_ref = field.widget().unwrap_or(field.id);
+    let mut wdict = if widget_ref == field.id {
+        fdict.clone()
+    } else {
+        doc.get(widget_ref)?.as_dict().cloned().unwrap_or_default()
+    };
+    let rect = wdict.get("Rect").and_then(signet_pdf::Rect::from_object);
+    if let (Some(v), Some(rect)) = (&opts.visible, rect) {
+        let rotate = match wdict.get("P").and_then(Object::as_ref) {
+            Some(p) => doc.get(p)?.as_dict().and_then(|d| d.get_int("Rotate")).unwrap_or(0).rem_euclid(360),
+            None => 0,
+        };
+        let (w, h) = if rotate == 90 || rotate == 270 { (rect.height(), rect.width()) } else { (rect.width(), rect.height()) };
+        let spec = AppearanceSpec { image: v.image.clone(), text: v.text.clone(), ..AppearanceSpec::new(w, h) };
+        let mut form = build_appearance(&spec, &mut |o| upd.add(o))?;
+        let matrix = to_user_space(&VisualRect { x1: 0.0, y1: 0.0, x2: 1.0, y2: 1.0 }, &rect, rotate as u16).1;
+        form.dict.set("Matrix", Object::Array(matrix.iter().map(|&x| Object::Real(x)).collect()));
+        let ap = upd.add(form);
+        wdict.set("AP", Object::Dict(Dict::new().with("N", ap)));
+    } else if !wdict.contains("AP") {
+        let (w, h) = rect.map_or((0.0, 0.0), |r| (r.width(), r.height()));
+        let ap = upd.add(empty_appearance(w, h));
+        wdict.set("AP", Object::Dict(Dict::new().with("N", ap)));
+    }
+    // print and locked, as signed widgets usually are
+    let f = wdict.get_int("F").unwrap_or(0);
+    wdict.set("F", Object::Int(f | 4 | 128));
+    if widget_ref == field.id {
+        wdict.set("V", sig_ref.into());
+        upd.replace(field.id, wdict);
+    } else {
+        upd.replace(field.id, fdict);
+        upd.replace(widget_ref, wdict);
+    }
+    let acro = form::acro_form(doc)?;
+    if let Some(a) = acro {
+        if a.dict.get_int("SigFlags") != Some(3) {
+            let mut d = a.dict.clone();
+            d.set("SigFlags", Object::Int(3));
+            match a.id {
+                Some(id) => upd.replace(id, d),
+                None => {
+                    let root = doc.root_ref()?;
+                    let mut cat = doc.catalog()?;
+                    cat.set("AcroForm", Object::Dict(d));
+                    upd.replace(root, cat);
+                }
+            }
+        }
+    }
+    Ok(())
+}
