@@ -156,7 +156,11 @@ pub fn build_signed_data(
 /// structure is built with a placeholder signature of
 /// [`Signer::max_signature_len`](signet_crypto::Signer::max_signature_len) bytes, and DER
 /// lengths only grow with content. The caller adds room for a later signature timestamp.
-pub fn estimated_len(identity: &Identity, digest: DigestAlgorithm, scheme: SignatureScheme) -> usize {
+pub fn estimated_len(
+    identity: &Identity,
+    digest: DigestAlgorithm,
+    scheme: SignatureScheme,
+) -> usize {
     let placeholder = vec![0u8; identity.signer.max_signature_len()];
     let md = vec![0u8; digest.output_len()];
     signed_attributes(&identity.certificate, digest, &md)

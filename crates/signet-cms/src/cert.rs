@@ -121,7 +121,10 @@ impl<'a> CertView<'a> {
         let ext = self.extension(&oid::AUTHORITY_KEY_IDENTIFIER)?;
         let seq = asn1::parse_single(ext.value).ok()?;
         let mut r = DerReader::new(seq.value);
-        r.read_optional(tag::CTX0_PRIM).ok().flatten().map(|t| t.value)
+        r.read_optional(tag::CTX0_PRIM)
+            .ok()
+            .flatten()
+            .map(|t| t.value)
     }
 
     pub(crate) fn is_self_issued(&self) -> bool {

@@ -48,10 +48,12 @@ impl fmt::Display for Error {
             Self::MessageDigestMismatch => {
                 f.write_str("message digest does not match the signed content")
             }
-            Self::SigningCertificateMismatch => f.write_str(
-                "signing-certificate-v2 hash does not match the signer's certificate",
-            ),
-            Self::BadSignature => f.write_str("signature over the signed attributes does not verify"),
+            Self::SigningCertificateMismatch => {
+                f.write_str("signing-certificate-v2 hash does not match the signer's certificate")
+            }
+            Self::BadSignature => {
+                f.write_str("signature over the signed attributes does not verify")
+            }
             Self::Path(e) => e.fmt(f),
         }
     }

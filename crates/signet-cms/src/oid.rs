@@ -7,13 +7,11 @@ pub const DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.
 /// id-signedData (RFC 5652 §5.1).
 pub const SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 /// id-ct-TSTInfo (RFC 3161 §2.4.2).
-pub const TST_INFO: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+pub const TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 /// id-contentType attribute (RFC 5652 §11.1).
 pub const CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 /// id-messageDigest attribute (RFC 5652 §11.2).
-pub const MESSAGE_DIGEST: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+pub const MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 /// id-signingTime attribute (RFC 5652 §11.3).
 pub const SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
 /// id-aa-signingCertificate (RFC 2634 §5.4, ESS v1, SHA-1).

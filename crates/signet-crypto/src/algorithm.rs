@@ -123,10 +123,8 @@ impl SignatureAlgorithm {
             }
             Self::RsaPss { digest, salt_len } => {
                 let hash = digest_algorithm_identifier(digest);
-                let mgf = asn1::encode_parts(
-                    tag::SEQUENCE,
-                    &[&asn1::encode_oid(&oid::MGF1), &hash],
-                );
+                let mgf =
+                    asn1::encode_parts(tag::SEQUENCE, &[&asn1::encode_oid(&oid::MGF1), &hash]);
                 let params = asn1::encode_parts(
                     tag::SEQUENCE,
                     &[
@@ -155,7 +153,9 @@ pub(crate) fn parse_digest_algorithm_identifier(value: &[u8]) -> Result<DigestAl
     let alg = asn1::decode_oid(&r.read()?)?;
     if let Some(p) = r.read_optional(tag::NULL)? {
         if !p.value.is_empty() {
-            return Err(Error::UnsupportedAlgorithm("malformed NULL parameters".into()));
+            return Err(Error::UnsupportedAlgorithm(
+                "malformed NULL parameters".into(),
+            ));
         }
     }
     r.finish()?;
@@ -167,9 +167,9 @@ pub(crate) fn parse_digest_algorithm_identifier(value: &[u8]) -> Result<DigestAl
 fn parse_pss_params(value: &[u8]) -> Result<SignatureAlgorithm, Error> {
     let mut r = DerReader::new(value);
     let hash = match r.read_optional(tag::CTX0)? {
-        Some(h) => {
-            parse_digest_algorithm_identifier(asn1::parse_single(h.value)?.expect(tag::SEQUENCE)?.value)?
-        }
+        Some(h) => parse_digest_algorithm_identifier(
+            asn1::parse_single(h.value)?.expect(tag::SEQUENCE)?.value,
+        )?,
         None => {
             return Err(Error::UnsupportedAlgorithm(
                 "RSASSA-PSS with the default SHA-1 hash".into(),
@@ -182,7 +182,9 @@ fn parse_pss_params(value: &[u8]) -> Result<SignatureAlgorithm, Error> {
             let mut mr = seq.reader();
             let mgf = asn1::decode_oid(&mr.read()?)?;
             if mgf != oid::MGF1 {
-                return Err(Error::UnsupportedAlgorithm(format!("mask generation {mgf}")));
+                return Err(Error::UnsupportedAlgorithm(format!(
+                    "mask generation {mgf}"
+                )));
             }
             let inner = mr.read_expect(tag::SEQUENCE)?;
             mr.finish()?;
@@ -205,7 +207,9 @@ fn parse_pss_params(value: &[u8]) -> Result<SignatureAlgorithm, Error> {
     };
     if let Some(t) = r.read_optional(tag::CTX3)? {
         if asn1::decode_small_uint(&asn1::parse_single(t.value)?)? != 1 {
-            return Err(Error::UnsupportedAlgorithm("RSASSA-PSS trailer field".into()));
+            return Err(Error::UnsupportedAlgorithm(
+                "RSASSA-PSS trailer field".into(),
+            ));
         }
     }
     r.finish()?;
@@ -216,6 +220,7 @@ fn parse_pss_params(value: &[u8]) -> Result<SignatureAlgorithm, Error> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -238,9 +243,10 @@ mod tests {
     }
 
     #[test]
-    fn pss_sha256_matches_openssl_encoding() {
-        // From `openssl cms -sign ... -keyopt rsa_padding_mode:pss` with SHA-256
-        // (salt length 32, trailer field omitted).
+    fn pss_params_with_null_hash_parameters() {
+        // The layout `openssl cms -sign -keyopt rsa_padding_mode:pss -md sha256` writes (NULL
+        // hash parameters, trailer field omitted), with salt length 32 instead of OpenSSL's
+        // default maximum.
         let expected = [
             0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a, 0x30,
             0x34, 0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
@@ -248,7 +254,7 @@ mod tests {
             0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
             0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa2, 0x03, 0x02, 0x01, 0x20,
         ];
-        // OpenSSL writes NULL hash parameters; both forms must parse to the same algorithm.
+        // We write absent hash parameters (RFC 5754 §2); both forms parse to the same algorithm.
         assert_eq!(
             SignatureAlgorithm::from_algorithm_identifier(&expected, None).unwrap(),
             SignatureAlgorithm::new(SignatureScheme::RsaPss, DigestAlgorithm::Sha256)

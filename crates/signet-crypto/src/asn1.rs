@@ -347,6 +347,7 @@ pub fn encode_small_uint(value: u64) -> Vec<u8> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

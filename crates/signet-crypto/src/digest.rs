@@ -42,8 +42,12 @@ impl DigestAlgorithm {
             oid::SHA1 => Err(Error::UnsupportedAlgorithm(
                 "SHA-1 is refused by policy".into(),
             )),
-            oid::MD5 => Err(Error::UnsupportedAlgorithm("MD5 is refused by policy".into())),
-            other => Err(Error::UnsupportedAlgorithm(format!("digest algorithm {other}"))),
+            oid::MD5 => Err(Error::UnsupportedAlgorithm(
+                "MD5 is refused by policy".into(),
+            )),
+            other => Err(Error::UnsupportedAlgorithm(format!(
+                "digest algorithm {other}"
+            ))),
         }
     }
 
@@ -145,6 +149,7 @@ impl fmt::Debug for Hasher {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -164,7 +169,10 @@ mod tests {
             assert_eq!(DigestAlgorithm::from_oid(&alg.oid()).ok(), Some(alg));
             assert_eq!(alg.name().parse::<DigestAlgorithm>().ok(), Some(alg));
         }
-        assert_eq!("SHA-384".parse::<DigestAlgorithm>().ok(), Some(DigestAlgorithm::Sha384));
+        assert_eq!(
+            "SHA-384".parse::<DigestAlgorithm>().ok(),
+            Some(DigestAlgorithm::Sha384)
+        );
         assert!("sha1".parse::<DigestAlgorithm>().is_err());
         assert!(DigestAlgorithm::from_oid(&oid::SHA1).is_err());
     }

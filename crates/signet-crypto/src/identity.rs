@@ -123,7 +123,11 @@ impl Identity {
                 })?;
                 SoftwareKey::from_pkcs8_der(plain.as_bytes())?
             }
-            other => return Err(Error::InvalidKey(format!("unsupported PEM label '{other}'"))),
+            other => {
+                return Err(Error::InvalidKey(format!(
+                    "unsupported PEM label '{other}'"
+                )));
+            }
         };
         let mut certs: Vec<Vec<u8>> = pem_blocks(cert_pem)?
             .into_iter()
@@ -204,7 +208,11 @@ impl<'a> CertNames<'a> {
         let bits = sr.read_expect(tag::BIT_STRING).map_err(bad)?;
         let public_key = match bits.value.split_first() {
             Some((0, k)) => k,
-            _ => return Err(Error::InvalidCertificate("malformed subjectPublicKey".into())),
+            _ => {
+                return Err(Error::InvalidCertificate(
+                    "malformed subjectPublicKey".into(),
+                ));
+            }
         };
         Ok(Self {
             issuer,

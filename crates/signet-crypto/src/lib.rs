@@ -12,8 +12,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod asn1;
 mod algorithm;
+pub mod asn1;
 mod digest;
 mod error;
 mod identity;

@@ -14,19 +14,15 @@ pub const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.10
 pub const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
 
 /// rsaEncryption (RFC 8017 App. C).
-pub const RSA_ENCRYPTION: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+pub const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 /// sha1WithRSAEncryption (refused).
 pub const SHA1_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5");
 /// sha256WithRSAEncryption (RFC 4055 §5).
-pub const SHA256_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+pub const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 /// sha384WithRSAEncryption (RFC 4055 §5).
-pub const SHA384_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+pub const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
 /// sha512WithRSAEncryption (RFC 4055 §5).
-pub const SHA512_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+pub const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 /// id-RSASSA-PSS (RFC 4055 §3.1).
 pub const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
 /// id-mgf1 (RFC 4055 §2.2).
@@ -41,11 +37,8 @@ pub const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.
 /// ecdsa-with-SHA1 (refused).
 pub const ECDSA_WITH_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.1");
 /// ecdsa-with-SHA256 (RFC 5758 §3.2).
-pub const ECDSA_WITH_SHA256: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+pub const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 /// ecdsa-with-SHA384 (RFC 5758 §3.2).
-pub const ECDSA_WITH_SHA384: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+pub const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 /// ecdsa-with-SHA512 (RFC 5758 §3.2).
-pub const ECDSA_WITH_SHA512: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+pub const ECDSA_WITH_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");

@@ -87,10 +87,7 @@ pub trait Signer: Send + Sync {
 
 enum KeyPairInner {
     Rsa(RsaKeyPair),
-    Ec {
-        pair: EcdsaKeyPair,
-        p384: bool,
-    },
+    Ec { pair: EcdsaKeyPair, p384: bool },
 }
 
 /// A private key held in memory, parsed once (each [`Signer::sign`] call does no parsing).
@@ -133,7 +130,9 @@ impl SoftwareKey {
                     .map_err(|e| Error::InvalidKey(format!("EC PKCS#8 key rejected: {e}")))?;
                 Ok(Self::ec(pair, p384))
             }
-            other => Err(Error::UnsupportedAlgorithm(format!("private key type {other}"))),
+            other => Err(Error::UnsupportedAlgorithm(format!(
+                "private key type {other}"
+            ))),
         }
     }
 
@@ -172,7 +171,11 @@ impl SoftwareKey {
     fn ec(pair: EcdsaKeyPair, p384: bool) -> Self {
         Self {
             inner: KeyPairInner::Ec { pair, p384 },
-            kind: if p384 { KeyKind::EcP384 } else { KeyKind::EcP256 },
+            kind: if p384 {
+                KeyKind::EcP384
+            } else {
+                KeyKind::EcP256
+            },
             rng: SystemRandom::new(),
         }
     }
@@ -205,9 +208,15 @@ impl Signer for SoftwareKey {
         match (&self.inner, scheme) {
             (KeyPairInner::Rsa(pair), SignatureScheme::RsaPkcs1v15 | SignatureScheme::RsaPss) => {
                 let enc: &'static dyn signature::RsaEncoding = match (scheme, digest) {
-                    (SignatureScheme::RsaPss, DigestAlgorithm::Sha256) => &signature::RSA_PSS_SHA256,
-                    (SignatureScheme::RsaPss, DigestAlgorithm::Sha384) => &signature::RSA_PSS_SHA384,
-                    (SignatureScheme::RsaPss, DigestAlgorithm::Sha512) => &signature::RSA_PSS_SHA512,
+                    (SignatureScheme::RsaPss, DigestAlgorithm::Sha256) => {
+                        &signature::RSA_PSS_SHA256
+                    }
+                    (SignatureScheme::RsaPss, DigestAlgorithm::Sha384) => {
+                        &signature::RSA_PSS_SHA384
+                    }
+                    (SignatureScheme::RsaPss, DigestAlgorithm::Sha512) => {
+                        &signature::RSA_PSS_SHA512
+                    }
                     (_, DigestAlgorithm::Sha256) => &signature::RSA_PKCS1_SHA256,
                     (_, DigestAlgorithm::Sha384) => &signature::RSA_PKCS1_SHA384,
                     (_, DigestAlgorithm::Sha512) => &signature::RSA_PKCS1_SHA512,

@@ -51,7 +51,11 @@ impl PublicKeyInfo {
                     ));
                 }
             },
-            other => return Err(Error::UnsupportedAlgorithm(format!("public key type {other}"))),
+            other => {
+                return Err(Error::UnsupportedAlgorithm(format!(
+                    "public key type {other}"
+                )));
+            }
         };
         Ok(Self { kind, key })
     }

@@ -18,11 +18,13 @@ fn pki() -> &'static Path {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("signet-crypto-pki");
         let script = std::env::var("SIGNET_PEER_DIR")
             .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/peer")
-            })
+            .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/peer"))
             .join("make_pki.sh");
-        let out = Command::new("bash").arg(&script).arg(&dir).output().unwrap();
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg(&dir)
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "{} failed: {}",
@@ -131,11 +133,32 @@ fn pem_pkcs8_pkcs1_sec1_and_encrypted() {
     let pki = pki();
     let rsa_key = pki.join("signer-rsa.key");
     let ec_key = pki.join("signer-ec.key");
-    openssl(&["rsa", "-in", rsa_key.to_str().unwrap(), "-traditional", "-out", &d("rsa1.pem")]);
-    openssl(&["ec", "-in", ec_key.to_str().unwrap(), "-out", &d("sec1.pem")]);
     openssl(&[
-        "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", rsa_key.to_str().unwrap(),
-        "-passout", "pass:key-pw", "-out", &d("enc.pem"),
+        "rsa",
+        "-in",
+        rsa_key.to_str().unwrap(),
+        "-traditional",
+        "-out",
+        &d("rsa1.pem"),
+    ]);
+    openssl(&[
+        "ec",
+        "-in",
+        ec_key.to_str().unwrap(),
+        "-out",
+        &d("sec1.pem"),
+    ]);
+    openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-v2",
+        "aes-256-cbc",
+        "-in",
+        rsa_key.to_str().unwrap(),
+        "-passout",
+        "pass:key-pw",
+        "-out",
+        &d("enc.pem"),
     ]);
     let rsa_cert = read("signer-rsa.pem");
     let ec_cert = read("signer-ec.pem");
@@ -187,14 +210,20 @@ fn rsa_4096_and_p384_and_weak_rsa() {
     assert_eq!(id.signer.max_signature_len(), 512);
     round_trip_all(&id);
 
-    let (k, c) = selfsigned(&["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"], "p384");
+    let (k, c) = selfsigned(
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
+        "p384",
+    );
     let id = Identity::from_pem(&k, None, &c, None).unwrap();
     assert_eq!(id.key_kind(), KeyKind::EcP384);
     round_trip_all(&id);
 
     let (k, c) = selfsigned(&["-newkey", "rsa:1024"], "rsa1024");
     let err = Identity::from_pem(&k, None, &c, None).unwrap_err();
-    assert!(matches!(err, Error::WeakKey(_) | Error::InvalidKey(_)), "{err:?}");
+    assert!(
+        matches!(err, Error::WeakKey(_) | Error::InvalidKey(_)),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -205,8 +234,17 @@ fn openssl_signatures_verify() {
     std::fs::write(d("msg"), b"hello").unwrap();
     let key = pki().join("signer-rsa.key");
     openssl(&[
-        "dgst", "-sha384", "-sign", key.to_str().unwrap(), "-sigopt", "rsa_padding_mode:pss",
-        "-sigopt", "rsa_pss_saltlen:digest", "-out", &d("sig"), &d("msg"),
+        "dgst",
+        "-sha384",
+        "-sign",
+        key.to_str().unwrap(),
+        "-sigopt",
+        "rsa_padding_mode:pss",
+        "-sigopt",
+        "rsa_pss_saltlen:digest",
+        "-out",
+        &d("sig"),
+        &d("msg"),
     ]);
     let cert = pem_certs(&read("signer-rsa.pem")).remove(0);
     let spki = certificate_spki(&cert).unwrap();
@@ -215,8 +253,17 @@ fn openssl_signatures_verify() {
     verify_signature(spki, &alg, b"hello", &sig).unwrap();
     // Maximum salt length too.
     openssl(&[
-        "dgst", "-sha256", "-sign", key.to_str().unwrap(), "-sigopt", "rsa_padding_mode:pss",
-        "-sigopt", "rsa_pss_saltlen:max", "-out", &d("sig2"), &d("msg"),
+        "dgst",
+        "-sha256",
+        "-sign",
+        key.to_str().unwrap(),
+        "-sigopt",
+        "rsa_padding_mode:pss",
+        "-sigopt",
+        "rsa_pss_saltlen:max",
+        "-out",
+        &d("sig2"),
+        &d("msg"),
     ]);
     let sig = std::fs::read(d("sig2")).unwrap();
     let alg = SignatureAlgorithm::RsaPss {
@@ -226,7 +273,15 @@ fn openssl_signatures_verify() {
     verify_signature(spki, &alg, b"hello", &sig).unwrap();
     // ECDSA P-256 with SHA-512 made by OpenSSL.
     let key = pki().join("signer-ec.key");
-    openssl(&["dgst", "-sha512", "-sign", key.to_str().unwrap(), "-out", &d("sig3"), &d("msg")]);
+    openssl(&[
+        "dgst",
+        "-sha512",
+        "-sign",
+        key.to_str().unwrap(),
+        "-out",
+        &d("sig3"),
+        &d("msg"),
+    ]);
     let cert = pem_certs(&read("signer-ec.pem")).remove(0);
     let sig = std::fs::read(d("sig3")).unwrap();
     let alg = SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha512);
