@@ -1,1 +1,47 @@
-fn main() {}
+//! The `signet` command: a thin layer that parses arguments, resolves them into settings and
+//! calls the libraries. Errors print as one clear line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod sign;
+mod verify;
+
+/// Signet: electronic signatures and seals for PDF documents (PAdES).
+#[derive(Parser, Debug)]
+#[command(name = "signet", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Sign a PDF with a PAdES baseline signature (invisible, or a visible seal).
+    Sign(sign::SignArgs),
+    /// Check every signature of a PDF: integrity, trust, later changes.
+    Verify(verify::VerifyArgs),
+}
+
+/// Exit status for usage errors and unreadable input (as `verify` documents).
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(EXIT_USAGE) } else { ExitCode::SUCCESS };
+        }
+    };
+    match cli.command {
+        Command::Sign(a) => sign::run(a),
+        Command::Verify(a) => verify::run(a),
+    }
+}
+
+/// Reads a secret from the environment variable `var`.
+fn secret_from_env(var: &str) -> anyhow::Result<String> {
+    std::env::var(var).map_err(|_| anyhow::anyhow!("environment variable {var} is not set"))
+}

@@ -1,1 +1,14 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod placement;
+pub mod prepare;
+pub mod sign;
+mod time;
+
+pub use error::{Error, Result};
+pub use placement::VisualRect;
+pub use prepare::{Certification, SignatureOptions, TbsDocument, Visible, prepare};
+pub use sign::{CmsProvider, IdentityCms, TIMESTAMP_RESERVE, TbsSummary, sign_file, sign_update};
+pub use time::pdf_date;

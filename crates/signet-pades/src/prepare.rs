@@ -370,7 +370,8 @@ fn new_widget<S: Source>(
     opts: &SignatureOptions,
 ) -> Result<ObjRef> {
     let page_no = opts.visible.as_ref().map_or(opts.page, |v| v.page);
-    let page = doc.page(page_index(doc, page_no)?)?;
+    let index = page_index(doc, page_no)?;
+    let page = doc.page(index)?;
     let (rect, ap) = match &opts.visible {
         None => (signet_pdf::Rect { llx: 0.0, lly: 0.0, urx: 0.0, ury: 0.0 }, empty_appearance(0.0, 0.0)),
         Some(v) => {

@@ -622,7 +622,7 @@ impl<S: Source> Document<S> {
             }
         };
         match (&self.security, id) {
-            (Some(sec), Some(id)) if !s.dict.is_name("Type", "XRef") && !is_identity_crypt(&s.dict) => {
+            (Some(sec), Some(id)) if sec.is_stream_encrypted(&s.dict) => {
                 sec.decrypt_stream(id, &raw)
             }
             _ => Ok(raw),
@@ -715,14 +715,6 @@ impl<S: Source> Document<S> {
         };
         let rotate = (rotate.rem_euclid(360) / 90 * 90) as u16;
         Ok(Page { id, dict, index, media_box, crop_box, rotate })
-    }
-}
-
-fn is_identity_crypt(d: &Dict) -> bool {
-    match d.get("Filter") {
-        Some(Object::Name(n)) => n.0 == b"Crypt",
-        Some(Object::Array(a)) => a.first().and_then(Object::as_name) == Some(b"Crypt"),
-        _ => false,
     }
 }
 

@@ -1,0 +1,135 @@
+//! Stage two and the whole flow: get a CMS for the digest from a [`CmsProvider`], attach it,
+//! and write the output, retrying with more room if the CMS did not fit.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::Path;
+
+use signet_crypto::{DigestAlgorithm, Identity, SignatureScheme};
+use signet_pdf::{Document, FileSource, Source};
+
+use crate::error::{Error, Result};
+use crate::prepare::{SignatureOptions, prepare};
+
+/// Room reserved in `/Contents`, beyond the CMS itself, for a signature timestamp added
+/// later as an unsigned attribute (a token with its TSA chain is typically 3–7 KiB).
+pub const TIMESTAMP_RESERVE: usize = 8 * 1024;
+
+/// Produces the CMS `SignedData` for a document digest. A key in this process, an HSM or a
+/// remote hash-signing service: the PDF code sees only this.
+pub trait CmsProvider {
+    /// The DER length the CMS will have, at most (used to size `/Contents`).
+    fn estimated_len(&self) -> usize;
+    /// The digest algorithm the provider signs with.
+    fn digest_algorithm(&self) -> DigestAlgorithm;
+    /// The CMS for `document_digest` (the digest of the `/ByteRange`).
+    fn sign_digest(&self, document_digest: &[u8]) -> Result<Vec<u8>>;
+}
+
+/// A [`CmsProvider`] over a signing identity (key + certificate chain), building PAdES
+/// baseline B-B `SignedData` (ETSI EN 319 142-1 §6.3).
+pub struct IdentityCms<'a> {
+    identity: &'a Identity,
+    digest: DigestAlgorithm,
+    scheme: SignatureScheme,
+    estimated: usize,
+}
+
+impl<'a> IdentityCms<'a> {
+    /// Signs with `identity`, `digest` and `scheme` (None: the key's default scheme).
+    pub fn new(identity: &'a Identity, digest: DigestAlgorithm, scheme: Option<SignatureScheme>) -> Self {
+        let scheme = scheme.unwrap_or_else(|| identity.key_kind().default_scheme());
+        let estimated = signet_cms::estimated_len(identity, digest, scheme);
+        IdentityCms { identity, digest, scheme, estimated }
+    }
+}
+
+impl CmsProvider for IdentityCms<'_> {
+    fn estimated_len(&self) -> usize {
+        self.estimated
+    }
+    fn digest_algorithm(&self) -> DigestAlgorithm {
+        self.digest
+    }
+    fn sign_digest(&self, document_digest: &[u8]) -> Result<Vec<u8>> {
+        signet_cms::build_signed_data(self.identity, self.digest, self.scheme, document_digest)
+            .map_err(|e| Error::Signature(e.to_string()))
+    }
+}
+
+/// Prepares, signs and attaches; returns the bytes to append to the original. When the CMS
+/// is larger than estimated, prepares again once with the exact size plus the reserve.
+pub fn sign_update<S: Source>(
+    doc: &mut Document<S>,
+    opts: &SignatureOptions,
+    cms: &dyn CmsProvider,
+) -> Result<(TbsSummary, Vec<u8>)> {
+    let mut opts = opts.clone();
+    opts.digest = cms.digest_algorithm();
+    opts.contents_size = cms.estimated_len() + TIMESTAMP_RESERVE;
+    for _ in 0..2 {
+        let tbs = prepare(doc, &opts)?;
+        let der = cms.sign_digest(tbs.digest())?;
+        let summary = TbsSummary { byte_range: tbs.byte_range(), field_name: tbs.field_name().to_string() };
+        match tbs.attach(&der) {
+            Ok(update) => return Ok((summary, update)),
+            Err(Error::ContentsTooSmall { needed, .. }) => opts.contents_size = needed + TIMESTAMP_RESERVE,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::Signature("the CMS kept growing beyond the reserved space".into()))
+}
+
+/// What was signed.
+#[derive(Clone, Debug)]
+pub struct TbsSummary {
+    /// The signature's `/ByteRange`.
+    pub byte_range: [u64; 4],
+    /// The field that holds it.
+    pub field_name: String,
+}
+
+/// Signs the PDF at `input` into `output`. The output appears only when complete (written
+/// to a temporary file beside it, then renamed). The original bytes are copied by the
+/// kernel (`copy_file_range`) on a second thread while this one hashes them, so a large
+/// file is read about once.
+pub fn sign_file(
+    input: &Path,
+    output: &Path,
+    password: Option<&[u8]>,
+    opts: &SignatureOptions,
+    cms: &dyn CmsProvider,
+) -> Result<TbsSummary> {
+    let src = File::open(input).map_err(|e| io_context(e, "cannot open", input))?;
+    let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".signet-")
+        .suffix(".pdf.part")
+        .tempfile_in(dir)
+        .map_err(|e| io_context(e, "cannot create a temporary file in", dir))?;
+    let copy_src = src.try_clone()?;
+    let copy_dst = tmp.as_file().try_clone()?;
+    let (summary, update) = std::thread::scope(|s| -> Result<(TbsSummary, Vec<u8>)> {
+        let copier = s.spawn(move || -> io::Result<u64> {
+            let (mut r, mut w) = (copy_src, copy_dst);
+            io::copy(&mut r, &mut w)
+        });
+        let signed = Document::open(FileSource::new(src)?, password)
+            .map_err(Error::from)
+            .and_then(|mut doc| sign_update(&mut doc, opts, cms));
+        let copied = copier.join().map_err(|_| Error::Signature("the copy thread panicked".into()))??;
+        let signed = signed?;
+        if copied + (signed.1.len() as u64) != signed.0.byte_range[2] + signed.0.byte_range[3] {
+            return Err(Error::Io(io::Error::other("the input changed while it was being signed")));
+        }
+        Ok(signed)
+    })?;
+    tmp.as_file_mut().write_all(&update)?;
+    tmp.as_file().sync_data()?;
+    tmp.persist(output).map_err(|e| io_context(e.error, "cannot write", output))?;
+    Ok(summary)
+}
+
+fn io_context(e: io::Error, what: &str, path: &Path) -> Error {
+    Error::Io(io::Error::new(e.kind(), format!("{what} {}: {e}", path.display())))
+}
