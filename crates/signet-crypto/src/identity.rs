@@ -228,6 +228,22 @@ impl<'a> CertNames<'a> {
 
 /// Every PEM block in `input` as (label, DER), in order (RFC 7468 §2; text between blocks,
 /// such as OpenSSL's "Bag Attributes", is ignored).
+/// The certificates in a PEM file (every `CERTIFICATE` block), or a single DER certificate.
+pub fn certificates_from_pem_or_der(input: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+    if input.first() == Some(&0x30) {
+        return Ok(vec![input.to_vec()]);
+    }
+    let certs: Vec<Vec<u8>> = pem_blocks(input)?
+        .into_iter()
+        .filter(|(label, _)| label == "CERTIFICATE")
+        .map(|(_, der)| der)
+        .collect();
+    if certs.is_empty() {
+        return Err(Error::InvalidCertificate("no CERTIFICATE block found".into()));
+    }
+    Ok(certs)
+}
+
 fn pem_blocks(input: &[u8]) -> Result<Vec<(String, Vec<u8>)>, Error> {
     const BEGIN: &[u8] = b"-----BEGIN ";
     let mut out = Vec::new();

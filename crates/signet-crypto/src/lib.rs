@@ -24,6 +24,6 @@ mod verify;
 pub use algorithm::SignatureAlgorithm;
 pub use digest::{DigestAlgorithm, Hasher};
 pub use error::Error;
-pub use identity::Identity;
+pub use identity::{Identity, certificates_from_pem_or_der};
 pub use signer::{KeyKind, SignatureScheme, Signer, SoftwareKey};
 pub use verify::{PublicKeyInfo, certificate_spki, verify_signature};

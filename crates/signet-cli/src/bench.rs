@@ -1,0 +1,269 @@
+//! `signet bench`: signs one PDF in memory, over and over, for a fixed time and reports the
+//! throughput and latency. Each iteration is what a signing service does per request: open
+//! the document from bytes, prepare the update, hash, build the CMS, attach, and assemble
+//! the signed output (original bytes + update) in a new buffer. The key is loaded once.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use signet_crypto::{DigestAlgorithm, Identity};
+use signet_pades::{IdentityCms, SignatureOptions};
+use signet_pdf::Document;
+
+use crate::secret_from_env;
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  signet bench --pdf one-page.pdf --p12 signer.p12 --p12-password-env P12_PASSWORD --seconds 10
+  signet bench --pdf one-page.pdf --p12 signer.p12 --p12-password-env P12_PASSWORD --verify")]
+pub(crate) struct BenchArgs {
+    /// The PDF to sign (read once into memory; never modified).
+    #[arg(long, value_name = "FILE")]
+    pdf: PathBuf,
+    /// PKCS#12 file with the key and its certificate chain.
+    #[arg(long, value_name = "FILE")]
+    p12: PathBuf,
+    /// Environment variable holding the PKCS#12 password (default: empty password).
+    #[arg(long, value_name = "VAR")]
+    p12_password_env: Option<String>,
+    /// How long to run each measurement, in seconds.
+    #[arg(long, value_name = "N", default_value_t = 5.0)]
+    seconds: f64,
+    /// Signing threads; each signs its own documents independently (1 = one core).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    threads: u32,
+    /// Digest algorithm.
+    #[arg(long, value_name = "ALG", default_value = "sha256", value_parser = ["sha256", "sha384", "sha512"])]
+    digest: String,
+    /// Also measure verification of the signed document, the same way.
+    #[arg(long)]
+    verify: bool,
+    /// Print the results as one JSON object on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(a: BenchArgs) -> ExitCode {
+    match bench(&a) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("signet bench: {}", crate::sign::one_line(&e));
+            if e.downcast_ref::<crate::sign::Usage>().is_some() {
+                ExitCode::from(crate::EXIT_USAGE)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// What one measurement found.
+struct Stats {
+    label: &'static str,
+    threads: u32,
+    count: u64,
+    elapsed: Duration,
+    mean: Duration,
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+impl Stats {
+    fn per_second(&self) -> f64 {
+        self.count as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn print(&self) {
+        println!(
+            "{:<7} {:>10.1} docs/s  ({} docs in {:.2} s, {} thread{})  latency mean {:.3} ms  p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+            self.label,
+            self.per_second(),
+            self.count,
+            self.elapsed.as_secs_f64(),
+            self.threads,
+            if self.threads == 1 { "" } else { "s" },
+            ms(self.mean),
+            ms(self.p50),
+            ms(self.p99),
+            ms(self.max),
+        );
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "threads": self.threads,
+            "count": self.count,
+            "seconds": self.elapsed.as_secs_f64(),
+            "docs_per_s": self.per_second(),
+            "mean_ms": ms(self.mean),
+            "p50_ms": ms(self.p50),
+            "p99_ms": ms(self.p99),
+            "max_ms": ms(self.max),
+        })
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn bench(a: &BenchArgs) -> anyhow::Result<()> {
+    use crate::sign::Usage;
+    if !(a.seconds.is_finite() && a.seconds > 0.0) {
+        bail!(Usage("--seconds must be a positive number".into()));
+    }
+    let pdf = std::fs::read(&a.pdf).map_err(|e| Usage(format!("cannot read {}: {e}", a.pdf.display())))?;
+    let p12 = std::fs::read(&a.p12).map_err(|e| Usage(format!("cannot read {}: {e}", a.p12.display())))?;
+    let pw = match &a.p12_password_env {
+        Some(v) => secret_from_env(v).map_err(|e| Usage(e.to_string()))?,
+        None => String::new(),
+    };
+    let identity = Identity::from_pkcs12(&p12, &pw).with_context(|| format!("cannot load {}", a.p12.display()))?;
+    let digest: DigestAlgorithm = a.digest.parse().map_err(|e| Usage(format!("{e}")))?;
+    let opts = SignatureOptions::default();
+    let duration = Duration::from_secs_f64(a.seconds);
+
+    // one signature first: fails early on a document we cannot sign, and is the input of the
+    // verify measurement
+    let cms = IdentityCms::new(&identity, digest, None);
+    let signed = sign_once(&pdf, &cms, &opts).with_context(|| format!("cannot sign {}", a.pdf.display()))?;
+
+    if !a.json {
+        println!(
+            "signet bench: {} ({} bytes), key {:?}, {}, {} s per measurement",
+            a.pdf.display(),
+            pdf.len(),
+            identity.key_kind(),
+            digest.name(),
+            a.seconds
+        );
+    }
+    let sign = measure("sign", a.threads, duration, || sign_once(&pdf, &cms, &opts).map(drop))?;
+    if !a.json {
+        sign.print();
+    }
+    let verify = if a.verify {
+        let v = measure("verify", a.threads, duration, || verify_once(&signed))?;
+        if !a.json {
+            v.print();
+        }
+        Some(v)
+    } else {
+        None
+    };
+    if a.json {
+        let mut o = serde_json::json!({
+            "pdf": a.pdf.display().to_string(),
+            "pdf_bytes": pdf.len(),
+            "key": format!("{:?}", identity.key_kind()),
+            "digest": digest.name(),
+            "sign": sign.json(),
+        });
+        if let Some(v) = verify {
+            o["verify"] = v.json();
+        }
+        println!("{o}");
+    }
+    Ok(())
+}
+
+/// One complete in-memory signature: the signed document's bytes.
+fn sign_once(pdf: &[u8], cms: &IdentityCms<'_>, opts: &SignatureOptions) -> anyhow::Result<Vec<u8>> {
+    let mut doc = Document::open(pdf, None)?;
+    let (_summary, update) = signet_pades::sign_update(&mut doc, opts, cms)?;
+    let mut out = Vec::with_capacity(pdf.len() + update.len());
+    out.extend_from_slice(pdf);
+    out.extend_from_slice(&update);
+    Ok(out)
+}
+
+/// Verifies every signature of `signed` (integrity and the CMS signature).
+fn verify_once(_signed: &[u8]) -> anyhow::Result<()> {
+    bail!(crate::sign::Usage("--verify: the verifier (signet-validate) has no public entry point yet".into()))
+}
+
+/// Runs `op` on `threads` threads until `duration` has passed; a progress line on stderr.
+fn measure<F>(label: &'static str, threads: u32, duration: Duration, op: F) -> anyhow::Result<Stats>
+where
+    F: Fn() -> anyhow::Result<()> + Sync,
+{
+    // a short warm-up (caches, allocator, lazy initialisation)
+    let warm = Instant::now();
+    while warm.elapsed() < Duration::from_millis(200).min(duration / 4) {
+        op()?;
+    }
+    let done = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let start = Instant::now();
+    let deadline = start + duration;
+    let results: Vec<anyhow::Result<Vec<u64>>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| -> anyhow::Result<Vec<u64>> {
+                    let mut lat = Vec::with_capacity(1 << 16);
+                    loop {
+                        let t = Instant::now();
+                        if t >= deadline || stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        if let Err(e) = op() {
+                            stop.store(true, Ordering::Relaxed);
+                            return Err(e);
+                        }
+                        lat.push(t.elapsed().as_nanos() as u64);
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(lat)
+                })
+            })
+            .collect();
+        // progress, from this (otherwise idle) thread
+        let mut last_n = 0;
+        let mut last_t = start;
+        while !workers.iter().all(|w| w.is_finished()) {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = Instant::now();
+            if now.duration_since(last_t) >= Duration::from_secs(1) {
+                let n = done.load(Ordering::Relaxed);
+                eprint!(
+                    "\r{label}: {:>5.1} s  {n} docs  {:.0} docs/s   ",
+                    now.duration_since(start).as_secs_f64(),
+                    (n - last_n) as f64 / now.duration_since(last_t).as_secs_f64()
+                );
+                last_n = n;
+                last_t = now;
+            }
+        }
+        eprint!("\r{:60}\r", "");
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a {label} thread panicked"))))
+            .collect()
+    });
+    let elapsed = start.elapsed();
+    let mut lat = Vec::new();
+    for r in results {
+        lat.extend(r?);
+    }
+    if lat.is_empty() {
+        bail!("no {label} operation completed in {:.2} s", duration.as_secs_f64());
+    }
+    lat.sort_unstable();
+    let pct = |p: f64| Duration::from_nanos(lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1]);
+    let sum: u128 = lat.iter().map(|&x| x as u128).sum();
+    Ok(Stats {
+        label,
+        threads,
+        count: lat.len() as u64,
+        elapsed,
+        mean: Duration::from_nanos((sum / lat.len() as u128) as u64),
+        p50: pct(0.50),
+        p99: pct(0.99),
+        max: Duration::from_nanos(lat[lat.len() - 1]),
+    })
+}
