@@ -421,14 +421,27 @@ fn write_string(s: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Writes `<hex>`.
-pub fn write_hex_string(s: &[u8], out: &mut Vec<u8>) {
+/// The two upper-case hex digits of every byte value.
+const HEX_PAIRS: [[u8; 2]; 256] = {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 15]];
+        i += 1;
+    }
+    t
+};
+
+/// Writes `<hex>`. (Signature `/Contents` placeholders are tens of KiB: the digits are
+/// written into space reserved once, not pushed one at a time.)
+pub fn write_hex_string(s: &[u8], out: &mut Vec<u8>) {
     out.reserve(s.len() * 2 + 2);
     out.push(b'<');
-    for &b in s {
-        out.push(HEX[(b >> 4) as usize]);
-        out.push(HEX[(b & 15) as usize]);
+    let start = out.len();
+    out.resize(start + 2 * s.len(), 0);
+    for (dst, &b) in out[start..].chunks_exact_mut(2).zip(s) {
+        dst.copy_from_slice(&HEX_PAIRS[b as usize]);
     }
     out.push(b'>');
 }
