@@ -149,9 +149,9 @@ impl TbsDocument {
         }
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
         let at = self.contents_start + 1;
-        for (i, b) in cms.iter().enumerate() {
-            self.update[at + 2 * i] = HEX[(b >> 4) as usize];
-            self.update[at + 2 * i + 1] = HEX[(b & 15) as usize];
+        for (dst, &b) in self.update[at..at + 2 * cms.len()].chunks_exact_mut(2).zip(cms) {
+            dst[0] = HEX[(b >> 4) as usize];
+            dst[1] = HEX[(b & 15) as usize];
         }
         Ok(self.update)
     }
