@@ -13,13 +13,14 @@ use clap::Args;
 use signet_crypto::{DigestAlgorithm, Identity};
 use signet_pades::{IdentityCms, SignatureOptions};
 use signet_pdf::Document;
+use signet_validate::ValidationOptions;
 
 use crate::secret_from_env;
 
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
   signet bench --pdf one-page.pdf --p12 signer.p12 --p12-password-env P12_PASSWORD --seconds 10
-  signet bench --pdf one-page.pdf --p12 signer.p12 --p12-password-env P12_PASSWORD --verify")]
+  signet bench --pdf one-page.pdf --p12 signer.p12 --p12-password-env P12_PASSWORD --verify --trust root-ca.pem")]
 pub(crate) struct BenchArgs {
     /// The PDF to sign (read once into memory; never modified).
     #[arg(long, value_name = "FILE")]
@@ -39,9 +40,14 @@ pub(crate) struct BenchArgs {
     /// Digest algorithm.
     #[arg(long, value_name = "ALG", default_value = "sha256", value_parser = ["sha256", "sha384", "sha512"])]
     digest: String,
-    /// Also measure verification of the signed document, the same way.
+    /// Also measure verification of the signed document, the same way (in memory: open,
+    /// check the byte range, digest, CMS signature, certificate path and later changes).
     #[arg(long)]
     verify: bool,
+    /// Trust anchor for --verify (PEM or DER; repeat for more). Without one, verification
+    /// does all the work but only integrity is required to pass.
+    #[arg(long, value_name = "ROOT.pem", requires = "verify")]
+    trust: Vec<PathBuf>,
     /// Print the results as one JSON object on stdout instead of text.
     #[arg(long)]
     json: bool,
@@ -67,6 +73,8 @@ struct Stats {
     threads: u32,
     count: u64,
     elapsed: Duration,
+    /// Time the worker threads spent on a CPU (Linux), when known.
+    on_cpu: Option<Duration>,
     mean: Duration,
     p50: Duration,
     p99: Duration,
@@ -76,6 +84,12 @@ struct Stats {
 impl Stats {
     fn per_second(&self) -> f64 {
         self.count as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Documents per second of CPU time actually given to the workers: what one fully
+    /// available core does, even when other processes compete for it.
+    fn per_cpu_second(&self) -> Option<f64> {
+        self.on_cpu.filter(|d| !d.is_zero()).map(|d| self.count as f64 / d.as_secs_f64())
     }
 
     fn print(&self) {
@@ -92,6 +106,15 @@ impl Stats {
             ms(self.p99),
             ms(self.max),
         );
+        if let (Some(cpu), Some(rate)) = (self.on_cpu, self.per_cpu_second()) {
+            println!(
+                "{:<7} {:>10.1} docs per CPU-second  (on CPU {:.2} s of {:.2} s wall per thread)",
+                "",
+                rate,
+                cpu.as_secs_f64() / f64::from(self.threads),
+                self.elapsed.as_secs_f64()
+            );
+        }
     }
 
     fn json(&self) -> serde_json::Value {
@@ -100,6 +123,8 @@ impl Stats {
             "count": self.count,
             "seconds": self.elapsed.as_secs_f64(),
             "docs_per_s": self.per_second(),
+            "on_cpu_seconds": self.on_cpu.map(|d| d.as_secs_f64()),
+            "docs_per_cpu_second": self.per_cpu_second(),
             "mean_ms": ms(self.mean),
             "p50_ms": ms(self.p50),
             "p99_ms": ms(self.p99),
@@ -135,12 +160,13 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
 
     if !a.json {
         println!(
-            "signet bench: {} ({} bytes), key {:?}, {}, {} s per measurement",
+            "signet bench: {} ({} bytes), key {:?}, {}, {} s per measurement, load average {}",
             a.pdf.display(),
             pdf.len(),
             identity.key_kind(),
             digest.name(),
-            a.seconds
+            a.seconds,
+            load_average().as_deref().unwrap_or("unknown")
         );
     }
     let sign = measure("sign", a.threads, duration, || sign_once(&pdf, &cms, &opts).map(drop))?;
@@ -148,7 +174,16 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
         sign.print();
     }
     let verify = if a.verify {
-        let v = measure("verify", a.threads, duration, || verify_once(&signed))?;
+        let mut anchors = Vec::new();
+        for t in &a.trust {
+            let bytes = std::fs::read(t).map_err(|e| Usage(format!("cannot read {}: {e}", t.display())))?;
+            anchors.extend(
+                signet_crypto::certificates_from_pem_or_der(&bytes).map_err(|e| Usage(format!("{}: {e}", t.display())))?,
+            );
+        }
+        let vopts = ValidationOptions { trust_anchors: anchors, ..ValidationOptions::default() };
+        verify_once(&signed, &vopts).context("the signed document does not verify")?;
+        let v = measure("verify", a.threads, duration, || verify_once(&signed, &vopts))?;
         if !a.json {
             v.print();
         }
@@ -162,6 +197,7 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
             "pdf_bytes": pdf.len(),
             "key": format!("{:?}", identity.key_kind()),
             "digest": digest.name(),
+            "load_average": load_average(),
             "sign": sign.json(),
         });
         if let Some(v) = verify {
@@ -182,9 +218,19 @@ fn sign_once(pdf: &[u8], cms: &IdentityCms<'_>, opts: &SignatureOptions) -> anyh
     Ok(out)
 }
 
-/// Verifies every signature of `signed` (integrity and the CMS signature).
-fn verify_once(_signed: &[u8]) -> anyhow::Result<()> {
-    bail!(crate::sign::Usage("--verify: the verifier (signet-validate) has no public entry point yet".into()))
+/// Validates every signature of `signed`: each must be intact, and valid (trusted, no
+/// forbidden change) when trust anchors are given.
+fn verify_once(signed: &[u8], opts: &ValidationOptions) -> anyhow::Result<()> {
+    let report = signet_validate::validate(signed, opts)?;
+    let ok = if opts.trust_anchors.is_empty() {
+        !report.signatures.is_empty() && report.signatures.iter().all(|s| s.intact)
+    } else {
+        report.is_valid()
+    };
+    if !ok {
+        bail!("verification failed: {}", report.to_string().trim_end().replace('\n', "; "));
+    }
+    Ok(())
 }
 
 /// Runs `op` on `threads` threads until `duration` has passed; a progress line on stderr.
@@ -201,11 +247,12 @@ where
     let stop = AtomicBool::new(false);
     let start = Instant::now();
     let deadline = start + duration;
-    let results: Vec<anyhow::Result<Vec<u64>>> = std::thread::scope(|s| {
+    let results: Vec<anyhow::Result<(Vec<u64>, Option<Duration>)>> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                s.spawn(|| -> anyhow::Result<Vec<u64>> {
+                s.spawn(|| -> anyhow::Result<(Vec<u64>, Option<Duration>)> {
                     let mut lat = Vec::with_capacity(1 << 16);
+                    let cpu0 = thread_cpu_time();
                     loop {
                         let t = Instant::now();
                         if t >= deadline || stop.load(Ordering::Relaxed) {
@@ -218,7 +265,8 @@ where
                         lat.push(t.elapsed().as_nanos() as u64);
                         done.fetch_add(1, Ordering::Relaxed);
                     }
-                    Ok(lat)
+                    let cpu = thread_cpu_time().zip(cpu0).map(|(b, a)| b.saturating_sub(a));
+                    Ok((lat, cpu))
                 })
             })
             .collect();
@@ -247,8 +295,11 @@ where
     });
     let elapsed = start.elapsed();
     let mut lat = Vec::new();
+    let mut on_cpu = Some(Duration::ZERO);
     for r in results {
-        lat.extend(r?);
+        let (l, cpu) = r?;
+        lat.extend(l);
+        on_cpu = on_cpu.zip(cpu).map(|(a, b)| a + b);
     }
     if lat.is_empty() {
         bail!("no {label} operation completed in {:.2} s", duration.as_secs_f64());
@@ -261,9 +312,22 @@ where
         threads,
         count: lat.len() as u64,
         elapsed,
+        on_cpu,
         mean: Duration::from_nanos((sum / lat.len() as u128) as u64),
         p50: pct(0.50),
         p99: pct(0.99),
         max: Duration::from_nanos(lat[lat.len() - 1]),
     })
+}
+
+/// Time the calling thread has spent on a CPU, from Linux's `/proc/thread-self/schedstat`.
+fn thread_cpu_time() -> Option<Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok().map(Duration::from_nanos)
+}
+
+/// The 1, 5 and 15 minute load averages (Linux), to show when other work competed.
+fn load_average() -> Option<String> {
+    let s = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }

@@ -1,1 +1,230 @@
-//! placeholder
+//! Test helpers shared by Signet's integration tests: the independent validators of the peer
+//! kit (`../shared/peer`: pyHanko, pdfsig, qpdf, openssl), its test PKI and corpus, and small
+//! fixtures. Tests fail (never skip) when the kit is missing: `.ci/run` installs it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// The peer kit: `$SIGNET_PEER_DIR`, else `../shared/peer` beside the workspace.
+pub fn peer_dir() -> PathBuf {
+    let dir = std::env::var_os("SIGNET_PEER_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared/peer"));
+    assert!(
+        dir.join("validate.sh").is_file(),
+        "the peer kit is not at {} (set SIGNET_PEER_DIR); run .ci/run or ../shared/peer/setup.sh",
+        dir.display()
+    );
+    dir
+}
+
+/// The peer kit's Python (`$PEER_VENV/bin/python`, default /tmp/peer-venv).
+pub fn python() -> PathBuf {
+    let venv = std::env::var_os("PEER_VENV").map(PathBuf::from).unwrap_or_else(|| "/tmp/peer-venv".into());
+    let py = venv.join("bin/python");
+    assert!(py.is_file(), "no Python venv at {}: run ../shared/peer/setup.sh", venv.display());
+    py
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A test PKI made by `make_pki.sh` (root, intermediate, RSA and P-256 signers, p12 files
+/// with password `peer-test`), whose URLs point at `port` on 127.0.0.1.
+pub struct Pki {
+    pub dir: PathBuf,
+    pub port: u16,
+}
+
+impl Pki {
+    pub fn make(dir: &Path) -> Pki {
+        let port = free_port();
+        let st = Command::new("bash")
+            .arg(peer_dir().join("make_pki.sh"))
+            .arg(dir)
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "make_pki.sh failed");
+        Pki { dir: dir.to_path_buf(), port }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("root-ca.pem")
+    }
+
+    pub fn p12(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.p12"))
+    }
+
+    /// Serves the PKI's CRL, OCSP and CA URLs until the returned guard is dropped.
+    pub fn serve(&self) -> Server {
+        let child = Command::new(python())
+            .arg(peer_dir().join("pki_server.py"))
+            .arg(&self.dir)
+            .arg("--port")
+            .arg(self.port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Server(child)
+    }
+}
+
+/// A server process, stopped when dropped.
+pub struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Writes the peer corpus for `seed` into `dir` (large file of `large_mb` MB).
+pub fn make_corpus(dir: &Path, pki: &Pki, seed: u32, large_mb: f64) -> PathBuf {
+    let out = Command::new(python())
+        .arg(peer_dir().join("make_corpus.py"))
+        .arg(dir)
+        .args(["--pki", pki.dir.to_str().unwrap(), "--seed", &seed.to_string(), "--large-mb", &large_mb.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "make_corpus.py failed: {}", String::from_utf8_lossy(&out.stderr));
+    dir.to_path_buf()
+}
+
+/// Runs `validate.sh`; `Ok(output)` when every validator passed, `Err(output)` otherwise.
+pub fn validate(pdf: &Path, root: &Path, expect_sigs: usize, password: Option<&str>, revocation: &str) -> Result<String, String> {
+    let mut cmd = Command::new(peer_dir().join("validate.sh"));
+    cmd.arg(pdf).arg(root).args(["--expect-sigs", &expect_sigs.to_string(), "--revocation", revocation]);
+    if let Some(p) = password {
+        cmd.args(["--password", p]);
+    }
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    if out.status.success() { Ok(text) } else { Err(text) }
+}
+
+/// pyHanko's verdict per signature of each file: "intact", "modified" or "invalid".
+pub fn pyhanko_verdicts(root: &Path, password: Option<&str>, files: &[PathBuf]) -> Vec<(PathBuf, Vec<String>)> {
+    if files.is_empty() {
+        return Vec::new();
+    }
+    let mut cmd = Command::new(python());
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("pyhanko_verdict.py")).arg(root);
+    if let Some(p) = password {
+        cmd.args(["--password", p]);
+    }
+    let out = cmd.args(files).output().unwrap();
+    assert!(out.status.success(), "pyhanko_verdict.py failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let file = PathBuf::from(v["file"].as_str().unwrap());
+            let mut verdicts: Vec<String> = v["signatures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["verdict"].as_str().unwrap().to_string())
+                .collect();
+            if let Some(e) = v.get("error").and_then(|e| e.as_str()) {
+                verdicts.push(format!("error: {e}"));
+            }
+            (file, verdicts)
+        })
+        .collect()
+}
+
+/// An RGBA PNG of `w`×`h` filled by `f(x, y) -> [r, g, b, a]`.
+pub fn png(w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 4]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut wr = enc.write_header().unwrap();
+        let mut data = Vec::with_capacity((w * h * 4) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                data.extend_from_slice(&f(x, y));
+            }
+        }
+        wr.write_image_data(&data).unwrap();
+    }
+    out
+}
+
+/// A round red seal with a transparent background.
+pub fn seal_png() -> Vec<u8> {
+    png(120, 120, |x, y| {
+        let d = (((x as f64) - 60.0).powi(2) + ((y as f64) - 60.0).powi(2)).sqrt();
+        if (40.0..56.0).contains(&d) || d < 12.0 { [220, 20, 30, 255] } else { [0, 0, 0, 0] }
+    })
+}
+
+/// A page rendered by `pdftoppm` at `dpi`: width, height, RGB bytes.
+pub fn render_page(pdf: &Path, page: usize, dpi: u32) -> (u32, u32, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("p");
+    let st = Command::new("pdftoppm")
+        .args(["-png", "-r", &dpi.to_string(), "-f", &page.to_string(), "-l", &page.to_string(), "-singlefile"])
+        .arg(pdf)
+        .arg(&prefix)
+        .status()
+        .unwrap();
+    assert!(st.success(), "pdftoppm failed on {}", pdf.display());
+    let file = std::fs::File::open(prefix.with_extension("png")).unwrap();
+    let mut dec = png::Decoder::new(std::io::BufReader::new(file));
+    dec.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = dec.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    let rgb = match info.color_type {
+        png::ColorType::Rgb => buf,
+        png::ColorType::Rgba => buf.chunks(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
+        png::ColorType::Grayscale => buf.iter().flat_map(|&g| [g, g, g]).collect(),
+        other => panic!("unexpected colour type {other:?}"),
+    };
+    (info.width, info.height, rgb)
+}
+
+/// Runs `jobs` on `workers` threads; returns the results in order.
+pub fn parallel<T: Send, R: Send>(jobs: Vec<T>, workers: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let queue = Mutex::new(jobs.into_iter().enumerate().collect::<Vec<_>>());
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers.max(1) {
+            s.spawn(|| {
+                loop {
+                    let job = queue.lock().unwrap().pop();
+                    let Some((i, job)) = job else { break };
+                    let r = f(job);
+                    results.lock().unwrap().push((i, r));
+                }
+            });
+        }
+    });
+    let mut r = results.into_inner().unwrap();
+    r.sort_by_key(|(i, _)| *i);
+    r.into_iter().map(|(_, r)| r).collect()
+}

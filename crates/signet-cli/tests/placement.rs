@@ -1,0 +1,128 @@
+//! Visible seals land where asked, upright, on rotated pages and on pages whose boxes do not
+//! start at 0,0: each page is rendered by poppler's `pdftoppm` at 72 dpi (one pixel per
+//! point) and the seal's pixels are looked for in the requested rectangle.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::path::Path;
+use std::process::Command;
+
+use signet_testkit::{Pki, png, render_page};
+
+const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
+
+/// A PDF with one page per `(media_box, crop_box, rotate)`, white, with a thin border.
+fn pages_pdf(pages: &[([f64; 4], Option<[f64; 4]>, i32)]) -> Vec<u8> {
+    let mut objs: Vec<String> = Vec::new();
+    let n = pages.len();
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 3 + 2 * i)).collect();
+    objs.push("<< /Type /Catalog /Pages 2 0 R >>".into());
+    objs.push(format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")));
+    for (i, (mb, cb, rot)) in pages.iter().enumerate() {
+        let crop = cb.map(|c| format!(" /CropBox [{} {} {} {}]", c[0], c[1], c[2], c[3])).unwrap_or_default();
+        objs.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [{} {} {} {}]{crop} /Rotate {rot} /Contents {} 0 R /Resources << >> >>",
+            mb[0],
+            mb[1],
+            mb[2],
+            mb[3],
+            4 + 2 * i
+        ));
+        let content = format!("0.5 w {} {} {} {} re S", mb[0] + 2.0, mb[1] + 2.0, mb[2] - mb[0] - 4.0, mb[3] - mb[1] - 4.0);
+        objs.push(format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()));
+    }
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", objs.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n\r\n").as_bytes());
+    }
+    out.extend_from_slice(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objs.len() + 1).as_bytes());
+    out
+}
+
+fn sign_visible(input: &Path, output: &Path, pki: &Pki, page: i64, rect: &str, image: &Path) {
+    let out = Command::new(SIGNET)
+        .arg("sign")
+        .arg(input)
+        .arg("-o")
+        .arg(output)
+        .arg("--p12")
+        .arg(pki.p12("signer-ec"))
+        .args(["--p12-password-env", "PW", "--quiet", "--page", &page.to_string(), "--rect", rect])
+        .arg("--image")
+        .arg(image)
+        .env("PW", "peer-test")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Pixel at visual coordinates (u, v) from the bottom-left, in points at 72 dpi.
+fn pixel(img: &(u32, u32, Vec<u8>), u: f64, v: f64) -> [u8; 3] {
+    let (w, h, data) = img;
+    let x = (u.round() as i64).clamp(0, i64::from(*w) - 1) as usize;
+    let y = ((f64::from(*h) - v).round() as i64).clamp(0, i64::from(*h) - 1) as usize;
+    let i = (y * *w as usize + x) * 3;
+    [data[i], data[i + 1], data[i + 2]]
+}
+
+fn is_red(p: [u8; 3]) -> bool {
+    p[0] > 180 && p[1] < 80 && p[2] < 80
+}
+fn is_blue(p: [u8; 3]) -> bool {
+    p[2] > 180 && p[0] < 80 && p[1] < 80
+}
+fn is_white(p: [u8; 3]) -> bool {
+    p.iter().all(|&c| c > 230)
+}
+
+#[test]
+fn seals_land_upright_where_asked_on_rotated_and_offset_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = Pki::make(&tmp.path().join("pki"));
+    // opaque seal: red upper half, blue lower half, so "upright" can be seen
+    let image = tmp.path().join("seal.png");
+    std::fs::write(&image, png(100, 100, |_, y| if y < 50 { [255, 0, 0, 255] } else { [0, 0, 255, 255] })).unwrap();
+    let a4 = [0.0, 0.0, 595.0, 842.0];
+    let pages = [
+        (a4, None, 0),
+        (a4, None, 90),
+        (a4, None, 180),
+        (a4, None, 270),
+        ([100.0, 200.0, 712.0, 992.0], Some([130.0, 230.0, 682.0, 962.0]), 0),
+        ([-300.0, -421.0, 295.0, 421.0], None, 90),
+    ];
+    let mut current = tmp.path().join("in.pdf");
+    std::fs::write(&current, pages_pdf(&pages)).unwrap();
+    // rectangles on the page as displayed (x1, y1, x2, y2), one per page
+    let rects = [
+        (300.0, 60.0, 400.0, 160.0),
+        (600.0, 400.0, 700.0, 500.0),
+        (50.0, 50.0, 150.0, 150.0),
+        (600.0, 100.0, 700.0, 200.0),
+        (20.0, 30.0, 120.0, 130.0),
+        (700.0, 450.0, 800.0, 550.0),
+    ];
+    for (i, r) in rects.iter().enumerate() {
+        let out = tmp.path().join(format!("signed{i}.pdf"));
+        sign_visible(&current, &out, &pki, i as i64 + 1, &format!("{},{},{},{}", r.0, r.1, r.2, r.3), &image);
+        current = out;
+    }
+    for (i, r) in rects.iter().enumerate() {
+        let img = render_page(&current, i + 1, 72);
+        let (cx, w, h) = ((r.0 + r.2) / 2.0, r.2 - r.0, r.3 - r.1);
+        let upper = pixel(&img, cx, r.1 + h * 0.75);
+        let lower = pixel(&img, cx, r.1 + h * 0.25);
+        assert!(is_red(upper), "page {}: expected the seal's red upper half at ({cx}, {}), found {upper:?}", i + 1, r.1 + h * 0.75);
+        assert!(is_blue(lower), "page {}: expected the seal's blue lower half at ({cx}, {}), found {lower:?}", i + 1, r.1 + h * 0.25);
+        for (u, v) in [(r.0 - 6.0, r.1 + h / 2.0), (r.2 + 6.0, r.1 + h / 2.0), (cx, r.1 - 6.0), (cx, r.3 + 6.0)] {
+            let p = pixel(&img, u, v);
+            assert!(is_white(p), "page {}: the seal spills outside its rectangle at ({u}, {v}): {p:?} (width {w})", i + 1);
+        }
+    }
+}
