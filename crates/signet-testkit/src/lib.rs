@@ -181,12 +181,13 @@ pub fn seal_png() -> Vec<u8> {
     })
 }
 
-/// A page rendered by `pdftoppm` at `dpi`: width, height, RGB bytes.
+/// A page rendered by `pdftoppm` at `dpi` (the crop box, as a viewer shows it): width,
+/// height, RGB bytes.
 pub fn render_page(pdf: &Path, page: usize, dpi: u32) -> (u32, u32, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("p");
     let st = Command::new("pdftoppm")
-        .args(["-png", "-r", &dpi.to_string(), "-f", &page.to_string(), "-l", &page.to_string(), "-singlefile"])
+        .args(["-png", "-cropbox", "-r", &dpi.to_string(), "-f", &page.to_string(), "-l", &page.to_string(), "-singlefile"])
         .arg(pdf)
         .arg(&prefix)
         .status()
