@@ -101,6 +101,10 @@ fn unpredict(parms: &Dict, data: Vec<u8>, limit: usize) -> Result<Vec<u8>> {
         }
         return Ok(out);
     }
+    // a short last row is padded to row_len: bound the padded output, not just the input
+    if data.len().div_ceil(row_len + 1).saturating_mul(row_len) > limit {
+        return Err(Error::Limit(format!("predicted stream larger than {limit} bytes")));
+    }
     let mut out = Vec::with_capacity(data.len().min(limit));
     let mut prev = vec![0u8; row_len];
     for chunk in data.chunks(row_len + 1) {
@@ -161,5 +165,16 @@ mod tests {
         let raw = [2u8, 1, 2, 3, 2, 1, 1, 1];
         let parms = Dict::new().with("Predictor", 12).with("Columns", 3);
         assert_eq!(unpredict(&parms, raw.to_vec(), 100).unwrap(), vec![1, 2, 3, 2, 3, 4]);
+    }
+
+    #[test]
+    fn png_predictor_short_row_with_huge_columns_is_bounded() {
+        // fuzz (pdf_filter): 4 bytes of zlib with /Predictor 15 /Colors 13 /Columns 343000
+        // padded one short row to 4,459,000 bytes, past the 1 MiB limit
+        let parms = Dict::new().with("Predictor", 15).with("Colors", 13).with("Columns", 343_000);
+        assert!(matches!(unpredict(&parms, vec![0, 1], 1 << 20), Err(Error::Limit(_))));
+        let parms = Dict::new().with("Predictor", 12).with("Columns", 3);
+        assert!(unpredict(&parms, vec![2u8, 1, 2, 3, 2, 1, 1, 1], 6).is_ok());
+        assert!(matches!(unpredict(&parms, vec![2u8, 1, 2, 3, 2], 5), Err(Error::Limit(_))));
     }
 }
