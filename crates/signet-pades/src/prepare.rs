@@ -174,7 +174,8 @@ pub fn prepare<S: Source>(doc: &mut Document<S>, opts: &SignatureOptions) -> Res
     let signed_before = fields.iter().any(|f| f.is_signature() && f.value.is_some());
     if opts.certify.is_some() && (signed_before || permission.is_some()) {
         return Err(Error::Refused(
-            "a certification signature must be the document's first signature, and this document is already signed".into(),
+            "a certification signature must be the document's first signature, and this document is already signed"
+                .into(),
         ));
     }
 
@@ -244,10 +245,23 @@ pub fn prepare<S: Source>(doc: &mut Document<S>, opts: &SignatureOptions) -> Res
         .with("Type", Object::name("Sig"))
         .with("Filter", Object::name("Adobe.PPKLite"))
         .with("SubFilter", Object::name("ETSI.CAdES.detached"))
-        .with("ByteRange", Object::Array(vec![Object::Int(0), Object::Int(PLACEHOLDER_NUM), Object::Int(PLACEHOLDER_NUM), Object::Int(PLACEHOLDER_NUM)]))
+        .with(
+            "ByteRange",
+            Object::Array(vec![
+                Object::Int(0),
+                Object::Int(PLACEHOLDER_NUM),
+                Object::Int(PLACEHOLDER_NUM),
+                Object::Int(PLACEHOLDER_NUM),
+            ]),
+        )
         .with("Contents", Object::String(vec![0; opts.contents_size]))
         .with("M", Object::String(crate::time::pdf_date(opts.signing_time).into_bytes()));
-    for (k, v) in [("Name", &opts.name), ("Reason", &opts.reason), ("Location", &opts.location), ("ContactInfo", &opts.contact_info)] {
+    for (k, v) in [
+        ("Name", &opts.name),
+        ("Reason", &opts.reason),
+        ("Location", &opts.location),
+        ("ContactInfo", &opts.contact_info),
+    ] {
         if let Some(v) = v {
             sig.set(k, Object::text(v));
         }
@@ -289,15 +303,18 @@ pub fn prepare<S: Source>(doc: &mut Document<S>, opts: &SignatureOptions) -> Res
     // the placeholders are the first occurrences in the signature object: /ByteRange and
     // /Contents come before any user text in the dictionary
     let br_at = s0
-        + find(&update[s0..s1], b"/ByteRange[").ok_or_else(|| Error::Signature("ByteRange placeholder not found".into()))?
+        + find(&update[s0..s1], b"/ByteRange[")
+            .ok_or_else(|| Error::Signature("ByteRange placeholder not found".into()))?
         + b"/ByteRange".len();
     let contents_start = s0
-        + find(&update[s0..s1], b"/Contents<").ok_or_else(|| Error::Signature("Contents placeholder not found".into()))?
+        + find(&update[s0..s1], b"/Contents<")
+            .ok_or_else(|| Error::Signature("Contents placeholder not found".into()))?
         + b"/Contents".len();
     let contents_end = contents_start + 2 * opts.contents_size + 2;
     let base = doc.len();
     let total = base + update.len() as u64;
-    let byte_range = [0, base + contents_start as u64, base + contents_end as u64, total - (base + contents_end as u64)];
+    let byte_range =
+        [0, base + contents_start as u64, base + contents_end as u64, total - (base + contents_end as u64)];
     // "[0 a b c" padded with spaces to the placeholder's width, then "]"
     let mut text = format!("[0 {} {} {}", byte_range[1], byte_range[2], byte_range[3]).into_bytes();
     if text.len() + 1 > BYTE_RANGE_PLACEHOLDER_LEN {
@@ -331,7 +348,10 @@ fn hash_source<S: Source>(src: &S, h: &mut Hasher) -> Result<()> {
     while off < len {
         let n = src.read_at(off, &mut buf)?;
         if n == 0 {
-            return Err(Error::Io(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "input shrank while signing")));
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "input shrank while signing",
+            )));
         }
         h.update(&buf[..n]);
         off += n as u64;
@@ -444,7 +464,8 @@ fn fill_existing_field<S: Source>(
             Some(p) => doc.get(p)?.as_dict().and_then(|d| d.get_int("Rotate")).unwrap_or(0).rem_euclid(360),
             None => 0,
         };
-        let (w, h) = if rotate == 90 || rotate == 270 { (rect.height(), rect.width()) } else { (rect.width(), rect.height()) };
+        let (w, h) =
+            if rotate == 90 || rotate == 270 { (rect.height(), rect.width()) } else { (rect.width(), rect.height()) };
         let spec = AppearanceSpec { image: v.image.clone(), text: v.text.clone(), ..AppearanceSpec::new(w, h) };
         let mut form = build_appearance(&spec, &mut |o| upd.add(o))?;
         let matrix = to_user_space(&VisualRect { x1: 0.0, y1: 0.0, x2: 1.0, y2: 1.0 }, &rect, rotate as u16).1;

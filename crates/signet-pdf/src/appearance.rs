@@ -48,13 +48,7 @@ pub struct AppearanceSpec {
 impl AppearanceSpec {
     /// An empty appearance of `width` × `height` points, auto-sized text.
     pub fn new(width: f64, height: f64) -> Self {
-        AppearanceSpec {
-            width,
-            height,
-            image: None,
-            text: Vec::new(),
-            font_size: None,
-        }
+        AppearanceSpec { width, height, image: None, text: Vec::new(), font_size: None }
     }
 }
 
@@ -65,52 +59,30 @@ impl AppearanceSpec {
 /// are handed to `add`, which stores them and returns their reference. Everything that can
 /// fail (decoding the image, subsetting the font) happens before the first call to `add`, so
 /// an error leaves nothing behind.
-pub fn build_appearance(
-    spec: &AppearanceSpec,
-    add: &mut dyn FnMut(Object) -> ObjRef,
-) -> Result<Stream> {
+pub fn build_appearance(spec: &AppearanceSpec, add: &mut dyn FnMut(Object) -> ObjRef) -> Result<Stream> {
     let (w, h) = (spec.width, spec.height);
-    if !(w.is_finite()
-        && h.is_finite()
-        && w > 0.0
-        && h > 0.0
-        && w <= MAX_BOX_SIDE
-        && h <= MAX_BOX_SIDE)
-    {
+    if !(w.is_finite() && h.is_finite() && w > 0.0 && h > 0.0 && w <= MAX_BOX_SIDE && h <= MAX_BOX_SIDE) {
         return Err(Error::Unsupported(format!(
             "appearance box {w}×{h} points: both sides must be above 0 and at most {MAX_BOX_SIDE}"
         )));
     }
     if let Some(size) = spec.font_size {
         if !(size.is_finite() && size > 0.0 && size <= MAX_BOX_SIDE) {
-            return Err(Error::Unsupported(format!(
-                "font size {size} is not a positive number of points"
-            )));
+            return Err(Error::Unsupported(format!("font size {size} is not a positive number of points")));
         }
     }
 
     let image = spec.image.as_ref().map(PreparedImage::new).transpose()?;
     let has_text = spec.text.iter().any(|l| !l.trim().is_empty());
-    let mut font = if has_text {
-        Some(TextFont::dejavu_sans()?)
-    } else {
-        None
-    };
+    let mut font = if has_text { Some(TextFont::dejavu_sans()?) } else { None };
     let lines: Vec<ShapedLine> = match &mut font {
         Some(f) => spec.text.iter().map(|l| f.shape(l)).collect(),
         None => Vec::new(),
     };
-    let metrics = font
-        .as_ref()
-        .map(|f| TextMetrics::new(f.vertical_metrics(), &lines));
+    let metrics = font.as_ref().map(|f| TextMetrics::new(f.vertical_metrics(), &lines));
     let font_objects = font.map(TextFont::into_objects).transpose()?;
 
-    let full = Rect {
-        x: 0.0,
-        y: 0.0,
-        w,
-        h,
-    };
+    let full = Rect { x: 0.0, y: 0.0, w, h };
     let pad = (w.min(h) * 0.05).clamp(1.0, 6.0);
     let (image_area, text_area) = match (&image, has_text) {
         (Some(img), true) => split(full, pad, f64::from(img.width) / f64::from(img.height)),
@@ -127,20 +99,9 @@ pub fn build_appearance(
         if let Some(smask) = img.smask {
             dict.set("SMask", Object::Ref(add(smask.into())));
         }
-        let image_ref = add(Stream {
-            dict,
-            data: img.image.data,
-        }
-        .into());
+        let image_ref = add(Stream { dict, data: img.image.data }.into());
         resources.set("XObject", Dict::new().with(IMAGE_NAME, image_ref).into());
-        let _ = writeln!(
-            content,
-            "q {} 0 0 {} {} {} cm /{IMAGE_NAME} Do Q",
-            num(r.w),
-            num(r.h),
-            num(r.x),
-            num(r.y)
-        );
+        let _ = writeln!(content, "q {} 0 0 {} {} {} cm /{IMAGE_NAME} Do Q", num(r.w), num(r.h), num(r.x), num(r.y));
     }
     if let (Some(objects), Some(area), Some(font)) = (font_objects, text_area, metrics) {
         let font_ref = objects.store(add);
@@ -151,15 +112,7 @@ pub fn build_appearance(
     let dict = Dict::new()
         .with("Type", Object::name("XObject"))
         .with("Subtype", Object::name("Form"))
-        .with(
-            "BBox",
-            vec![
-                Object::Int(0),
-                Object::Int(0),
-                Object::Real(w),
-                Object::Real(h),
-            ],
-        )
+        .with("BBox", vec![Object::Int(0), Object::Int(0), Object::Real(w), Object::Real(h)])
         .with("Resources", resources);
     Ok(Stream::flate(dict, content.as_bytes()))
 }
@@ -177,27 +130,13 @@ impl Rect {
     fn inset(self, d: f64) -> Rect {
         let dx = d.min(self.w / 4.0);
         let dy = d.min(self.h / 4.0);
-        Rect {
-            x: self.x + dx,
-            y: self.y + dy,
-            w: self.w - 2.0 * dx,
-            h: self.h - 2.0 * dy,
-        }
+        Rect { x: self.x + dx, y: self.y + dy, w: self.w - 2.0 * dx, h: self.h - 2.0 * dy }
     }
 
     /// The largest rectangle of aspect ratio `aspect` (width / height) centred inside.
     fn fit(self, aspect: f64) -> Rect {
-        let (w, h) = if self.w / self.h > aspect {
-            (self.h * aspect, self.h)
-        } else {
-            (self.w, self.w / aspect)
-        };
-        Rect {
-            x: self.x + (self.w - w) / 2.0,
-            y: self.y + (self.h - h) / 2.0,
-            w,
-            h,
-        }
+        let (w, h) = if self.w / self.h > aspect { (self.h * aspect, self.h) } else { (self.w, self.w / aspect) };
+        Rect { x: self.x + (self.w - w) / 2.0, y: self.y + (self.h - h) / 2.0, w, h }
     }
 }
 
@@ -209,23 +148,12 @@ fn split(full: Rect, pad: f64, aspect: f64) -> (Option<Rect>, Option<Rect>) {
     if inner.w >= inner.h {
         let iw = (inner.h * aspect).min(inner.w * 0.4);
         let image = Rect { w: iw, ..inner };
-        let text = Rect {
-            x: inner.x + iw + pad,
-            w: (inner.w - iw - pad).max(1.0),
-            ..inner
-        };
+        let text = Rect { x: inner.x + iw + pad, w: (inner.w - iw - pad).max(1.0), ..inner };
         (Some(image), Some(text))
     } else {
         let ih = (inner.w / aspect).min(inner.h * 0.5);
-        let image = Rect {
-            y: inner.y + inner.h - ih,
-            h: ih,
-            ..inner
-        };
-        let text = Rect {
-            h: (inner.h - ih - pad).max(1.0),
-            ..inner
-        };
+        let image = Rect { y: inner.y + inner.h - ih, h: ih, ..inner };
+        let text = Rect { h: (inner.h - ih - pad).max(1.0), ..inner };
         (Some(image), Some(text))
     }
 }
@@ -240,11 +168,7 @@ struct TextMetrics {
 impl TextMetrics {
     fn new((ascent, descent): (f64, f64), lines: &[ShapedLine]) -> TextMetrics {
         let widest = lines.iter().map(|l| l.width_per_pt).fold(0.0, f64::max);
-        TextMetrics {
-            ascent,
-            descent,
-            widest,
-        }
+        TextMetrics { ascent, descent, widest }
     }
 
     /// Height of `n` lines at size 1.
@@ -254,33 +178,16 @@ impl TextMetrics {
 }
 
 /// Writes the lines left aligned and vertically centred in `area`, clipped to it.
-fn write_text(
-    out: &mut String,
-    lines: &[ShapedLine],
-    area: Rect,
-    m: &TextMetrics,
-    size: Option<f64>,
-) {
+fn write_text(out: &mut String, lines: &[ShapedLine], area: Rect, m: &TextMetrics, size: Option<f64>) {
     let size = size.unwrap_or_else(|| {
         let by_height = area.h / m.block_height(lines.len());
-        let by_width = if m.widest > 0.0 {
-            area.w / m.widest
-        } else {
-            f64::INFINITY
-        };
+        let by_width = if m.widest > 0.0 { area.w / m.widest } else { f64::INFINITY };
         by_height.min(by_width).max(MIN_FONT_SIZE)
     });
     let block = m.block_height(lines.len()) * size;
     let top = area.y + area.h - ((area.h - block) / 2.0).max(0.0);
     let first_baseline = top - m.ascent * size;
-    let _ = writeln!(
-        out,
-        "q {} {} {} {} re W n",
-        num(area.x),
-        num(area.y),
-        num(area.w),
-        num(area.h)
-    );
+    let _ = writeln!(out, "q {} {} {} {} re W n", num(area.x), num(area.y), num(area.w), num(area.h));
     let _ = writeln!(out, "BT /{FONT_NAME} {} Tf {TEXT_GRAY} g", num(size));
     let _ = writeln!(out, "{} {} Td", num(area.x), num(first_baseline));
     for (i, line) in lines.iter().enumerate() {
@@ -322,8 +229,7 @@ mod tests {
             let mut enc = png::Encoder::new(&mut out, w, h);
             enc.set_color(png::ColorType::Rgb);
             let mut wr = enc.write_header().unwrap();
-            wr.write_image_data(&[255, 0, 0].repeat((w * h) as usize))
-                .unwrap();
+            wr.write_image_data(&[255, 0, 0].repeat((w * h) as usize)).unwrap();
         }
         out
     }
@@ -346,10 +252,7 @@ mod tests {
     fn operands(content: &str, op: &str) -> Vec<f64> {
         let line = content.lines().find(|l| l.contains(op)).unwrap();
         let before = &line[..line.find(op).unwrap()];
-        before
-            .split_whitespace()
-            .filter_map(|t| t.parse().ok())
-            .collect()
+        before.split_whitespace().filter_map(|t| t.parse().ok()).collect()
     }
 
     #[test]
@@ -364,25 +267,12 @@ mod tests {
         assert!(s.dict.is_name("Subtype", "Form"));
         assert_eq!(s.dict.get("BBox").unwrap().to_bytes(), b"[0 0 200 60]");
         let res = s.dict.get("Resources").and_then(Object::as_dict).unwrap();
-        assert!(
-            res.get("XObject")
-                .and_then(Object::as_dict)
-                .unwrap()
-                .contains("Im1")
-        );
-        assert!(
-            res.get("Font")
-                .and_then(Object::as_dict)
-                .unwrap()
-                .contains("F1")
-        );
+        assert!(res.get("XObject").and_then(Object::as_dict).unwrap().contains("Im1"));
+        assert!(res.get("Font").and_then(Object::as_dict).unwrap().contains("F1"));
         assert_eq!(content.matches("q ").count(), content.matches('Q').count());
         // the square image sits on the left, full height minus padding
         let cm = operands(&content, " cm");
-        assert!(
-            cm[4] < 10.0 && (cm[0] - cm[3]).abs() < 1e-9 && cm[3] > 40.0,
-            "{cm:?}"
-        );
+        assert!(cm[4] < 10.0 && (cm[0] - cm[3]).abs() < 1e-9 && cm[3] > 40.0, "{cm:?}");
         // the text starts right of it
         let td = operands(&content, " Td");
         assert!(td[0] > cm[4] + cm[0], "{td:?}");
@@ -406,10 +296,7 @@ mod tests {
 
     #[test]
     fn image_alone_is_centred() {
-        let spec = AppearanceSpec {
-            image: Some(SealImage::Png(red_png(10, 10))),
-            ..AppearanceSpec::new(100.0, 50.0)
-        };
+        let spec = AppearanceSpec { image: Some(SealImage::Png(red_png(10, 10))), ..AppearanceSpec::new(100.0, 50.0) };
         let (s, stored, content) = build(&spec);
         assert_eq!(stored.len(), 1);
         let res = s.dict.get("Resources").and_then(Object::as_dict).unwrap();
@@ -422,10 +309,7 @@ mod tests {
 
     #[test]
     fn text_alone_fills_the_box() {
-        let spec = AppearanceSpec {
-            text: vec!["Hi".into()],
-            ..AppearanceSpec::new(200.0, 50.0)
-        };
+        let spec = AppearanceSpec { text: vec!["Hi".into()], ..AppearanceSpec::new(200.0, 50.0) };
         let (_, stored, content) = build(&spec);
         assert_eq!(stored.len(), 5);
         let tf = operands(&content, " Tf");
@@ -435,10 +319,7 @@ mod tests {
 
     #[test]
     fn long_text_stops_at_the_minimum_size_and_is_clipped() {
-        let spec = AppearanceSpec {
-            text: vec!["x".repeat(500)],
-            ..AppearanceSpec::new(50.0, 20.0)
-        };
+        let spec = AppearanceSpec { text: vec!["x".repeat(500)], ..AppearanceSpec::new(50.0, 20.0) };
         let (_, _, content) = build(&spec);
         assert_eq!(operands(&content, " Tf")[0], MIN_FONT_SIZE);
         assert!(content.contains("re W n"));
@@ -446,21 +327,14 @@ mod tests {
 
     #[test]
     fn fixed_font_size_is_used() {
-        let spec = AppearanceSpec {
-            text: vec!["a".into()],
-            font_size: Some(9.5),
-            ..AppearanceSpec::new(200.0, 50.0)
-        };
+        let spec = AppearanceSpec { text: vec!["a".into()], font_size: Some(9.5), ..AppearanceSpec::new(200.0, 50.0) };
         let (_, _, content) = build(&spec);
         assert_eq!(operands(&content, " Tf")[0], 9.5);
     }
 
     #[test]
     fn empty_spec_is_an_empty_form() {
-        let (s, stored, content) = build(&AppearanceSpec {
-            text: vec![" ".into()],
-            ..AppearanceSpec::new(10.0, 10.0)
-        });
+        let (s, stored, content) = build(&AppearanceSpec { text: vec![" ".into()], ..AppearanceSpec::new(10.0, 10.0) });
         assert!(stored.is_empty());
         assert!(content.is_empty());
         assert!(s.dict.contains("Resources"));
@@ -476,10 +350,7 @@ mod tests {
         for spec in [
             AppearanceSpec::new(0.0, 10.0),
             AppearanceSpec::new(f64::NAN, 10.0),
-            AppearanceSpec {
-                font_size: Some(-1.0),
-                ..AppearanceSpec::new(10.0, 10.0)
-            },
+            AppearanceSpec { font_size: Some(-1.0), ..AppearanceSpec::new(10.0, 10.0) },
             AppearanceSpec {
                 image: Some(SealImage::Jpeg(b"\xff\xd8\xff".to_vec())),
                 text: vec!["x".into()],

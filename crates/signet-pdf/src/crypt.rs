@@ -59,17 +59,9 @@ impl std::fmt::Debug for SecurityHandler {
 #[derive(Clone)]
 enum Scheme {
     /// Revisions 2–4: a 5–16 byte key from Algorithm 2, per-object keys from Algorithm 1.
-    Md5 {
-        key: Vec<u8>,
-        strings: LegacyCipher,
-        streams: LegacyCipher,
-    },
+    Md5 { key: Vec<u8>, strings: LegacyCipher, streams: LegacyCipher },
     /// Revisions 5–6: a 32-byte key used directly (§7.6.3.3); `false` means `/Identity`.
-    Sha {
-        key: [u8; 32],
-        strings: bool,
-        streams: bool,
-    },
+    Sha { key: [u8; 32], strings: bool, streams: bool },
 }
 
 /// A crypt filter method usable with an MD5-derived key (§7.6.6, Table 25 `/CFM`).
@@ -82,8 +74,8 @@ enum LegacyCipher {
 
 /// The 32-byte padding string of Algorithm 2 step (a) (§7.6.4.3.2).
 const PASSWORD_PADDING: [u8; 32] = [
-    0x28, 0xBF, 0x4E, 0x5E, 0x4E, 0x75, 0x8A, 0x41, 0x64, 0x00, 0x4E, 0x56, 0xFF, 0xFA, 0x01, 0x08,
-    0x2E, 0x2E, 0x00, 0xB6, 0xD0, 0x68, 0x3E, 0x80, 0x2F, 0x0C, 0xA9, 0xFE, 0x64, 0x53, 0x69, 0x7A,
+    0x28, 0xBF, 0x4E, 0x5E, 0x4E, 0x75, 0x8A, 0x41, 0x64, 0x00, 0x4E, 0x56, 0xFF, 0xFA, 0x01, 0x08, 0x2E, 0x2E, 0x00,
+    0xB6, 0xD0, 0x68, 0x3E, 0x80, 0x2F, 0x0C, 0xA9, 0xFE, 0x64, 0x53, 0x69, 0x7A,
 ];
 
 /// Passwords of revisions 5 and 6 are cut to 127 bytes of UTF-8 (§7.6.4.3.3 Algorithm 2.A (a)).
@@ -115,9 +107,7 @@ impl SecurityHandler {
                 )));
             }
             None => {
-                return Err(Error::Encryption(
-                    "the /Encrypt dictionary has no /Filter".into(),
-                ));
+                return Err(Error::Encryption("the /Encrypt dictionary has no /Filter".into()));
             }
         }
         let v = encrypt.get_int("V").unwrap_or(0);
@@ -128,10 +118,7 @@ impl SecurityHandler {
         let (scheme, owner) = match (v, r) {
             (1 | 2, 2 | 3) | (4, 4) => {
                 let (strings, streams) = if v == 4 {
-                    (
-                        legacy_filter(encrypt, "StrF")?,
-                        legacy_filter(encrypt, "StmF")?,
-                    )
+                    (legacy_filter(encrypt, "StrF")?, legacy_filter(encrypt, "StmF")?)
                 } else {
                     (LegacyCipher::Rc4, LegacyCipher::Rc4)
                 };
@@ -152,14 +139,7 @@ impl SecurityHandler {
                     encrypt_metadata,
                 };
                 let (key, owner) = params.authenticate(password)?;
-                (
-                    Scheme::Md5 {
-                        key,
-                        strings,
-                        streams,
-                    },
-                    owner,
-                )
+                (Scheme::Md5 { key, strings, streams }, owner)
             }
             (5, 5 | 6) => {
                 let strings = aes256_filter(encrypt, "StrF")?;
@@ -172,14 +152,7 @@ impl SecurityHandler {
                     ue: fixed_string::<32>(encrypt, "UE")?,
                 };
                 let (key, owner) = params.authenticate(password)?;
-                (
-                    Scheme::Sha {
-                        key,
-                        strings,
-                        streams,
-                    },
-                    owner,
-                )
+                (Scheme::Sha { key, strings, streams }, owner)
             }
             _ => {
                 return Err(Error::Encryption(format!(
@@ -188,21 +161,14 @@ impl SecurityHandler {
                 )));
             }
         };
-        Ok(SecurityHandler {
-            scheme,
-            encrypt_metadata,
-            permissions,
-            owner,
-        })
+        Ok(SecurityHandler { scheme, encrypt_metadata, permissions, owner })
     }
 
     /// The cipher of this document: [`Method::Rc4`] if strings or streams use RC4, otherwise
     /// AES with the key size of the revision.
     pub fn method(&self) -> Method {
         match &self.scheme {
-            Scheme::Md5 {
-                strings, streams, ..
-            } => {
+            Scheme::Md5 { strings, streams, .. } => {
                 if *strings == LegacyCipher::Rc4 || *streams == LegacyCipher::Rc4 {
                     Method::Rc4
                 } else {
@@ -248,9 +214,7 @@ impl SecurityHandler {
                 }),
                 _ => None,
             };
-            let name = parms
-                .and_then(|p| p.get_name("Name"))
-                .unwrap_or(b"Identity");
+            let name = parms.and_then(|p| p.get_name("Name")).unwrap_or(b"Identity");
             if name == b"Identity" {
                 return false;
             }
@@ -321,11 +285,7 @@ impl SecurityHandler {
 
     fn crypt(&self, id: ObjRef, data: &[u8], target: Target, direction: Direction) -> Vec<u8> {
         match &self.scheme {
-            Scheme::Md5 {
-                key,
-                strings,
-                streams,
-            } => {
+            Scheme::Md5 { key, strings, streams } => {
                 let cipher = match target {
                     Target::Strings => *strings,
                     Target::Streams => *streams,
@@ -336,21 +296,13 @@ impl SecurityHandler {
                     LegacyCipher::Aes128 => {
                         let digest = object_key_digest(key, id, true);
                         match direction {
-                            Direction::Encrypt => {
-                                aes_cbc_encrypt::<aes::Aes128>(&digest.into(), data)
-                            }
-                            Direction::Decrypt => {
-                                aes_cbc_decrypt::<aes::Aes128>(&digest.into(), data)
-                            }
+                            Direction::Encrypt => aes_cbc_encrypt::<aes::Aes128>(&digest.into(), data),
+                            Direction::Decrypt => aes_cbc_decrypt::<aes::Aes128>(&digest.into(), data),
                         }
                     }
                 }
             }
-            Scheme::Sha {
-                key,
-                strings,
-                streams,
-            } => {
+            Scheme::Sha { key, strings, streams } => {
                 let encrypted = match target {
                     Target::Strings => *strings,
                     Target::Streams => *streams,
@@ -541,8 +493,7 @@ fn hash_2b(password: &[u8], salt: &[u8], udata: &[u8]) -> [u8; 32] {
         aes_key.copy_from_slice(k.get(..16).unwrap_or(&[0; 16]));
         iv.copy_from_slice(k.get(16..32).unwrap_or(&[0; 16]));
         let mut blocks = to_blocks(&k1);
-        cbc::Encryptor::<aes::Aes128>::new(&aes_key.into(), &iv.into())
-            .encrypt_blocks_mut(&mut blocks);
+        cbc::Encryptor::<aes::Aes128>::new(&aes_key.into(), &iv.into()).encrypt_blocks_mut(&mut blocks);
         let e: Vec<u8> = blocks.iter().flat_map(|b| b.iter().copied()).collect();
         // (c) the first 16 bytes as a big-endian number mod 3; 256 ≡ 1 (mod 3), so the sum
         // of the bytes has the same remainder
@@ -568,8 +519,7 @@ fn hash_2b(password: &[u8], salt: &[u8], udata: &[u8]) -> [u8; 32] {
 /// Algorithm 2.A (e)/(f): `/UE` or `/OE` decrypted with AES-256, CBC, zero IV, no padding.
 fn unwrap_key(intermediate: &[u8; 32], wrapped: &[u8; 32]) -> [u8; 32] {
     let mut blocks = to_blocks(wrapped);
-    cbc::Decryptor::<aes::Aes256>::new(intermediate.into(), &[0u8; 16].into())
-        .decrypt_blocks_mut(&mut blocks);
+    cbc::Decryptor::<aes::Aes256>::new(intermediate.into(), &[0u8; 16].into()).decrypt_blocks_mut(&mut blocks);
     let mut key = [0u8; 32];
     for (dst, src) in key.iter_mut().zip(blocks.iter().flat_map(|b| b.iter())) {
         *dst = *src;
@@ -674,42 +624,29 @@ fn xor_key(key: &[u8], i: u8) -> Vec<u8> {
 /// Algorithm 2 (a): the password cut or padded to exactly 32 bytes.
 fn pad_password(password: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
-    for (dst, src) in out
-        .iter_mut()
-        .zip(password.iter().take(32).chain(&PASSWORD_PADDING))
-    {
+    for (dst, src) in out.iter_mut().zip(password.iter().take(32).chain(&PASSWORD_PADDING)) {
         *dst = *src;
     }
     out
 }
 
 fn password_error(password: &[u8]) -> Error {
-    Error::Encryption(
-        if password.is_empty() {
-            NEEDS_PASSWORD
-        } else {
-            WRONG_PASSWORD
-        }
-        .into(),
-    )
+    Error::Encryption(if password.is_empty() { NEEDS_PASSWORD } else { WRONG_PASSWORD }.into())
 }
 
 fn required_int(d: &Dict, key: &str) -> Result<i64> {
-    d.get_int(key)
-        .ok_or_else(|| Error::Encryption(format!("the /Encrypt dictionary has no integer /{key}")))
+    d.get_int(key).ok_or_else(|| Error::Encryption(format!("the /Encrypt dictionary has no integer /{key}")))
 }
 
 /// A string entry of at least `N` bytes; the first `N` count (longer values are tolerated, as
 /// some writers pad `/U` and `/O`).
 fn fixed_string<const N: usize>(d: &Dict, key: &str) -> Result<[u8; N]> {
-    let s = d.get(key).and_then(Object::as_str).ok_or_else(|| {
-        Error::Encryption(format!("the /Encrypt dictionary has no string /{key}"))
-    })?;
+    let s = d
+        .get(key)
+        .and_then(Object::as_str)
+        .ok_or_else(|| Error::Encryption(format!("the /Encrypt dictionary has no string /{key}")))?;
     s.first_chunk::<N>().copied().ok_or_else(|| {
-        Error::Encryption(format!(
-            "/{key} in the /Encrypt dictionary is {} bytes, expected {N}",
-            s.len()
-        ))
+        Error::Encryption(format!("/{key} in the /Encrypt dictionary is {} bytes, expected {N}", s.len()))
     })
 }
 
@@ -722,15 +659,8 @@ fn crypt_filter_length(encrypt: &Dict) -> Option<i64> {
     };
     ["StmF", "StrF"].iter().find_map(|key| {
         let name = encrypt.get_name(key)?;
-        let length = cf
-            .get(&String::from_utf8_lossy(name))?
-            .as_dict()?
-            .get_int("Length")?;
-        Some(if length < 40 {
-            length.saturating_mul(8)
-        } else {
-            length
-        })
+        let length = cf.get(&String::from_utf8_lossy(name))?.as_dict()?.get_int("Length")?;
+        Some(if length < 40 { length.saturating_mul(8) } else { length })
     })
 }
 
@@ -738,9 +668,7 @@ fn crypt_filter_length(encrypt: &Dict) -> Option<i64> {
 fn legacy_key_length(bits: Option<i64>) -> Result<usize> {
     let bits = bits.unwrap_or(40);
     if !(40..=128).contains(&bits) || bits % 8 != 0 {
-        return Err(Error::Encryption(format!(
-            "/Length {bits} is not a valid RC4 key length"
-        )));
+        return Err(Error::Encryption(format!("/Length {bits} is not a valid RC4 key length")));
     }
     Ok((bits / 8) as usize)
 }
@@ -805,9 +733,7 @@ fn is_xref_stream(obj: &Object) -> bool {
 /// A signature or document time-stamp dictionary (§12.8.1, Table 255), whose `/Contents` is
 /// never encrypted (§7.6.2).
 fn is_signature_dict(d: &Dict) -> bool {
-    d.is_name("Type", "Sig")
-        || d.is_name("Type", "DocTimeStamp")
-        || (d.contains("ByteRange") && d.contains("Contents"))
+    d.is_name("Type", "Sig") || d.is_name("Type", "DocTimeStamp") || (d.contains("ByteRange") && d.contains("Contents"))
 }
 
 /// Calls `f` on every string inside `obj`, skipping signature `/Contents`.
@@ -849,8 +775,7 @@ mod tests {
 
     const TITLE: &[u8] = b"Signet crypt test (title)";
     const CONTENT: &[u8] = b"BT /F1 12 Tf 72 720 Td (Hello, encrypted world) Tj ET";
-    const METADATA: &[u8] =
-        b"<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?><x:xmpmeta xmlns:x='adobe:ns:meta/'/>";
+    const METADATA: &[u8] = b"<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?><x:xmpmeta xmlns:x='adobe:ns:meta/'/>";
 
     impl SecurityHandler {
         fn file_key(&self) -> Vec<u8> {
@@ -864,21 +789,13 @@ mod tests {
     /// A one-page PDF with an /Info /Title, an unfiltered content stream and XMP metadata.
     fn plain_pdf() -> Vec<u8> {
         let content = format!("<< /Length {} >>\nstream\n", CONTENT.len());
-        let metadata = format!(
-            "<< /Type /Metadata /Subtype /XML /Length {} >>\nstream\n",
-            METADATA.len()
-        );
+        let metadata = format!("<< /Type /Metadata /Subtype /XML /Length {} >>\nstream\n", METADATA.len());
         let objects: Vec<Vec<u8>> = vec![
             b"<< /Type /Catalog /Pages 2 0 R /Metadata 6 0 R >>".to_vec(),
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>".to_vec(),
             [content.as_bytes(), CONTENT, b"\nendstream"].concat(),
-            [
-                b"<< /Title (".as_slice(),
-                TITLE.strip_suffix(b"(title)").unwrap_or(TITLE),
-                b"\\(title\\)) >>",
-            ]
-            .concat(),
+            [b"<< /Title (".as_slice(), TITLE.strip_suffix(b"(title)").unwrap_or(TITLE), b"\\(title\\)) >>"].concat(),
             [metadata.as_bytes(), METADATA, b"\nendstream"].concat(),
         ];
         let mut pdf = b"%PDF-1.7\n".to_vec();
@@ -890,18 +807,13 @@ mod tests {
             pdf.extend_from_slice(b"\nendobj\n");
         }
         let xref = pdf.len();
-        pdf.extend_from_slice(
-            format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-        );
+        pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
         for off in offsets {
             pdf.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
         }
         pdf.extend_from_slice(
-            format!(
-                "trailer\n<< /Size {} /Root 1 0 R /Info 5 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-                objects.len() + 1
-            )
-            .as_bytes(),
+            format!("trailer\n<< /Size {} /Root 1 0 R /Info 5 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1)
+                .as_bytes(),
         );
         pdf
     }
@@ -923,38 +835,18 @@ mod tests {
             let output = dir.path().join("out.pdf");
             std::fs::write(&input, plain_pdf()).unwrap();
             let mut cmd = Command::new("qpdf");
-            cmd.args([
-                "--object-streams=disable",
-                "--stream-data=preserve",
-                "--allow-weak-crypto",
-            ]);
-            cmd.arg("--encrypt")
-                .args(encrypt_args)
-                .arg("--")
-                .arg(&input)
-                .arg(&output);
+            cmd.args(["--object-streams=disable", "--stream-data=preserve", "--allow-weak-crypto"]);
+            cmd.arg("--encrypt").args(encrypt_args).arg("--").arg(&input).arg(&output);
             let status = cmd.status().expect("the tests need qpdf");
-            assert!(
-                matches!(status.code(), Some(0 | 3)),
-                "qpdf failed: {status}"
-            );
+            assert!(matches!(status.code(), Some(0 | 3)), "qpdf failed: {status}");
             let bytes = std::fs::read(&output).unwrap();
             let at = find(&bytes, b"trailer").unwrap() + b"trailer".len();
             let trailer = lexer::parse_object(&bytes[at..]).unwrap();
             let trailer = trailer.as_dict().unwrap();
-            let id0 = trailer.get("ID").unwrap().as_array().unwrap()[0]
-                .as_str()
-                .unwrap()
-                .to_vec();
+            let id0 = trailer.get("ID").unwrap().as_array().unwrap()[0].as_str().unwrap().to_vec();
             let info = trailer.get("Info").unwrap().as_ref().unwrap();
             let encrypt_ref = trailer.get("Encrypt").unwrap().as_ref().unwrap();
-            let mut sample = Sample {
-                dir,
-                bytes,
-                encrypt: Dict::new(),
-                id0,
-                info,
-            };
+            let mut sample = Sample { dir, bytes, encrypt: Dict::new(), id0, info };
             sample.encrypt = sample.object(encrypt_ref).0.as_dict().unwrap().clone();
             sample
         }
@@ -1018,10 +910,7 @@ mod tests {
                 .lines()
                 .find_map(|l| l.strip_prefix("Encryption key = "))
                 .unwrap_or_else(|| panic!("no key in qpdf output: {text}"));
-            (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-                .collect()
+            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
         }
 
         /// The checks every encryption method must pass.
@@ -1032,29 +921,15 @@ mod tests {
             assert!(by_owner.is_owner());
             assert_eq!(by_user.method(), method);
             assert_eq!(by_user.file_key(), by_owner.file_key());
-            assert_eq!(
-                by_user.file_key(),
-                self.qpdf_key(user),
-                "file key differs from qpdf's"
-            );
+            assert_eq!(by_user.file_key(), self.qpdf_key(user), "file key differs from qpdf's");
 
             // the title, decrypted both directly and through decrypt_object
             let (mut info, _) = self.object(self.info);
-            let raw = info
-                .as_dict()
-                .unwrap()
-                .get("Title")
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .to_vec();
+            let raw = info.as_dict().unwrap().get("Title").unwrap().as_str().unwrap().to_vec();
             assert_ne!(raw, TITLE);
             assert_eq!(by_user.decrypt_string(self.info, &raw).unwrap(), TITLE);
             by_owner.decrypt_object(self.info, &mut info).unwrap();
-            assert_eq!(
-                info.as_dict().unwrap().get("Title").unwrap().as_str(),
-                Some(TITLE)
-            );
+            assert_eq!(info.as_dict().unwrap().get("Title").unwrap().as_str(), Some(TITLE));
 
             // the page contents
             let (id, dict, data) = self.stream_with_type(None);
@@ -1063,10 +938,7 @@ mod tests {
 
             // a wrong password
             let err = self.open("not the password").unwrap_err();
-            assert!(
-                matches!(&err, Error::Encryption(m) if m == WRONG_PASSWORD),
-                "{err}"
-            );
+            assert!(matches!(&err, Error::Encryption(m) if m == WRONG_PASSWORD), "{err}");
 
             // our own encryption, read back by us; for AES the IV is fresh each time
             let id = ObjRef::new(17, 2);
@@ -1074,10 +946,7 @@ mod tests {
             assert_eq!(by_owner.decrypt_string(id, &a).unwrap(), TITLE);
             if method != Method::Aes256 {
                 // the object key depends on the object (Algorithm 1); AES-256 has none
-                assert_ne!(
-                    by_owner.decrypt_string(ObjRef::new(18, 2), &a).unwrap(),
-                    TITLE
-                );
+                assert_ne!(by_owner.decrypt_string(ObjRef::new(18, 2), &a).unwrap(), TITLE);
             }
             if method != Method::Rc4 {
                 assert_ne!(a, by_user.encrypt_string(id, TITLE));
@@ -1086,12 +955,7 @@ mod tests {
             assert_eq!(by_user.decrypt_stream(id, &s).unwrap(), CONTENT);
             for len in [0, 1, 15, 16, 17, 32, 1000] {
                 let data = vec![0xA5; len];
-                assert_eq!(
-                    by_user
-                        .decrypt_stream(id, &by_user.encrypt_stream(id, &data))
-                        .unwrap(),
-                    data
-                );
+                assert_eq!(by_user.decrypt_stream(id, &by_user.encrypt_stream(id, &data)).unwrap(), data);
             }
         }
 
@@ -1103,11 +967,7 @@ mod tests {
             handler.encrypt_object(self.info, &mut info);
             let mut pdf = self.bytes.clone();
             let prev_at = find_last(&pdf, b"startxref").unwrap() + b"startxref".len();
-            let prev: String = String::from_utf8_lossy(&pdf[prev_at..])
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
+            let prev: String = String::from_utf8_lossy(&pdf[prev_at..]).split_whitespace().next().unwrap().to_string();
             let at = pdf.len();
             pdf.extend_from_slice(format!("{} 0 obj\n", self.info.num).as_bytes());
             info.write_to(&mut pdf);
@@ -1118,9 +978,7 @@ mod tests {
             if let Object::Dict(d) = &mut trailer {
                 d.set("Prev", Object::Int(prev.parse().unwrap()));
             }
-            pdf.extend_from_slice(
-                format!("xref\n{} 1\n{at:010} 00000 n \ntrailer\n", self.info.num).as_bytes(),
-            );
+            pdf.extend_from_slice(format!("xref\n{} 1\n{at:010} 00000 n \ntrailer\n", self.info.num).as_bytes());
             trailer.write_to(&mut pdf);
             pdf.extend_from_slice(format!("\nstartxref\n{xref}\n%%EOF\n").as_bytes());
             let updated = self.dir.path().join("updated.pdf");
@@ -1196,21 +1054,14 @@ mod tests {
 
     #[test]
     fn empty_user_password_opens_without_password() {
-        for bits in [
-            &["256"][..],
-            &["128", "--use-aes=y"],
-            &["128", "--use-aes=n"],
-        ] {
+        for bits in [&["256"][..], &["128", "--use-aes=y"], &["128", "--use-aes=n"]] {
             let sample = Sample::new(&[&["", "the-owner"][..], bits].concat());
             let handler = sample.open("").unwrap();
             assert!(!handler.is_owner());
             assert_eq!(handler.file_key(), sample.qpdf_key(""));
             assert!(sample.open("the-owner").unwrap().is_owner());
             let err = sample.open("guess").unwrap_err();
-            assert!(
-                matches!(&err, Error::Encryption(m) if m == WRONG_PASSWORD),
-                "{err}"
-            );
+            assert!(matches!(&err, Error::Encryption(m) if m == WRONG_PASSWORD), "{err}");
         }
     }
 
@@ -1218,20 +1069,14 @@ mod tests {
     fn missing_password_is_reported_as_such() {
         let sample = Sample::new(&["user", "owner", "256"]);
         let err = sample.open("").unwrap_err();
-        assert!(
-            matches!(&err, Error::Encryption(m) if m == NEEDS_PASSWORD),
-            "{err}"
-        );
+        assert!(matches!(&err, Error::Encryption(m) if m == NEEDS_PASSWORD), "{err}");
     }
 
     #[test]
     fn cleartext_metadata_revision_4() {
         // Algorithm 2 (f): the key depends on /EncryptMetadata false.
         let sample = Sample::new(&["u", "o", "128", "--use-aes=y", "--cleartext-metadata"]);
-        assert_eq!(
-            sample.encrypt.get("EncryptMetadata"),
-            Some(&Object::Bool(false))
-        );
+        assert_eq!(sample.encrypt.get("EncryptMetadata"), Some(&Object::Bool(false)));
         sample.check("u", "o", Method::Aes128);
         let handler = sample.open("u").unwrap();
         let (id, dict, data) = sample.stream_with_type(Some("Metadata"));
@@ -1239,9 +1084,7 @@ mod tests {
         assert_eq!(data, METADATA);
         let mut meta = Object::Stream(Stream::new(dict, METADATA.to_vec()));
         handler.encrypt_object(id, &mut meta);
-        assert!(
-            matches!(&meta, Object::Stream(s) if s.data == StreamData::Owned(METADATA.to_vec()))
-        );
+        assert!(matches!(&meta, Object::Stream(s) if s.data == StreamData::Owned(METADATA.to_vec())));
     }
 
     #[test]
@@ -1269,65 +1112,37 @@ mod tests {
         handler.encrypt_object(id, &mut sig);
         let d = sig.as_dict().unwrap();
         assert_eq!(d.get("Contents"), Some(&contents));
-        assert_ne!(
-            d.get("M").unwrap().as_str(),
-            Some(b"D:20250101000000Z".as_slice())
-        );
+        assert_ne!(d.get("M").unwrap().as_str(), Some(b"D:20250101000000Z".as_slice()));
         handler.decrypt_object(id, &mut sig).unwrap();
-        assert_eq!(
-            sig.as_dict().unwrap().get("M").unwrap().as_str(),
-            Some(b"D:20250101000000Z".as_slice())
-        );
+        assert_eq!(sig.as_dict().unwrap().get("M").unwrap().as_str(), Some(b"D:20250101000000Z".as_slice()));
 
         // a field's /V holding an untyped signature dictionary, nested in an array
         let mut field = Object::Array(vec![Object::Dict(
-            Dict::new()
-                .with("ByteRange", vec![Object::Int(0)])
-                .with("Contents", contents.clone()),
+            Dict::new().with("ByteRange", vec![Object::Int(0)]).with("Contents", contents.clone()),
         )]);
         handler.encrypt_object(id, &mut field);
-        assert_eq!(
-            field.as_array().unwrap()[0]
-                .as_dict()
-                .unwrap()
-                .get("Contents"),
-            Some(&contents)
-        );
+        assert_eq!(field.as_array().unwrap()[0].as_dict().unwrap().get("Contents"), Some(&contents));
 
-        let xref_dict = Dict::new()
-            .with("Type", Object::name("XRef"))
-            .with("ID", vec![Object::String(b"abc".to_vec())]);
+        let xref_dict =
+            Dict::new().with("Type", Object::name("XRef")).with("ID", vec![Object::String(b"abc".to_vec())]);
         let mut xref = Object::Stream(Stream::new(xref_dict, b"raw".to_vec()));
         let before = xref.clone();
         handler.encrypt_object(id, &mut xref);
         assert_eq!(xref, before);
 
-        let mut stream = Object::Stream(Stream::new(
-            Dict::new().with("S", Object::String(b"s".to_vec())),
-            CONTENT.to_vec(),
-        ));
+        let mut stream =
+            Object::Stream(Stream::new(Dict::new().with("S", Object::String(b"s".to_vec())), CONTENT.to_vec()));
         handler.encrypt_object(id, &mut stream);
-        let Object::Stream(s) = &stream else {
-            unreachable!()
-        };
-        let StreamData::Owned(data) = &s.data else {
-            unreachable!()
-        };
+        let Object::Stream(s) = &stream else { unreachable!() };
+        let StreamData::Owned(data) = &s.data else { unreachable!() };
         assert_eq!(handler.decrypt_stream(id, data).unwrap(), CONTENT);
         handler.decrypt_object(id, &mut stream).unwrap();
-        assert_eq!(
-            stream.as_dict().unwrap().get("S").unwrap().as_str(),
-            Some(b"s".as_slice())
-        );
+        assert_eq!(stream.as_dict().unwrap().get("S").unwrap().as_str(), Some(b"s".as_slice()));
     }
 
     #[test]
     fn hostile_ciphertext_does_not_panic() {
-        for args in [
-            &["u", "o", "256"][..],
-            &["u", "o", "128", "--use-aes=y"],
-            &["u", "o", "40"],
-        ] {
+        for args in [&["u", "o", "256"][..], &["u", "o", "128", "--use-aes=y"], &["u", "o", "40"]] {
             let handler = Sample::new(args).open("u").unwrap();
             let id = ObjRef::new(u32::MAX, u16::MAX);
             for len in 0..70 {
@@ -1345,9 +1160,7 @@ mod tests {
 
     #[test]
     fn unsupported_handlers_are_named() {
-        let pubsec = Dict::new()
-            .with("Filter", Object::name("Adobe.PubSec"))
-            .with("V", 4);
+        let pubsec = Dict::new().with("Filter", Object::name("Adobe.PubSec")).with("V", 4);
         let err = SecurityHandler::open(&pubsec, b"", b"").unwrap_err();
         assert!(err.to_string().contains("Adobe.PubSec"), "{err}");
 
@@ -1373,9 +1186,6 @@ mod tests {
     #[test]
     fn rc4_known_answer() {
         // RFC 6229-style vector "Key" / "Plaintext" from the original RC4 test set
-        assert_eq!(
-            rc4(b"Key", b"Plaintext"),
-            [0xBB, 0xF3, 0x16, 0xE8, 0xD9, 0x40, 0xAF, 0x0A, 0xD3]
-        );
+        assert_eq!(rc4(b"Key", b"Plaintext"), [0xBB, 0xF3, 0x16, 0xE8, 0xD9, 0x40, 0xAF, 0x0A, 0xD3]);
     }
 }

@@ -143,11 +143,8 @@ impl<S: Source> Document<S> {
         let Some(h) = find(&head, b"%PDF-") else {
             return Err(Error::Structure("not a PDF file (no %PDF- header in the first 1024 bytes)".into()));
         };
-        let header_version = head[h + 5..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit() || **b == b'.')
-            .map(|&b| b as char)
-            .collect();
+        let header_version =
+            head[h + 5..].iter().take_while(|b| b.is_ascii_digit() || **b == b'.').map(|&b| b as char).collect();
         let empty = Xref {
             entries: HashMap::new(),
             trailer: Dict::new(),
@@ -453,7 +450,10 @@ impl<S: Source> Document<S> {
                         _ => None,
                     };
                     let len = self.stream_length(data_off, declared)?;
-                    return Ok((h.id, Object::Stream(Stream { dict, data: StreamData::InFile { offset: data_off, len } })));
+                    return Ok((
+                        h.id,
+                        Object::Stream(Stream { dict, data: StreamData::InFile { offset: data_off, len } }),
+                    ));
                 }
                 Err(ParseError::Eof) if buf.len() == window && window < self.limits.max_object_bytes => window *= 4,
                 Err(ParseError::Eof) => {
@@ -546,13 +546,18 @@ impl<S: Source> Document<S> {
                     return Err(Error::Structure(format!("object stream {stream} has no index {index}")));
                 };
                 if num != r.num {
-                    return Err(Error::Structure(format!("object stream {stream} holds {num} at index {index}, not {}", r.num)));
+                    return Err(Error::Structure(format!(
+                        "object stream {stream} holds {num} at index {index}, not {}",
+                        r.num
+                    )));
                 }
                 let mut data = os.data[off.min(os.data.len())..].to_vec();
                 data.extend_from_slice(b" ]");
                 let mut p = Parser::new(&data, 0);
                 p.parse_object().map_err(|e| match Error::from(e) {
-                    Error::Syntax { what, .. } => Error::Structure(format!("object {r} in object stream {stream}: {what}")),
+                    Error::Syntax { what, .. } => {
+                        Error::Structure(format!("object {r} in object stream {stream}: {what}"))
+                    }
                     other => other,
                 })
             }
@@ -622,9 +627,7 @@ impl<S: Source> Document<S> {
             }
         };
         match (&self.security, id) {
-            (Some(sec), Some(id)) if sec.is_stream_encrypted(&s.dict) => {
-                sec.decrypt_stream(id, &raw)
-            }
+            (Some(sec), Some(id)) if sec.is_stream_encrypted(&s.dict) => sec.decrypt_stream(id, &raw),
             _ => Ok(raw),
         }
     }

@@ -65,10 +65,7 @@ pub fn decode(dict: &Dict, raw: &[u8], limit: usize) -> Result<Vec<u8>> {
             }
             b"Crypt" => data, // handled by the security handler (identity crypt filter)
             other => {
-                return Err(Error::Filter(format!(
-                    "filter /{} is not supported here",
-                    String::from_utf8_lossy(other)
-                )));
+                return Err(Error::Filter(format!("filter /{} is not supported here", String::from_utf8_lossy(other))));
             }
         };
     }

@@ -424,9 +424,7 @@ impl<'a> Parser<'a> {
                 }
                 if let Some(generation) = parse_uint(g) {
                     self.skip_ws();
-                    if self.peek() == Some(b'R')
-                        && self.buf.get(self.pos + 1).is_none_or(|&b| !is_regular(b))
-                    {
+                    if self.peek() == Some(b'R') && self.buf.get(self.pos + 1).is_none_or(|&b| !is_regular(b)) {
                         if self.pos + 1 >= self.buf.len() {
                             return Err(ParseError::Eof);
                         }

@@ -97,11 +97,7 @@ impl Dict {
 
     /// The value of `key`; a `null` value counts as absent (§7.3.7).
     pub fn get(&self, key: &str) -> Option<&Object> {
-        self.0
-            .iter()
-            .find(|(k, _)| k.0 == key.as_bytes())
-            .map(|(_, v)| v)
-            .filter(|v| !matches!(v, Object::Null))
+        self.0.iter().find(|(k, _)| k.0 == key.as_bytes()).map(|(_, v)| v).filter(|v| !matches!(v, Object::Null))
     }
 
     /// A mutable reference to the value of `key`.
@@ -458,10 +454,7 @@ mod tests {
             .with("R", 1.5)
             .with("S", Object::String(b"a(b)\\".to_vec()))
             .with("A", vec![Object::Ref(ObjRef::new(4, 0)), Object::Null]);
-        assert_eq!(
-            Object::Dict(d).to_bytes(),
-            b"<</Type/Sig/N 3/R 1.5/S(a\\(b\\)\\\\)/A[4 0 R null]>>".to_vec()
-        );
+        assert_eq!(Object::Dict(d).to_bytes(), b"<</Type/Sig/N 3/R 1.5/S(a\\(b\\)\\\\)/A[4 0 R null]>>".to_vec());
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl IncrementalUpdate {
                 sec.encrypt_object(id, &mut obj);
             }
             let start = out.len();
-            let _ = write!(out, "{} {} obj\n", id.num, id.generation);
+            let _ = writeln!(out, "{} {} obj", id.num, id.generation);
             obj.write_to(&mut out);
             out.extend_from_slice(b"\nendobj\n");
             offsets.insert(num, (base + start as u64, id.generation));
@@ -152,7 +152,7 @@ fn write_table(out: &mut Vec<u8>, entries: &BTreeMap<u32, XrefEntry>, full: bool
         all.insert(0, XrefEntry::Free);
     }
     for (first, es) in subsections(&all) {
-        let _ = write!(out, "{first} {}\n", es.len());
+        let _ = writeln!(out, "{first} {}", es.len());
         for (i, e) in es.iter().enumerate() {
             match e {
                 XrefEntry::Offset { offset, generation } => {
@@ -213,7 +213,7 @@ fn write_xref_stream(
     dict.set("W", Object::Array(vec![Object::Int(1), Object::Int(w1 as i64), Object::Int(w2 as i64)]));
     dict.set("Index", Object::Array(index));
     let stream = Stream::flate(dict, &rows);
-    let _ = write!(out, "{} {} obj\n", id.num, id.generation);
+    let _ = writeln!(out, "{} {} obj", id.num, id.generation);
     Object::Stream(stream).write_to(out);
     out.extend_from_slice(b"\nendobj\n");
     Ok(())

@@ -68,7 +68,8 @@ pub fn find_startxref(src: &dyn Source) -> Result<u64> {
     let len = src.len();
     let start = len.saturating_sub(2048);
     let tail = src.read_vec(start, 2048)?;
-    let pos = rfind(&tail, b"startxref").ok_or_else(|| Error::syntax(len, "no 'startxref' near the end of the file"))?;
+    let pos =
+        rfind(&tail, b"startxref").ok_or_else(|| Error::syntax(len, "no 'startxref' near the end of the file"))?;
     let mut p = Parser::new(&tail[pos + 9..], start + pos as u64 + 9);
     p.read_uint().map_err(|_| Error::syntax(start + pos as u64, "'startxref' is not followed by an offset"))
 }
@@ -202,7 +203,10 @@ pub(crate) fn apply_stream_rows(dict: &Dict, data: &[u8], out: &mut Xref) -> Res
             let ty = field(0, 1);
             let entry = match ty {
                 0 => XrefEntry::Free,
-                1 => XrefEntry::Offset { offset: field(1, 0), generation: u16::try_from(field(2, 0)).unwrap_or(u16::MAX) },
+                1 => XrefEntry::Offset {
+                    offset: field(1, 0),
+                    generation: u16::try_from(field(2, 0)).unwrap_or(u16::MAX),
+                },
                 2 => XrefEntry::Compressed {
                     stream: u32::try_from(field(1, 0)).unwrap_or(u32::MAX),
                     index: u32::try_from(field(2, 0)).unwrap_or(u32::MAX),
@@ -302,13 +306,7 @@ mod tests {
     use super::*;
 
     fn empty() -> Xref {
-        Xref {
-            entries: HashMap::new(),
-            trailer: Dict::new(),
-            style: XrefStyle::Table,
-            startxref: 0,
-            repaired: false,
-        }
+        Xref { entries: HashMap::new(), trailer: Dict::new(), style: XrefStyle::Table, startxref: 0, repaired: false }
     }
 
     #[test]
@@ -323,7 +321,9 @@ mod tests {
 
     #[test]
     fn stream_rows() {
-        let d = Dict::new().with("W", vec![Object::Int(1), Object::Int(2), Object::Int(1)]).with("Index", vec![Object::Int(5), Object::Int(2)]);
+        let d = Dict::new()
+            .with("W", vec![Object::Int(1), Object::Int(2), Object::Int(1)])
+            .with("Index", vec![Object::Int(5), Object::Int(2)]);
         let mut x = empty();
         apply_stream_rows(&d, &[1, 0, 10, 0, 2, 0, 3, 4], &mut x).unwrap();
         assert_eq!(x.entries[&5], XrefEntry::Offset { offset: 10, generation: 0 });

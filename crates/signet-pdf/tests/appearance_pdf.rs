@@ -34,9 +34,7 @@ fn write_pdf(objects: &[Object], root: ObjRef) -> Vec<u8> {
     for off in offsets {
         writeln!(out, "{off:010} 00000 n ").unwrap();
     }
-    let trailer = Dict::new()
-        .with("Size", objects.len() as i64 + 1)
-        .with("Root", root);
+    let trailer = Dict::new().with("Size", objects.len() as i64 + 1).with("Root", root);
     out.extend_from_slice(b"trailer\n");
     Object::Dict(trailer).write_to(&mut out);
     write!(out, "\nstartxref\n{xref}\n%%EOF\n").unwrap();
@@ -84,10 +82,7 @@ fn page_with_appearance(spec: &AppearanceSpec) -> (Vec<u8>, String) {
     let form_ref = ObjRef::new(objects.len() as u32, 0);
 
     let content = format!("q 1 0 0 1 {} {} cm /Sig Do Q\n", ORIGIN.0, ORIGIN.1);
-    objects[0] = Dict::new()
-        .with("Type", Object::name("Catalog"))
-        .with("Pages", ObjRef::new(2, 0))
-        .into();
+    objects[0] = Dict::new().with("Type", Object::name("Catalog")).with("Pages", ObjRef::new(2, 0)).into();
     objects[1] = Dict::new()
         .with("Type", Object::name("Pages"))
         .with("Kids", vec![Object::Ref(ObjRef::new(3, 0))])
@@ -96,21 +91,12 @@ fn page_with_appearance(spec: &AppearanceSpec) -> (Vec<u8>, String) {
     objects[2] = Dict::new()
         .with("Type", Object::name("Page"))
         .with("Parent", ObjRef::new(2, 0))
-        .with(
-            "MediaBox",
-            vec![0.into(), 0.into(), PAGE_W.into(), PAGE_H.into()],
-        )
-        .with(
-            "Resources",
-            Dict::new().with("XObject", Dict::new().with("Sig", form_ref)),
-        )
+        .with("MediaBox", vec![0.into(), 0.into(), PAGE_W.into(), PAGE_H.into()])
+        .with("Resources", Dict::new().with("XObject", Dict::new().with("Sig", form_ref)))
         .with("Contents", ObjRef::new(4, 0))
         .into();
     objects[3] = Stream::new(Dict::new(), content.into_bytes()).into();
-    (
-        write_pdf(&objects, ObjRef::new(1, 0)),
-        format!("{form_ref}"),
-    )
+    (write_pdf(&objects, ObjRef::new(1, 0)), format!("{form_ref}"))
 }
 
 /// A decoded rendering, 8-bit samples.
@@ -127,21 +113,13 @@ impl Raster {
         let mut reader = dec.read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size()];
         let info = reader.next_frame(&mut buf).unwrap();
-        Raster {
-            buf,
-            line_size: info.line_size,
-            channels: info.color_type.samples(),
-        }
+        Raster { buf, line_size: info.line_size, channels: info.color_type.samples() }
     }
 
     fn pixel(&self, px: (f64, f64)) -> [u8; 3] {
         let i = px.1.round() as usize * self.line_size + px.0.round() as usize * self.channels;
         let b = &self.buf;
-        if self.channels >= 3 {
-            [b[i], b[i + 1], b[i + 2]]
-        } else {
-            [b[i]; 3]
-        }
+        if self.channels >= 3 { [b[i], b[i + 1], b[i + 2]] } else { [b[i]; 3] }
     }
 }
 
@@ -174,67 +152,30 @@ fn visible_signature_on_a_page_passes_qpdf_pdftotext_and_pdftoppm() {
     }
 
     if let Some(o) = run("pdftotext", &[p, "-"]) {
-        assert!(
-            o.status.success(),
-            "pdftotext: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert!(o.status.success(), "pdftotext: {}", String::from_utf8_lossy(&o.stderr));
         let text = String::from_utf8(o.stdout).unwrap();
-        assert!(
-            text.contains("Signed by Zoë Martin"),
-            "pdftotext gave {text:?}"
-        );
+        assert!(text.contains("Signed by Zoë Martin"), "pdftotext gave {text:?}");
         // DejaVu Sans has no CJK glyphs: they are drawn (and extracted) as '?'
-        assert!(
-            text.contains("?? 2025-01-01 12:00 UTC"),
-            "pdftotext gave {text:?}"
-        );
-        assert!(
-            o.stderr.is_empty(),
-            "pdftotext warned: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert!(text.contains("?? 2025-01-01 12:00 UTC"), "pdftotext gave {text:?}");
+        assert!(o.stderr.is_empty(), "pdftotext warned: {}", String::from_utf8_lossy(&o.stderr));
     }
 
     let prefix = dir.path().join("page");
-    if let Some(o) = run(
-        "pdftoppm",
-        &[
-            "-r",
-            "50",
-            "-png",
-            "-singlefile",
-            p,
-            prefix.to_str().unwrap(),
-        ],
-    ) {
-        assert!(
-            o.status.success(),
-            "pdftoppm: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert!(
-            o.stderr.is_empty(),
-            "pdftoppm warned: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+    if let Some(o) = run("pdftoppm", &["-r", "50", "-png", "-singlefile", p, prefix.to_str().unwrap()]) {
+        assert!(o.status.success(), "pdftoppm: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(o.stderr.is_empty(), "pdftoppm warned: {}", String::from_utf8_lossy(&o.stderr));
         let raster = Raster::load(&dir.path().join("page.png"));
         // The square image fills the left of the 200×60 box, inside a small padding: its
         // centre is near (30, 30) in form space.
         let centre = raster.pixel(to_pixel(ORIGIN.0 + 30.0, ORIGIN.1 + 30.0, 50.0));
-        assert!(
-            centre[0] > 180 && centre[1] < 80 && centre[2] < 80,
-            "image centre is {centre:?}"
-        );
+        assert!(centre[0] > 180 && centre[1] < 80 && centre[2] < 80, "image centre is {centre:?}");
         // Far from the box the page stays white.
         let blank = raster.pixel(to_pixel(400.0, 100.0, 50.0));
         assert_eq!(blank, [255, 255, 255]);
         // Some dark text pixels exist right of the image.
         let dark = (0..40).any(|i| {
             let x = ORIGIN.0 + 70.0 + f64::from(i) * 3.0;
-            (10..50)
-                .step_by(2)
-                .any(|dy| raster.pixel(to_pixel(x, ORIGIN.1 + f64::from(dy), 50.0))[0] < 128)
+            (10..50).step_by(2).any(|dy| raster.pixel(to_pixel(x, ORIGIN.1 + f64::from(dy), 50.0))[0] < 128)
         });
         assert!(dark, "no text pixels found");
     }
@@ -243,14 +184,8 @@ fn visible_signature_on_a_page_passes_qpdf_pdftotext_and_pdftoppm() {
 #[test]
 fn image_only_and_text_only_pages_pass_qpdf() {
     let specs = [
-        AppearanceSpec {
-            image: Some(SealImage::from_bytes(red_seal(8)).unwrap()),
-            ..AppearanceSpec::new(50.0, 50.0)
-        },
-        AppearanceSpec {
-            text: vec!["Only text".into()],
-            ..AppearanceSpec::new(120.0, 30.0)
-        },
+        AppearanceSpec { image: Some(SealImage::from_bytes(red_seal(8)).unwrap()), ..AppearanceSpec::new(50.0, 50.0) },
+        AppearanceSpec { text: vec!["Only text".into()], ..AppearanceSpec::new(120.0, 30.0) },
     ];
     for spec in &specs {
         let (pdf, _) = page_with_appearance(spec);
@@ -258,11 +193,7 @@ fn image_only_and_text_only_pages_pass_qpdf() {
         let path = dir.path().join("a.pdf");
         std::fs::write(&path, &pdf).unwrap();
         if let Some(o) = run("qpdf", &["--check", path.to_str().unwrap()]) {
-            assert!(
-                o.status.success(),
-                "qpdf: {}",
-                String::from_utf8_lossy(&o.stdout)
-            );
+            assert!(o.status.success(), "qpdf: {}", String::from_utf8_lossy(&o.stdout));
         }
     }
 }

@@ -112,7 +112,13 @@ pub fn make_corpus(dir: &Path, pki: &Pki, seed: u32, large_mb: f64) -> PathBuf {
 }
 
 /// Runs `validate.sh`; `Ok(output)` when every validator passed, `Err(output)` otherwise.
-pub fn validate(pdf: &Path, root: &Path, expect_sigs: usize, password: Option<&str>, revocation: &str) -> Result<String, String> {
+pub fn validate(
+    pdf: &Path,
+    root: &Path,
+    expect_sigs: usize,
+    password: Option<&str>,
+    revocation: &str,
+) -> Result<String, String> {
     let mut cmd = Command::new(peer_dir().join("validate.sh"));
     cmd.arg(pdf).arg(root).args(["--expect-sigs", &expect_sigs.to_string(), "--revocation", revocation]);
     if let Some(p) = password {
@@ -187,7 +193,17 @@ pub fn render_page(pdf: &Path, page: usize, dpi: u32) -> (u32, u32, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("p");
     let st = Command::new("pdftoppm")
-        .args(["-png", "-cropbox", "-r", &dpi.to_string(), "-f", &page.to_string(), "-l", &page.to_string(), "-singlefile"])
+        .args([
+            "-png",
+            "-cropbox",
+            "-r",
+            &dpi.to_string(),
+            "-f",
+            &page.to_string(),
+            "-l",
+            &page.to_string(),
+            "-singlefile",
+        ])
         .arg(pdf)
         .arg(&prefix)
         .status()

@@ -91,7 +91,14 @@ fn same(a: &Object, b: &Object) -> bool {
 
 /// A dictionary whose keys outside `allowed` are unchanged, and whose `/AcroForm`,
 /// `/Fields`, `/Annots` grew only by permitted entries.
-fn judge_dict<S: Source>(new: &mut Document<S>, before: &Object, after: &Object, allowed: &[&str], level: u8, what: &str) -> Result<(), String> {
+fn judge_dict<S: Source>(
+    new: &mut Document<S>,
+    before: &Object,
+    after: &Object,
+    allowed: &[&str],
+    level: u8,
+    what: &str,
+) -> Result<(), String> {
     let (Some(b), Some(a)) = (before.as_dict(), after.as_dict()) else {
         return Err(format!("{what} is no longer a dictionary"));
     };
@@ -104,7 +111,9 @@ fn judge_dict<S: Source>(new: &mut Document<S>, before: &Object, after: &Object,
             return Err(format!("{what}: /{key} changed after signing"));
         }
         match (key.as_str(), ov, nv) {
-            ("Fields", Some(Object::Array(o)), Some(Object::Array(n))) => judge_append(new, o, n, level, "/AcroForm /Fields")?,
+            ("Fields", Some(Object::Array(o)), Some(Object::Array(n))) => {
+                judge_append(new, o, n, level, "/AcroForm /Fields")?
+            }
             ("AcroForm", Some(Object::Dict(_)), Some(Object::Dict(_))) => judge_dict(
                 new,
                 ov.unwrap_or(&Object::Null),
@@ -120,7 +129,8 @@ fn judge_dict<S: Source>(new: &mut Document<S>, before: &Object, after: &Object,
 }
 
 fn keys(a: &Dict, b: &Dict) -> Vec<String> {
-    let mut k: Vec<String> = a.iter().chain(b.iter()).map(|(k, _)| String::from_utf8_lossy(k.as_bytes()).into_owned()).collect();
+    let mut k: Vec<String> =
+        a.iter().chain(b.iter()).map(|(k, _)| String::from_utf8_lossy(k.as_bytes()).into_owned()).collect();
     k.sort();
     k.dedup();
     k
@@ -186,7 +196,13 @@ fn name_of(d: &Dict) -> String {
 /// `after` must keep every element of `before` in order, and each added element must be a
 /// permitted new annotation or field: a signature widget (unless P=1, where only document
 /// timestamps may be added) or, at P=3, any annotation.
-fn judge_append<S: Source>(new: &mut Document<S>, before: &[Object], after: &[Object], level: u8, what: &str) -> Result<(), String> {
+fn judge_append<S: Source>(
+    new: &mut Document<S>,
+    before: &[Object],
+    after: &[Object],
+    level: u8,
+    what: &str,
+) -> Result<(), String> {
     let mut it = after.iter();
     for o in before {
         if !it.by_ref().any(|n| n == o) {
@@ -214,7 +230,8 @@ fn judge_append<S: Source>(new: &mut Document<S>, before: &[Object], after: &[Ob
         if level >= 3 && d.contains("Subtype") {
             continue;
         }
-        let kind = d.get_name("Subtype").map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_else(|| "object".into());
+        let kind =
+            d.get_name("Subtype").map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_else(|| "object".into());
         return Err(format!("{what}: a /{kind} was added after signing"));
     }
     Ok(())

@@ -91,12 +91,7 @@ impl fmt::Display for Report {
                 Coverage::Modified => "MODIFIED after signing",
                 Coverage::Unknown => "unknown",
             };
-            writeln!(
-                f,
-                "  intact:    {}   trusted: {}   coverage: {coverage}",
-                yes(s.intact),
-                yes(s.trusted)
-            )?;
+            writeln!(f, "  intact:    {}   trusted: {}   coverage: {coverage}", yes(s.intact), yes(s.trusted))?;
             if let Some(p) = s.certification {
                 writeln!(f, "  certification signature, DocMDP P={p}")?;
             }

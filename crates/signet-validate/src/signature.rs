@@ -62,7 +62,9 @@ pub(crate) fn check<S: Source + Clone>(
     let rev_end = br[2] + br[3];
 
     match r.sub_filter.as_str() {
-        "ETSI.CAdES.detached" | "adbe.pkcs7.detached" => check_cms(src, &br, &contents, &r.sub_filter.clone(), opts, &mut r),
+        "ETSI.CAdES.detached" | "adbe.pkcs7.detached" => {
+            check_cms(src, &br, &contents, &r.sub_filter.clone(), opts, &mut r)
+        }
         "ETSI.RFC3161" => {
             r.reasons.push("document timestamps are reported but not yet validated by this version".into());
         }
@@ -90,7 +92,12 @@ pub(crate) fn check<S: Source + Clone>(
 /// Parses and checks `/ByteRange` (ISO 32000-2 §12.8.1): `[0 b c d]` covering everything
 /// from the start of the file to the end of a revision except exactly the `/Contents` hex
 /// string, delimiters included. Returns the range and the CMS bytes read from the gap.
-fn byte_range<S: Source>(doc: &mut Document<S>, src: &S, sig: &Dict, value: &Object) -> Result<([u64; 4], Vec<u8>), String> {
+fn byte_range<S: Source>(
+    doc: &mut Document<S>,
+    src: &S,
+    sig: &Dict,
+    value: &Object,
+) -> Result<([u64; 4], Vec<u8>), String> {
     let arr = sig.get("ByteRange").and_then(Object::as_array).ok_or("the signature has no /ByteRange")?;
     let nums: Vec<u64> = arr
         .iter()
@@ -150,7 +157,14 @@ fn hex_val(b: u8) -> u8 {
     }
 }
 
-fn check_cms<S: Source>(src: &S, br: &[u64; 4], contents: &[u8], sub_filter: &str, opts: &ValidationOptions, r: &mut SignatureReport) {
+fn check_cms<S: Source>(
+    src: &S,
+    br: &[u64; 4],
+    contents: &[u8],
+    sub_filter: &str,
+    opts: &ValidationOptions,
+    r: &mut SignatureReport,
+) {
     let cms = match ParsedSignedData::parse(contents) {
         Ok(c) => c,
         Err(e) => {
@@ -209,7 +223,11 @@ fn check_cms<S: Source>(src: &S, br: &[u64; 4], contents: &[u8], sub_filter: &st
 }
 
 /// Hashes `[a, a+b)` and `[c, c+d)` with 1 MiB positional reads.
-pub(crate) fn hash_ranges<S: Source>(src: &S, br: &[u64; 4], alg: signet_crypto::DigestAlgorithm) -> std::io::Result<Vec<u8>> {
+pub(crate) fn hash_ranges<S: Source>(
+    src: &S,
+    br: &[u64; 4],
+    alg: signet_crypto::DigestAlgorithm,
+) -> std::io::Result<Vec<u8>> {
     let mut h = Hasher::new(alg);
     let mut buf = vec![0u8; 1 << 20];
     for (start, len) in [(br[0], br[1]), (br[2], br[3])] {
@@ -219,7 +237,10 @@ pub(crate) fn hash_ranges<S: Source>(src: &S, br: &[u64; 4], alg: signet_crypto:
             let want = ((end - off) as usize).min(buf.len());
             let n = src.read_at(off, &mut buf[..want])?;
             if n == 0 {
-                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "file ends inside the signed range"));
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "file ends inside the signed range",
+                ));
             }
             h.update(&buf[..n]);
             off += n as u64;

@@ -41,20 +41,12 @@ impl TextFont {
         let face = Face::parse(DEJAVU_SANS, 0)
             .map_err(|e| Error::Unsupported(format!("built-in font cannot be read: {e}")))?;
         let units_per_em = f64::from(face.units_per_em().max(1));
-        Ok(TextFont {
-            face,
-            units_per_em,
-            remapper: GlyphRemapper::new(),
-            to_unicode: BTreeMap::new(),
-        })
+        Ok(TextFont { face, units_per_em, remapper: GlyphRemapper::new(), to_unicode: BTreeMap::new() })
     }
 
     /// Ascent (positive) and descent (negative), in units of the font size.
     pub(crate) fn vertical_metrics(&self) -> (f64, f64) {
-        (
-            f64::from(self.face.ascender()) / self.units_per_em,
-            f64::from(self.face.descender()) / self.units_per_em,
-        )
+        (f64::from(self.face.ascender()) / self.units_per_em, f64::from(self.face.descender()) / self.units_per_em)
     }
 
     /// Maps `line` to glyphs one character at a time (no shaping): control characters are
@@ -69,20 +61,14 @@ impl TextFont {
             }
             let (c, gid) = match self.face.glyph_index(c) {
                 Some(gid) => (c, gid),
-                None => (
-                    REPLACEMENT,
-                    self.face.glyph_index(REPLACEMENT).unwrap_or(GlyphId(0)),
-                ),
+                None => (REPLACEMENT, self.face.glyph_index(REPLACEMENT).unwrap_or(GlyphId(0))),
             };
             let cid = self.remapper.remap(gid.0);
             self.to_unicode.entry(cid).or_insert(c);
             width += self.advance(gid);
             cids.push(cid);
         }
-        ShapedLine {
-            cids,
-            width_per_pt: width,
-        }
+        ShapedLine { cids, width_per_pt: width }
     }
 
     /// Advance width of `gid` in units of the font size.
@@ -105,10 +91,7 @@ impl TextFont {
             .map(|gid| Object::Int((self.advance(GlyphId(gid)) * 1000.0).round() as i64))
             .collect();
         let bbox = self.face.global_bounding_box();
-        let (ascent, descent) = (
-            f64::from(self.face.ascender()),
-            f64::from(self.face.descender()),
-        );
+        let (ascent, descent) = (f64::from(self.face.ascender()), f64::from(self.face.descender()));
         let cap_height = self.face.capital_height().map_or(ascent, f64::from);
         let weight = f64::from(self.face.weight().to_number());
         // The usual estimate from the weight class; viewers only use it for substitution.
@@ -155,13 +138,7 @@ impl TextFont {
             .with("Subtype", Object::name("Type0"))
             .with("BaseFont", Object::name(&base_font))
             .with("Encoding", Object::name("Identity-H"));
-        Ok(FontObjects {
-            font_file,
-            descriptor,
-            cid_font,
-            to_unicode: to_unicode_cmap(&self.to_unicode),
-            type0,
-        })
+        Ok(FontObjects { font_file, descriptor, cid_font, to_unicode: to_unicode_cmap(&self.to_unicode), type0 })
     }
 }
 
@@ -178,19 +155,10 @@ impl FontObjects {
     /// Stores every object through `add` (referenced ones first) and returns the reference
     /// of the Type0 font.
     pub(crate) fn store(self, add: &mut dyn FnMut(Object) -> ObjRef) -> ObjRef {
-        let FontObjects {
-            font_file,
-            mut descriptor,
-            mut cid_font,
-            to_unicode,
-            mut type0,
-        } = self;
+        let FontObjects { font_file, mut descriptor, mut cid_font, to_unicode, mut type0 } = self;
         descriptor.set("FontFile2", Object::Ref(add(font_file.into())));
         cid_font.set("FontDescriptor", Object::Ref(add(descriptor.into())));
-        type0.set(
-            "DescendantFonts",
-            Object::Array(vec![Object::Ref(add(cid_font.into()))]),
-        );
+        type0.set("DescendantFonts", Object::Array(vec![Object::Ref(add(cid_font.into()))]));
         type0.set("ToUnicode", Object::Ref(add(to_unicode.into())));
         add(type0.into())
     }
@@ -230,11 +198,7 @@ fn to_unicode_cmap(map: &BTreeMap<u16, char>) -> Stream {
         let _ = writeln!(s, "{} beginbfchar", block.len());
         for (cid, c) in block {
             let mut utf16 = [0u16; 2];
-            let units: String = c
-                .encode_utf16(&mut utf16)
-                .iter()
-                .map(|u| format!("{u:04X}"))
-                .collect();
+            let units: String = c.encode_utf16(&mut utf16).iter().map(|u| format!("{u:04X}")).collect();
             let _ = writeln!(s, "<{cid:04X}> <{units}>");
         }
         s.push_str("endbfchar\n");
@@ -284,25 +248,13 @@ mod tests {
         assert_eq!(font_file.dict.get_int("Length1"), Some(raw.len() as i64));
         assert!(raw.len() < 40_000, "subset is {} bytes", raw.len());
         let subset = Face::parse(&raw, 0).unwrap();
-        assert!(
-            subset.number_of_glyphs() as usize > line.cids.iter().copied().max().unwrap() as usize
-        );
+        assert!(subset.number_of_glyphs() as usize > line.cids.iter().copied().max().unwrap() as usize);
 
-        let name = stored[1]
-            .as_dict()
-            .unwrap()
-            .get_name("FontName")
-            .unwrap()
-            .to_vec();
+        let name = stored[1].as_dict().unwrap().get_name("FontName").unwrap().to_vec();
         assert_eq!(name.len(), "ABCDEF+DejaVuSans".len());
         assert!(name[..6].iter().all(u8::is_ascii_uppercase));
         assert!(name.ends_with(b"+DejaVuSans"));
-        let w = stored[2]
-            .as_dict()
-            .unwrap()
-            .get("W")
-            .and_then(Object::as_array)
-            .unwrap();
+        let w = stored[2].as_dict().unwrap().get("W").and_then(Object::as_array).unwrap();
         // every CID shown has a width (composite components added by the subsetter need none)
         let widths = w[1].as_array().unwrap();
         assert!(widths.len() > line.cids.iter().copied().max().unwrap() as usize);

@@ -39,11 +39,7 @@ impl SealImage {
             let head: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
             Err(image_error(format!(
                 "seal image is neither PNG nor JPEG (first bytes: {})",
-                if head.is_empty() {
-                    "none".to_string()
-                } else {
-                    head.join(" ")
-                }
+                if head.is_empty() { "none".to_string() } else { head.join(" ") }
             )))
         }
     }
@@ -100,9 +96,7 @@ fn image_dict(width: u32, height: u32, color_space: &str) -> Dict {
 
 fn check_dimensions(kind: &str, width: u32, height: u32) -> Result<()> {
     if width == 0 || height == 0 {
-        return Err(image_error(format!(
-            "{kind} image has zero width or height"
-        )));
+        return Err(image_error(format!("{kind} image has zero width or height")));
     }
     if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
         return Err(Error::Limit(format!(
@@ -127,17 +121,10 @@ fn check_encoded_size(kind: &str, bytes: &[u8]) -> Result<()> {
 
 fn png_reader(bytes: &[u8]) -> Result<png::Reader<&[u8]>> {
     check_encoded_size("PNG", bytes)?;
-    let mut decoder = Decoder::new_with_limits(
-        bytes,
-        Limits {
-            bytes: MAX_DECODED_BYTES,
-        },
-    );
+    let mut decoder = Decoder::new_with_limits(bytes, Limits { bytes: MAX_DECODED_BYTES });
     // Palette → RGB(A), tRNS → alpha, low bit depths → 8, 16 bits → 8.
     decoder.set_transformations(Transformations::normalize_to_color8());
-    decoder
-        .read_info()
-        .map_err(|e| image_error(format!("invalid PNG image: {e}")))
+    decoder.read_info().map_err(|e| image_error(format!("invalid PNG image: {e}")))
 }
 
 fn prepare_png(bytes: &[u8]) -> Result<PreparedImage> {
@@ -151,15 +138,11 @@ fn prepare_png(bytes: &[u8]) -> Result<PreparedImage> {
         ColorType::Rgb => 3,
         ColorType::Rgba => 4,
         ColorType::Indexed => {
-            return Err(image_error(
-                "PNG palette image could not be expanded to RGB",
-            ));
+            return Err(image_error("PNG palette image could not be expanded to RGB"));
         }
     };
     if depth != BitDepth::Eight {
-        return Err(image_error(format!(
-            "PNG bit depth {depth:?} could not be reduced to 8"
-        )));
+        return Err(image_error(format!("PNG bit depth {depth:?} could not be reduced to 8")));
     }
     let pixels = (width as usize).saturating_mul(height as usize);
     let decoded_len = pixels.saturating_mul(channels);
@@ -169,9 +152,7 @@ fn prepare_png(bytes: &[u8]) -> Result<PreparedImage> {
         )));
     }
     let mut buf = vec![0u8; reader.output_buffer_size()];
-    let frame = reader
-        .next_frame(&mut buf)
-        .map_err(|e| image_error(format!("invalid PNG image data: {e}")))?;
+    let frame = reader.next_frame(&mut buf).map_err(|e| image_error(format!("invalid PNG image data: {e}")))?;
     let row_len = width as usize * channels;
     if frame.line_size < row_len {
         return Err(image_error("PNG image rows are shorter than expected"));
@@ -182,9 +163,7 @@ fn prepare_png(bytes: &[u8]) -> Result<PreparedImage> {
     let mut samples = Vec::with_capacity(pixels * color_channels);
     let mut alpha = Vec::with_capacity(if has_alpha { pixels } else { 0 });
     for row in buf.chunks(frame.line_size).take(height as usize) {
-        let row = row
-            .get(..row_len)
-            .ok_or_else(|| image_error("PNG image data is truncated"))?;
+        let row = row.get(..row_len).ok_or_else(|| image_error("PNG image data is truncated"))?;
         if has_alpha {
             for px in row.chunks_exact(channels) {
                 let (a, c) = px.split_last().unwrap_or((&255, &[]));
@@ -199,21 +178,12 @@ fn prepare_png(bytes: &[u8]) -> Result<PreparedImage> {
         return Err(image_error("PNG image data is truncated"));
     }
 
-    let color_space = if color_channels == 3 {
-        "DeviceRGB"
-    } else {
-        "DeviceGray"
-    };
+    let color_space = if color_channels == 3 { "DeviceRGB" } else { "DeviceGray" };
     let image = Stream::flate(image_dict(width, height, color_space), &samples);
     // A fully opaque alpha channel changes nothing: leave the mask out.
     let smask = (has_alpha && alpha.iter().any(|&a| a != 255))
         .then(|| Stream::flate(image_dict(width, height, "DeviceGray"), &alpha));
-    Ok(PreparedImage {
-        image,
-        smask,
-        width,
-        height,
-    })
+    Ok(PreparedImage { image, smask, width, height })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,8 +202,7 @@ pub(crate) struct JpegHeader {
 /// Walks the marker segments up to the first start-of-scan, reading the SOF0/1/2 frame
 /// header and noting an Adobe APP14 segment. Every read is bounds-checked.
 pub(crate) fn parse_jpeg_header(bytes: &[u8]) -> Result<JpegHeader> {
-    let err =
-        |pos: usize, what: &str| image_error(format!("invalid JPEG image at byte {pos}: {what}"));
+    let err = |pos: usize, what: &str| image_error(format!("invalid JPEG image at byte {pos}: {what}"));
     check_encoded_size("JPEG", bytes)?;
     if !bytes.starts_with(&[0xff, 0xd8]) {
         return Err(err(0, "no start-of-image marker"));
@@ -249,9 +218,7 @@ pub(crate) fn parse_jpeg_header(bytes: &[u8]) -> Result<JpegHeader> {
         while bytes.get(pos) == Some(&0xff) {
             pos += 1;
         }
-        let marker = *bytes
-            .get(pos)
-            .ok_or_else(|| err(pos, "truncated before a marker"))?;
+        let marker = *bytes.get(pos).ok_or_else(|| err(pos, "truncated before a marker"))?;
         pos += 1;
         match marker {
             // Standalone markers: TEM, RSTn.
@@ -259,23 +226,16 @@ pub(crate) fn parse_jpeg_header(bytes: &[u8]) -> Result<JpegHeader> {
             0xd8 => return Err(err(pos - 1, "second start-of-image marker")),
             0xd9 => return Err(err(pos - 1, "end of image before any scan")),
             0x00 => {
-                return Err(err(
-                    pos - 1,
-                    "stuffed zero byte where a marker was expected",
-                ));
+                return Err(err(pos - 1, "stuffed zero byte where a marker was expected"));
             }
             _ => {}
         }
-        let len_bytes = bytes
-            .get(pos..pos + 2)
-            .ok_or_else(|| err(pos, "truncated segment length"))?;
+        let len_bytes = bytes.get(pos..pos + 2).ok_or_else(|| err(pos, "truncated segment length"))?;
         let len = usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));
         if len < 2 {
             return Err(err(pos, "segment length below 2"));
         }
-        let body = bytes
-            .get(pos + 2..pos + len)
-            .ok_or_else(|| err(pos, "truncated segment"))?;
+        let body = bytes.get(pos + 2..pos + len).ok_or_else(|| err(pos, "truncated segment"))?;
         match marker {
             0xc0..=0xc2 => {
                 if frame.is_some() {
@@ -286,10 +246,7 @@ pub(crate) fn parse_jpeg_header(bytes: &[u8]) -> Result<JpegHeader> {
                 }
                 let precision = body[0];
                 if precision != 8 {
-                    return Err(err(
-                        pos,
-                        &format!("{precision}-bit samples (only 8-bit JPEG is supported)"),
-                    ));
+                    return Err(err(pos, &format!("{precision}-bit samples (only 8-bit JPEG is supported)")));
                 }
                 let height = u32::from(u16::from_be_bytes([body[1], body[2]]));
                 let width = u32::from(u16::from_be_bytes([body[3], body[4]]));
@@ -299,20 +256,14 @@ pub(crate) fn parse_jpeg_header(bytes: &[u8]) -> Result<JpegHeader> {
                 }
                 if height == 0 {
                     // DNL-defined height (T.81 §B.2.5): rare, and PDF needs /Height up front.
-                    return Err(err(
-                        pos,
-                        "height defined by a later DNL marker is not supported",
-                    ));
+                    return Err(err(pos, "height defined by a later DNL marker is not supported"));
                 }
                 frame = Some((width, height, components));
             }
             0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf => {
                 return Err(err(
                     pos - 1,
-                    &format!(
-                        "frame type SOF{} (lossless, hierarchical or arithmetic) is not supported",
-                        marker - 0xc0
-                    ),
+                    &format!("frame type SOF{} (lossless, hierarchical or arithmetic) is not supported", marker - 0xc0),
                 ));
             }
             0xee => adobe |= body.starts_with(b"Adobe"),
@@ -321,20 +272,11 @@ pub(crate) fn parse_jpeg_header(bytes: &[u8]) -> Result<JpegHeader> {
         }
         pos += len;
     }
-    let (width, height, components) =
-        frame.ok_or_else(|| err(pos, "scan before any frame header"))?;
+    let (width, height, components) = frame.ok_or_else(|| err(pos, "scan before any frame header"))?;
     if !matches!(components, 1 | 3 | 4) {
-        return Err(err(
-            pos,
-            &format!("{components} colour components (1, 3 or 4 are supported)"),
-        ));
+        return Err(err(pos, &format!("{components} colour components (1, 3 or 4 are supported)")));
     }
-    Ok(JpegHeader {
-        width,
-        height,
-        components,
-        adobe,
-    })
+    Ok(JpegHeader { width, height, components, adobe })
 }
 
 fn prepare_jpeg(bytes: &[u8]) -> Result<PreparedImage> {
@@ -348,10 +290,7 @@ fn prepare_jpeg(bytes: &[u8]) -> Result<PreparedImage> {
     let mut dict = image_dict(header.width, header.height, color_space);
     if header.components == 4 && header.adobe {
         // Adobe applications write CMYK JPEGs inverted.
-        dict.set(
-            "Decode",
-            Object::Array([1, 0, 1, 0, 1, 0, 1, 0].map(Object::from).to_vec()),
-        );
+        dict.set("Decode", Object::Array([1, 0, 1, 0, 1, 0, 1, 0].map(Object::from).to_vec()));
     }
     dict.set("Filter", Object::name("DCTDecode"));
     Ok(PreparedImage {
@@ -402,10 +341,7 @@ mod tests {
         let png = encode_png(2, 2, ColorType::Rgba, BitDepth::Eight, &data, |_| {});
         let p = PreparedImage::new(&SealImage::Png(png)).unwrap();
         assert!(p.image.dict.is_name("ColorSpace", "DeviceRGB"));
-        assert_eq!(
-            decoded(&p.image),
-            vec![255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9]
-        );
+        assert_eq!(decoded(&p.image), vec![255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9]);
         let smask = p.smask.unwrap();
         assert!(smask.dict.is_name("ColorSpace", "DeviceGray"));
         assert_eq!(decoded(&smask), vec![255, 0, 128, 255]);
@@ -422,14 +358,7 @@ mod tests {
 
     #[test]
     fn png_rgb_has_no_smask() {
-        let png = encode_png(
-            1,
-            2,
-            ColorType::Rgb,
-            BitDepth::Eight,
-            &[1, 2, 3, 4, 5, 6],
-            |_| {},
-        );
+        let png = encode_png(1, 2, ColorType::Rgb, BitDepth::Eight, &[1, 2, 3, 4, 5, 6], |_| {});
         let p = PreparedImage::new(&SealImage::Png(png)).unwrap();
         assert!(p.smask.is_none());
         assert_eq!((p.width, p.height), (1, 2));
@@ -441,23 +370,13 @@ mod tests {
     #[test]
     fn png_palette_with_trns() {
         // 4 pixels at 2 bits: indices 0, 1, 2, 1; entry 1 is transparent.
-        let png = encode_png(
-            4,
-            1,
-            ColorType::Indexed,
-            BitDepth::Two,
-            &[0b0001_1001],
-            |e| {
-                e.set_palette(vec![255, 0, 0, 0, 255, 0, 0, 0, 255]);
-                e.set_trns(vec![255, 0]);
-            },
-        );
+        let png = encode_png(4, 1, ColorType::Indexed, BitDepth::Two, &[0b0001_1001], |e| {
+            e.set_palette(vec![255, 0, 0, 0, 255, 0, 0, 0, 255]);
+            e.set_trns(vec![255, 0]);
+        });
         let p = PreparedImage::new(&SealImage::Png(png)).unwrap();
         assert!(p.image.dict.is_name("ColorSpace", "DeviceRGB"));
-        assert_eq!(
-            decoded(&p.image),
-            vec![255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 255, 0]
-        );
+        assert_eq!(decoded(&p.image), vec![255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 255, 0]);
         assert_eq!(decoded(&p.smask.unwrap()), vec![255, 0, 255, 0]);
     }
 
@@ -472,27 +391,13 @@ mod tests {
 
     #[test]
     fn png_gray_alpha_and_gray() {
-        let png = encode_png(
-            2,
-            1,
-            ColorType::GrayscaleAlpha,
-            BitDepth::Eight,
-            &[10, 0, 20, 255],
-            |_| {},
-        );
+        let png = encode_png(2, 1, ColorType::GrayscaleAlpha, BitDepth::Eight, &[10, 0, 20, 255], |_| {});
         let p = PreparedImage::new(&SealImage::Png(png)).unwrap();
         assert!(p.image.dict.is_name("ColorSpace", "DeviceGray"));
         assert_eq!(decoded(&p.image), vec![10, 20]);
         assert_eq!(decoded(&p.smask.unwrap()), vec![0, 255]);
 
-        let png = encode_png(
-            8,
-            1,
-            ColorType::Grayscale,
-            BitDepth::One,
-            &[0b1010_0000],
-            |_| {},
-        );
+        let png = encode_png(8, 1, ColorType::Grayscale, BitDepth::One, &[0b1010_0000], |_| {});
         let p = PreparedImage::new(&SealImage::Png(png)).unwrap();
         assert!(p.smask.is_none());
         assert_eq!(decoded(&p.image), vec![255, 0, 255, 0, 0, 0, 0, 0]);
@@ -500,15 +405,8 @@ mod tests {
 
     /// An Adam7-interlaced 8-bit RGB PNG written by hand (the `png` encoder cannot interlace).
     fn interlaced_rgb_png(w: u32, h: u32, data: &[u8]) -> Vec<u8> {
-        const PASSES: [(u32, u32, u32, u32); 7] = [
-            (0, 0, 8, 8),
-            (4, 0, 8, 8),
-            (0, 4, 4, 8),
-            (2, 0, 4, 4),
-            (0, 2, 2, 4),
-            (1, 0, 2, 2),
-            (0, 1, 1, 2),
-        ];
+        const PASSES: [(u32, u32, u32, u32); 7] =
+            [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)];
         let mut raw = Vec::new();
         for (x0, y0, dx, dy) in PASSES {
             if x0 >= w || y0 >= h {
@@ -555,14 +453,7 @@ mod tests {
     #[test]
     fn png_too_large_is_refused() {
         // Header only: the size check comes before any pixel data is read.
-        let png = encode_png(
-            9000,
-            1,
-            ColorType::Grayscale,
-            BitDepth::Eight,
-            &[0; 9000],
-            |_| {},
-        );
+        let png = encode_png(9000, 1, ColorType::Grayscale, BitDepth::Eight, &[0; 9000], |_| {});
         let e = PreparedImage::new(&SealImage::Png(png)).unwrap_err();
         assert!(matches!(e, Error::Limit(_)), "{e}");
     }
@@ -596,13 +487,9 @@ mod tests {
     /// SOI, APP0 (JFIF), optional APP14 (Adobe), DQT, SOF0, DHT, SOS, one entropy byte, EOI.
     fn minimal_jpeg(width: u16, height: u16, components: u8, adobe: bool) -> Vec<u8> {
         let mut j = vec![0xff, 0xd8];
-        j.extend_from_slice(&[
-            0xff, 0xe0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
-        ]);
+        j.extend_from_slice(&[0xff, 0xe0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
         if adobe {
-            j.extend_from_slice(&[
-                0xff, 0xee, 0, 14, b'A', b'd', b'o', b'b', b'e', 0, 100, 0, 0, 0, 0, 2,
-            ]);
+            j.extend_from_slice(&[0xff, 0xee, 0, 14, b'A', b'd', b'o', b'b', b'e', 0, 100, 0, 0, 0, 0, 2]);
         }
         j.extend_from_slice(&[0xff, 0xdb, 0, 67, 0]);
         j.extend_from_slice(&[1; 64]);
@@ -627,15 +514,7 @@ mod tests {
     #[test]
     fn jpeg_header_rgb() {
         let j = minimal_jpeg(300, 200, 3, false);
-        assert_eq!(
-            parse_jpeg_header(&j).unwrap(),
-            JpegHeader {
-                width: 300,
-                height: 200,
-                components: 3,
-                adobe: false
-            }
-        );
+        assert_eq!(parse_jpeg_header(&j).unwrap(), JpegHeader { width: 300, height: 200, components: 3, adobe: false });
         let seal = SealImage::from_bytes(j.clone()).unwrap();
         assert_eq!(seal.pixel_size().unwrap(), (300, 200));
         let p = PreparedImage::new(&seal).unwrap();
@@ -653,14 +532,7 @@ mod tests {
 
         let p = PreparedImage::new(&SealImage::Jpeg(minimal_jpeg(5, 6, 4, true))).unwrap();
         assert!(p.image.dict.is_name("ColorSpace", "DeviceCMYK"));
-        assert_eq!(
-            p.image
-                .dict
-                .get("Decode")
-                .and_then(Object::as_array)
-                .map(<[Object]>::len),
-            Some(8)
-        );
+        assert_eq!(p.image.dict.get("Decode").and_then(Object::as_array).map(<[Object]>::len), Some(8));
 
         let p = PreparedImage::new(&SealImage::Jpeg(minimal_jpeg(5, 6, 4, false))).unwrap();
         assert!(!p.image.dict.contains("Decode"));
@@ -698,18 +570,12 @@ mod tests {
     #[test]
     fn jpeg_oversized_is_refused() {
         let j = minimal_jpeg(60000, 10, 3, false);
-        assert!(matches!(
-            PreparedImage::new(&SealImage::Jpeg(j)),
-            Err(Error::Limit(_))
-        ));
+        assert!(matches!(PreparedImage::new(&SealImage::Jpeg(j)), Err(Error::Limit(_))));
     }
 
     #[test]
     fn from_bytes_sniffs() {
-        assert!(matches!(
-            SealImage::from_bytes(minimal_jpeg(1, 1, 3, false)),
-            Ok(SealImage::Jpeg(_))
-        ));
+        assert!(matches!(SealImage::from_bytes(minimal_jpeg(1, 1, 3, false)), Ok(SealImage::Jpeg(_))));
         let png = encode_png(1, 1, ColorType::Rgb, BitDepth::Eight, &[0; 3], |_| {});
         assert!(matches!(SealImage::from_bytes(png), Ok(SealImage::Png(_))));
         let e = SealImage::from_bytes(b"GIF89a".to_vec()).unwrap_err();
