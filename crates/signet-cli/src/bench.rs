@@ -178,7 +178,8 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
         for t in &a.trust {
             let bytes = std::fs::read(t).map_err(|e| Usage(format!("cannot read {}: {e}", t.display())))?;
             anchors.extend(
-                signet_crypto::certificates_from_pem_or_der(&bytes).map_err(|e| Usage(format!("{}: {e}", t.display())))?,
+                signet_crypto::certificates_from_pem_or_der(&bytes)
+                    .map_err(|e| Usage(format!("{}: {e}", t.display())))?,
             );
         }
         let vopts = ValidationOptions { trust_anchors: anchors, ..ValidationOptions::default() };
