@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod serve;
 mod sign;
 mod verify;
 
@@ -18,6 +19,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the Signet server (127.0.0.1:8080, data in ./signet-data by default).
+    Serve(serve::ServeArgs),
     /// Sign a PDF with a PAdES baseline signature (invisible, or a visible seal).
     Sign(sign::SignArgs),
     /// Check every signature of a PDF: integrity, trust, later changes.
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Serve(a) => serve::run(a),
         Command::Sign(a) => sign::run(a),
         Command::Verify(a) => verify::run(a),
     }

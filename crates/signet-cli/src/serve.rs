@@ -1,0 +1,60 @@
+//! `signet serve`.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use signet_server::ServerConfig;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Args, Debug)]
+#[command(after_help = "Logs go to stderr; RUST_LOG sets the level (default info). SIGINT or SIGTERM stops the
+server after the requests in flight.
+
+Examples:
+  signet serve
+  signet serve --listen 0.0.0.0:8080 --data-dir /var/lib/signet --trust root-ca.pem
+  curl -s --data-binary @signed.pdf -H 'Content-Type: application/pdf' \\
+      http://127.0.0.1:8080/api/v1/verify | jq .valid")]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", env = "SIGNET_LISTEN", default_value_t = ServerConfig::default().listen)]
+    listen: SocketAddr,
+    /// Data directory, created on first start (0700) with a trust/ folder for trust anchors.
+    #[arg(long, value_name = "DIR", env = "SIGNET_DATA_DIR", default_value_os_t = ServerConfig::default().data_dir)]
+    data_dir: PathBuf,
+    /// More trust anchor certificates (PEM, may hold several; or DER). Repeat for more files.
+    #[arg(long, value_name = "ROOT.pem")]
+    trust: Vec<PathBuf>,
+    /// Largest accepted upload, in MiB.
+    #[arg(long, value_name = "MIB", env = "SIGNET_MAX_UPLOAD_MIB", default_value_t = ServerConfig::default().max_upload_bytes >> 20)]
+    max_upload_mib: u64,
+}
+
+pub(crate) fn run(a: ServeArgs) -> ExitCode {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::stderr().is_terminal();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
+    let config = ServerConfig {
+        listen: a.listen,
+        data_dir: a.data_dir,
+        trust: a.trust,
+        max_upload_bytes: a.max_upload_mib.saturating_mul(1 << 20),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("signet serve: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(signet_server::serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("signet serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! `signet serve` end to end: the real binary on 127.0.0.1, a PDF signed by `signet sign`
+//! posted to `/api/v1/verify` over a plain TCP socket.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use signet_testkit::{Pki, free_port};
+
+const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
+
+/// A one-page PDF with no signature.
+fn one_page_pdf() -> Vec<u8> {
+    let objs = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> >>",
+    ];
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", objs.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n\r\n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objs.len() + 1).as_bytes(),
+    );
+    out
+}
+
+/// The server process, killed and reaped when dropped (also when the test fails).
+struct ServerGuard(Child);
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`; returns the status and the body.
+fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
+    let mut res = Vec::new();
+    s.read_to_end(&mut res)?;
+    let split = res.windows(4).position(|w| w == b"\r\n\r\n").expect("end of the response head");
+    let head = String::from_utf8_lossy(&res[..split]).into_owned();
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("status code");
+    assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "chunked response: {head}");
+    Ok((status, res[split + 4..].to_vec()))
+}
+
+fn sign(input: &Path, output: &Path, pki: &Pki) {
+    let out = Command::new(SIGNET)
+        .arg("sign")
+        .arg(input)
+        .arg("-o")
+        .arg(output)
+        .arg("--p12")
+        .arg(pki.p12("signer-ec"))
+        .args(["--p12-password-env", "PW", "--quiet"])
+        .env("PW", "peer-test")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn serve_verifies_a_signed_pdf() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::make(&dir.path().join("pki"));
+    let input = dir.path().join("in.pdf");
+    let signed = dir.path().join("signed.pdf");
+    std::fs::write(&input, one_page_pdf()).unwrap();
+    sign(&input, &signed, &pki);
+
+    let port = free_port();
+    let data_dir = dir.path().join("data");
+    let server = ServerGuard(
+        Command::new(SIGNET)
+            .arg("serve")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .arg("--trust")
+            .arg(pki.root())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+
+    let start = Instant::now();
+    let health = loop {
+        match http(port, "GET", "/healthz", &[], b"") {
+            Ok(r) => break r,
+            Err(_) if start.elapsed() < Duration::from_secs(30) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("the server did not answer /healthz within 30 s: {e}"),
+        }
+    };
+    assert_eq!(health.0, 200);
+    let health: Value = serde_json::from_slice(&health.1).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert!(data_dir.join("trust/README.txt").is_file());
+
+    let pdf = std::fs::read(&signed).unwrap();
+    let (status, body) = http(port, "POST", "/api/v1/verify", &[("Content-Type", "application/pdf")], &pdf).unwrap();
+    let report: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["valid"], true, "{report}");
+    assert_eq!(report["signatures"].as_array().unwrap().len(), 1, "{report}");
+
+    // A client error is answered as JSON and leaves the server running.
+    let (status, body) =
+        http(port, "POST", "/api/v1/verify", &[("Content-Type", "application/pdf")], b"garbage").unwrap();
+    let error: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, 422, "{error}");
+    assert_eq!(error["error"]["code"], "unreadable_pdf");
+    assert_eq!(http(port, "GET", "/healthz", &[], b"").unwrap().0, 200);
+
+    drop(server);
+}

@@ -1,0 +1,159 @@
+//! The one error type of the server, and how it is answered over HTTP.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Why a request or the server failed.
+///
+/// As a response it is JSON, `{"error": {"code": "...", "message": "..."}}`, with the status of
+/// [`Error::status`]. Client errors say what was wrong with the request; server errors are
+/// logged in full and answered only as `internal_error`, so no path or internal detail leaks.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request has no body where one is needed.
+    EmptyBody,
+    /// The request body could not be received (the client went away, bad chunking).
+    BodyRead,
+    /// The body is larger than the configured limit.
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The body's `Content-Type` is not one the route accepts.
+    UnsupportedMediaType {
+        /// The media type the route wants.
+        expected: &'static str,
+    },
+    /// The document is not a PDF that can be read.
+    UnreadablePdf(signet_pdf::Error),
+    /// The document is encrypted and the password is missing or wrong, or its security handler
+    /// is not supported.
+    EncryptedPdf(signet_pdf::Error),
+    /// No route has this path.
+    NotFound,
+    /// At start: the data directory could not be prepared.
+    DataDir {
+        /// The directory or file that failed.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// At start: a trust anchor file could not be read or holds no certificate.
+    TrustAnchor {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// At start: the listening socket could not be opened.
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: io::Error,
+    },
+    /// A failure on the server's side (temporary files, a worker thread); never the client's.
+    Internal {
+        /// What the server was doing.
+        context: &'static str,
+        /// The underlying error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl Error {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::EmptyBody | Error::BodyRead => StatusCode::BAD_REQUEST,
+            Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::UnreadablePdf(_) | Error::EncryptedPdf(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::DataDir { .. } | Error::TrustAnchor { .. } | Error::Bind { .. } | Error::Internal { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// The stable, machine-readable code of the JSON answer.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::EmptyBody => "empty_body",
+            Error::BodyRead => "bad_body",
+            Error::PayloadTooLarge { .. } => "payload_too_large",
+            Error::UnsupportedMediaType { .. } => "unsupported_media_type",
+            Error::UnreadablePdf(_) => "unreadable_pdf",
+            Error::EncryptedPdf(_) => "encrypted_pdf",
+            Error::NotFound => "not_found",
+            Error::DataDir { .. } | Error::TrustAnchor { .. } | Error::Bind { .. } | Error::Internal { .. } => {
+                "internal_error"
+            }
+        }
+    }
+
+    /// Wraps a server-side failure; `context` says what the server was doing.
+    pub(crate) fn internal(context: &'static str) -> impl FnOnce(io::Error) -> Error {
+        move |e| Error::Internal { context, source: Box::new(e) }
+    }
+
+    /// Sorts a reader error: the client's document, or the server's own I/O.
+    pub(crate) fn from_pdf(e: signet_pdf::Error) -> Error {
+        match e {
+            signet_pdf::Error::Io(e) => Error::Internal { context: "reading the uploaded file", source: Box::new(e) },
+            e @ signet_pdf::Error::Encryption(_) => Error::EncryptedPdf(e),
+            e => Error::UnreadablePdf(e),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::EmptyBody => f.write_str("the request body is empty; send the PDF as the body"),
+            Error::BodyRead => f.write_str("the request body could not be received"),
+            Error::PayloadTooLarge { limit } => write!(f, "the body is larger than the limit of {limit} bytes"),
+            Error::UnsupportedMediaType { expected } => write!(f, "send the body with Content-Type: {expected}"),
+            Error::UnreadablePdf(e) | Error::EncryptedPdf(e) => e.fmt(f),
+            Error::NotFound => f.write_str("no such route"),
+            Error::DataDir { path, source } => {
+                write!(f, "cannot prepare the data directory at {}: {source}", path.display())
+            }
+            Error::TrustAnchor { path, reason } => write!(f, "trust anchor {}: {reason}", path.display()),
+            Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            Error::Internal { context, source } => write!(f, "{context}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::UnreadablePdf(e) | Error::EncryptedPdf(e) => Some(e),
+            Error::DataDir { source, .. } | Error::Bind { source, .. } => Some(source),
+            Error::Internal { source, .. } => Some(source.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = if status.is_server_error() {
+            tracing::error!("{self}");
+            "internal server error".to_owned()
+        } else {
+            self.to_string()
+        };
+        (status, Json(json!({ "error": { "code": self.code(), "message": message } }))).into_response()
+    }
+}

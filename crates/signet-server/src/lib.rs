@@ -1,0 +1,103 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod error;
+mod state;
+mod verify;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+pub use error::Error;
+pub use state::AppState;
+
+/// Where the server listens, where it keeps its data, what it trusts.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address to listen on (default `127.0.0.1:8080`).
+    pub listen: SocketAddr,
+    /// Data directory, created on first start (default `./signet-data`).
+    pub data_dir: PathBuf,
+    /// Trust anchor files (PEM, may hold several certificates; or DER), in addition to those
+    /// in `data_dir/trust/`.
+    pub trust: Vec<PathBuf>,
+    /// Largest accepted upload in bytes (default 256 MiB).
+    pub max_upload_bytes: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("signet-data"),
+            trust: Vec::new(),
+            max_upload_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// The server's routes: `/healthz`, and the API under `/api/v1`.
+pub fn app(state: AppState) -> Router {
+    let api_v1 = Router::new().route("/verify", post(verify::verify));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api/v1", api_v1)
+        .fallback(async || Error::NotFound)
+        .with_state(state)
+}
+
+/// Prepares the data directory, loads the trust anchors, listens on `config.listen` and serves
+/// [`app`] until SIGINT or SIGTERM, then finishes the requests in flight and returns.
+pub async fn serve(config: ServerConfig) -> Result<(), Error> {
+    let state = AppState::load(&config)?;
+    let anchors = state.trust_anchor_count();
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| Error::Bind { addr: config.listen, source })?;
+    let addr = listener.local_addr().map_err(Error::internal("reading the listening address"))?;
+    tracing::info!(
+        "Signet {} listening on http://{addr} (data in {}, {anchors} trust anchor{})",
+        env!("CARGO_PKG_VERSION"),
+        config.data_dir.display(),
+        if anchors == 1 { "" } else { "s" }
+    );
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(Error::internal("serving"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,102 @@
+//! `POST /api/v1/verify`: a PDF in, its validation report out.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use http_body_util::BodyExt;
+use serde::Serialize;
+use signet_pdf::FileSource;
+use signet_validate::{Report, ValidationOptions, validate};
+use tempfile::NamedTempFile;
+use tokio::io::AsyncWriteExt;
+
+use crate::{AppState, Error};
+
+/// Name prefix of upload files in `data_dir/tmp/`.
+pub(crate) const UPLOAD_PREFIX: &str = "upload-";
+
+/// Header carrying the password of an encrypted PDF.
+const PASSWORD_HEADER: &str = "x-pdf-password";
+
+/// The report, with the overall verdict first.
+#[derive(Serialize)]
+pub(crate) struct VerifyResponse {
+    /// Every signature is intact, trusted and unmodified (or modified only as permitted), and
+    /// there is at least one.
+    valid: bool,
+    #[serde(flatten)]
+    report: Report,
+}
+
+pub(crate) async fn verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<VerifyResponse>, Error> {
+    accept_pdf(&headers)?;
+    let limit = state.max_upload_bytes();
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    match declared {
+        Some(0) => return Err(Error::EmptyBody),
+        Some(n) if n > limit => return Err(Error::PayloadTooLarge { limit }),
+        _ => {}
+    }
+    let password = headers.get(PASSWORD_HEADER).map(|v| v.as_bytes().to_vec());
+    let upload = receive(body, state.tmp_dir(), limit).await?;
+
+    let opts =
+        ValidationOptions { trust_anchors: state.trust_anchors().to_vec(), password, ..ValidationOptions::default() };
+    let report = tokio::task::spawn_blocking(move || {
+        let file = upload.as_file().try_clone().map_err(Error::internal("reopening the upload"))?;
+        let src = FileSource::new(file).map_err(Error::internal("reopening the upload"))?;
+        // The upload file is removed when `upload` drops, after validation.
+        let report = validate(Arc::new(src), &opts).map_err(Error::from_pdf);
+        drop(upload);
+        report
+    })
+    .await
+    .map_err(|e| Error::Internal { context: "validating", source: Box::new(e) })??;
+    Ok(Json(VerifyResponse { valid: report.is_valid(), report }))
+}
+
+/// Accepts `application/pdf`, `application/octet-stream`, or no content type.
+fn accept_pdf(headers: &HeaderMap) -> Result<(), Error> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };
+    let essence = value.to_str().unwrap_or("").split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("application/pdf") || essence.eq_ignore_ascii_case("application/octet-stream") {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedMediaType { expected: "application/pdf" })
+    }
+}
+
+/// Streams the body into a new file in `dir`, at most `limit` bytes, never holding more than
+/// one chunk of it in memory.
+async fn receive(mut body: Body, dir: &Path, limit: u64) -> Result<NamedTempFile, Error> {
+    let upload = tempfile::Builder::new()
+        .prefix(UPLOAD_PREFIX)
+        .suffix(".pdf")
+        .tempfile_in(dir)
+        .map_err(Error::internal("creating an upload file"))?;
+    let writer = upload.as_file().try_clone().map_err(Error::internal("creating an upload file"))?;
+    let mut writer = tokio::fs::File::from_std(writer);
+    let mut size = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| Error::BodyRead)?;
+        let Ok(data) = frame.into_data() else { continue };
+        size += data.len() as u64;
+        if size > limit {
+            return Err(Error::PayloadTooLarge { limit });
+        }
+        writer.write_all(&data).await.map_err(Error::internal("writing an upload file"))?;
+    }
+    writer.flush().await.map_err(Error::internal("writing an upload file"))?;
+    if size == 0 {
+        return Err(Error::EmptyBody);
+    }
+    Ok(upload)
+}

@@ -1,0 +1,132 @@
+//! The app without a socket: `app(state).oneshot(request)`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use signet_server::{AppState, ServerConfig, app};
+use tower::ServiceExt;
+
+/// A one-page PDF with no signature.
+fn unsigned_pdf() -> Vec<u8> {
+    let objs = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Resources << >> >>",
+    ];
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", objs.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n\r\n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objs.len() + 1).as_bytes(),
+    );
+    out
+}
+
+fn state(dir: &tempfile::TempDir, max_upload_bytes: u64) -> AppState {
+    let config = ServerConfig { data_dir: dir.path().join("data"), max_upload_bytes, ..ServerConfig::default() };
+    AppState::load(&config).unwrap()
+}
+
+fn post_pdf(body: impl Into<Body>) -> Request<Body> {
+    Request::post("/api/v1/verify").header(header::CONTENT_TYPE, "application/pdf").body(body.into()).unwrap()
+}
+
+async fn send(state: AppState, req: Request<Body>) -> (StatusCode, Value) {
+    let res = app(state).oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&bytes)));
+    (status, json)
+}
+
+#[tokio::test]
+async fn healthz_reports_ok_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, json) = send(state(&dir, 1 << 20), Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["status"], "ok");
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn first_load_prepares_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(&dir, 1 << 20);
+    let data = dir.path().join("data");
+    assert!(data.join("trust/README.txt").is_file());
+    assert!(data.join("tmp").is_dir());
+    assert_eq!(st.trust_anchor_count(), 0);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+    // A second start keeps what is there.
+    assert_eq!(state(&dir, 1 << 20).trust_anchor_count(), 0);
+}
+
+#[tokio::test]
+async fn verify_unsigned_pdf_is_not_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, json) = send(state(&dir, 1 << 20), post_pdf(unsigned_pdf())).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["signatures"].as_array().unwrap().len(), 0);
+    // The upload is gone once answered.
+    assert_eq!(std::fs::read_dir(dir.path().join("data/tmp")).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn verify_garbage_is_unreadable_pdf() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, json) = send(state(&dir, 1 << 20), post_pdf("this is not a PDF at all")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json["error"]["code"], "unreadable_pdf");
+    assert!(json["error"]["message"].as_str().unwrap().contains("not a PDF"), "{json}");
+}
+
+#[tokio::test]
+async fn verify_empty_body_is_bad_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, json) = send(state(&dir, 1 << 20), post_pdf(Body::empty())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(json["error"]["code"], "empty_body");
+}
+
+#[tokio::test]
+async fn verify_over_the_limit_is_payload_too_large() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, json) = send(state(&dir, 100), post_pdf(unsigned_pdf())).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(json["error"]["code"], "payload_too_large");
+}
+
+#[tokio::test]
+async fn verify_other_content_type_is_unsupported() {
+    let dir = tempfile::tempdir().unwrap();
+    let req = Request::post("/api/v1/verify")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(unsigned_pdf()))
+        .unwrap();
+    let (status, json) = send(state(&dir, 1 << 20), req).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(json["error"]["code"], "unsupported_media_type");
+}
+
+#[tokio::test]
+async fn unknown_route_is_json_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, json) = send(state(&dir, 1 << 20), Request::get("/api/v1/nope").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(json["error"]["code"], "not_found");
+}
