@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod serve;
 mod sign;
 mod verify;
@@ -18,6 +19,7 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once
 enum Command {
     /// Run the Signet server (127.0.0.1:8080, data in ./signet-data by default).
     Serve(serve::ServeArgs),
@@ -25,6 +27,8 @@ enum Command {
     Sign(sign::SignArgs),
     /// Check every signature of a PDF: integrity, trust, later changes.
     Verify(verify::VerifyArgs),
+    /// Measure signing (and verification) throughput of one PDF on this machine.
+    Bench(bench::BenchArgs),
 }
 
 /// Exit status for usage errors and unreadable input (as `verify` documents).
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Sign(a) => sign::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::Bench(a) => bench::run(a),
     }
 }
 

@@ -70,29 +70,71 @@ fn key_formats_digests_and_schemes_all_validate() {
     let legacy = f.dir.join("legacy.p12");
     let st = Command::new("openssl")
         .args(["pkcs12", "-export", "-legacy", "-passout", "pass:old", "-out", s(&legacy)])
-        .args(["-inkey", s(&pki.join("signer-rsa.key")), "-in", s(&pki.join("signer-rsa.pem")), "-certfile", s(&pki.join("chain.pem"))])
+        .args([
+            "-inkey",
+            s(&pki.join("signer-rsa.key")),
+            "-in",
+            s(&pki.join("signer-rsa.pem")),
+            "-certfile",
+            s(&pki.join("chain.pem")),
+        ])
         .status()
         .unwrap();
     assert!(st.success());
     // an encrypted PKCS#8 key
     let enc_key = f.dir.join("enc.key");
     let st = Command::new("openssl")
-        .args(["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", "pass:secret", "-in", s(&pki.join("signer-ec.key")), "-out", s(&enc_key)])
+        .args([
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-passout",
+            "pass:secret",
+            "-in",
+            s(&pki.join("signer-ec.key")),
+            "-out",
+            s(&enc_key),
+        ])
         .status()
         .unwrap();
     assert!(st.success());
 
     let out1 = f.dir.join("legacy-sha512-pss.pdf");
     let o = signet(
-        &["sign", s(&input), "-o", s(&out1), "--p12", s(&legacy), "--p12-password-env", "P", "--digest", "sha512", "--pss"],
+        &[
+            "sign",
+            s(&input),
+            "-o",
+            s(&out1),
+            "--p12",
+            s(&legacy),
+            "--p12-password-env",
+            "P",
+            "--digest",
+            "sha512",
+            "--pss",
+        ],
         &[("P", "old")],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let out2 = f.dir.join("pem-sha384.pdf");
     let o = signet(
         &[
-            "sign", s(&out1), "-o", s(&out2), "--key", s(&enc_key), "--key-password-env", "K", "--cert",
-            s(&pki.join("signer-ec.pem")), "--chain", s(&pki.join("chain.pem")), "--digest", "sha384",
+            "sign",
+            s(&out1),
+            "-o",
+            s(&out2),
+            "--key",
+            s(&enc_key),
+            "--key-password-env",
+            "K",
+            "--cert",
+            s(&pki.join("signer-ec.pem")),
+            "--chain",
+            s(&pki.join("chain.pem")),
+            "--digest",
+            "sha384",
         ],
         &[("K", "secret")],
     );
@@ -111,10 +153,16 @@ fn certification_levels_are_written_and_enforced() {
     let env = [("P", "peer-test")];
     // P=2: a later approval signature is permitted
     let cert2 = f.dir.join("cert2.pdf");
-    let o = signet(&["sign", s(&input), "-o", s(&cert2), "--p12", s(&p12), "--p12-password-env", "P", "--certify", "form-filling"], &env);
+    let o = signet(
+        &["sign", s(&input), "-o", s(&cert2), "--p12", s(&p12), "--p12-password-env", "P", "--certify", "form-filling"],
+        &env,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let both = f.dir.join("cert2-approved.pdf");
-    let o = signet(&["sign", s(&cert2), "-o", s(&both), "--p12", s(&f.pki.p12("signer-ec")), "--p12-password-env", "P"], &env);
+    let o = signet(
+        &["sign", s(&cert2), "-o", s(&both), "--p12", s(&f.pki.p12("signer-ec")), "--p12-password-env", "P"],
+        &env,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_validates(&f, &both, 2, None);
     let o = signet(&["verify", s(&both), "--trust", s(&f.pki.root()), "--json"], &[]);
@@ -125,7 +173,10 @@ fn certification_levels_are_written_and_enforced() {
 
     // P=1: nothing may follow
     let cert1 = f.dir.join("cert1.pdf");
-    let o = signet(&["sign", s(&input), "-o", s(&cert1), "--p12", s(&p12), "--p12-password-env", "P", "--certify", "no-changes"], &env);
+    let o = signet(
+        &["sign", s(&input), "-o", s(&cert1), "--p12", s(&p12), "--p12-password-env", "P", "--certify", "no-changes"],
+        &env,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_validates(&f, &cert1, 1, None);
     let refused = f.dir.join("refused.pdf");
@@ -135,7 +186,10 @@ fn certification_levels_are_written_and_enforced() {
     assert!(!refused.exists(), "a refused signature must not leave an output file");
 
     // a certification must be the first signature
-    let o = signet(&["sign", s(&both), "-o", s(&refused), "--p12", s(&p12), "--p12-password-env", "P", "--certify", "annotations"], &env);
+    let o = signet(
+        &["sign", s(&both), "-o", s(&refused), "--p12", s(&p12), "--p12-password-env", "P", "--certify", "annotations"],
+        &env,
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("first signature"), "{}", stderr(&o));
 }
@@ -148,7 +202,22 @@ fn existing_empty_field_is_filled_visibly() {
     let seal = f.dir.join("seal.png");
     std::fs::write(&seal, signet_testkit::seal_png()).unwrap();
     let o = signet(
-        &["sign", s(&input), "-o", s(&out), "--p12", s(&f.pki.p12("signer-ec")), "--p12-password-env", "P", "--field", "Signature1", "--rect", "1,1,2,2", "--image", s(&seal)],
+        &[
+            "sign",
+            s(&input),
+            "-o",
+            s(&out),
+            "--p12",
+            s(&f.pki.p12("signer-ec")),
+            "--p12-password-env",
+            "P",
+            "--field",
+            "Signature1",
+            "--rect",
+            "1,1,2,2",
+            "--image",
+            s(&seal),
+        ],
         &[("P", "peer-test")],
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -159,7 +228,21 @@ fn existing_empty_field_is_filled_visibly() {
     assert_eq!(report["signatures"][0]["field"], "Signature1");
     // signing the same field again is refused by name
     let again = f.dir.join("again.pdf");
-    let o = signet(&["sign", s(&out), "-o", s(&again), "--p12", s(&f.pki.p12("signer-rsa")), "--p12-password-env", "P", "--field", "Signature1"], &[("P", "peer-test")]);
+    let o = signet(
+        &[
+            "sign",
+            s(&out),
+            "-o",
+            s(&again),
+            "--p12",
+            s(&f.pki.p12("signer-rsa")),
+            "--p12-password-env",
+            "P",
+            "--field",
+            "Signature1",
+        ],
+        &[("P", "peer-test")],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("already signed"), "{}", stderr(&o));
 }
@@ -169,14 +252,28 @@ fn encrypted_input_needs_its_password_and_says_so_in_one_line() {
     let f = fixture();
     let input = f.corpus.join("13-encrypted-aes256-user-pw.pdf");
     let out = f.dir.join("enc.pdf");
-    let o = signet(&["sign", s(&input), "-o", s(&out), "--p12", s(&f.pki.p12("signer-rsa")), "--p12-password-env", "P"], &[("P", "peer-test")]);
+    let o = signet(
+        &["sign", s(&input), "-o", s(&out), "--p12", s(&f.pki.p12("signer-rsa")), "--p12-password-env", "P"],
+        &[("P", "peer-test")],
+    );
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert!(err.contains("needs a password") && err.contains("--pdf-password-env"), "{err}");
     assert!(!out.exists());
     let o = signet(
-        &["sign", s(&input), "-o", s(&out), "--p12", s(&f.pki.p12("signer-rsa")), "--p12-password-env", "P", "--pdf-password-env", "W"],
+        &[
+            "sign",
+            s(&input),
+            "-o",
+            s(&out),
+            "--p12",
+            s(&f.pki.p12("signer-rsa")),
+            "--p12-password-env",
+            "P",
+            "--pdf-password-env",
+            "W",
+        ],
         &[("P", "peer-test"), ("W", "peer-user")],
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -188,7 +285,10 @@ fn verify_exit_statuses() {
     let f = fixture();
     let input = f.corpus.join("01-simple-1page.pdf");
     let out = f.dir.join("signed.pdf");
-    let o = signet(&["sign", s(&input), "-o", s(&out), "--p12", s(&f.pki.p12("signer-ec")), "--p12-password-env", "P"], &[("P", "peer-test")]);
+    let o = signet(
+        &["sign", s(&input), "-o", s(&out), "--p12", s(&f.pki.p12("signer-ec")), "--p12-password-env", "P"],
+        &[("P", "peer-test")],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let root = f.pki.root();
     assert_eq!(signet(&["verify", s(&out), "--trust", s(&root)], &[]).status.code(), Some(0));

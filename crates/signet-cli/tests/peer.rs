@@ -40,14 +40,31 @@ fn file_password(name: &str) -> (Option<&'static str>, Option<&'static str>) {
     }
 }
 
-fn sign(input: &Path, output: &Path, pki: &Pki, key: &str, mode: Mode, seal: &Path, pdf_password: Option<&str>) -> Result<(), String> {
+fn sign(
+    input: &Path,
+    output: &Path,
+    pki: &Pki,
+    key: &str,
+    mode: Mode,
+    seal: &Path,
+    pdf_password: Option<&str>,
+) -> Result<(), String> {
     let mut cmd = Command::new(SIGNET);
     cmd.arg("sign").arg(input).arg("-o").arg(output).arg("--p12").arg(pki.p12(key));
     cmd.args(["--p12-password-env", "SIGNET_TEST_P12_PW", "--quiet"]).env("SIGNET_TEST_P12_PW", P12_PASSWORD);
     match mode {
         Mode::Invisible => {}
         Mode::FirstPage => {
-            cmd.args(["--page", "1", "--rect", "320,40,540,140", "--text", "Signed with Signet", "--text", "Peer test"]);
+            cmd.args([
+                "--page",
+                "1",
+                "--rect",
+                "320,40,540,140",
+                "--text",
+                "Signed with Signet",
+                "--text",
+                "Peer test",
+            ]);
             cmd.arg("--image").arg(seal);
         }
         Mode::LastPage => {
@@ -169,7 +186,12 @@ fn corpus_signed_by_signet_passes_every_validator_and_verify_agrees_with_pyhanko
             }
             // signed twice, by two signers; the second seal on the last page
             let output = out_dir.join(format!("{stem}-twice.pdf"));
-            jobs.push(Job { input: input.clone(), output, keys: vec!["signer-ec", "signer-rsa"], mode: Mode::LastPage });
+            jobs.push(Job {
+                input: input.clone(),
+                output,
+                keys: vec!["signer-ec", "signer-rsa"],
+                mode: Mode::LastPage,
+            });
         }
     }
 
@@ -178,7 +200,11 @@ fn corpus_signed_by_signet_passes_every_validator_and_verify_agrees_with_pyhanko
         let (sign_pw, validate_pw) = file_password(&n);
         let mut current = job.input.clone();
         for (i, key) in job.keys.iter().enumerate() {
-            let out = if i + 1 == job.keys.len() { job.output.clone() } else { job.output.with_extension(format!("{i}.pdf")) };
+            let out = if i + 1 == job.keys.len() {
+                job.output.clone()
+            } else {
+                job.output.with_extension(format!("{i}.pdf"))
+            };
             let mode = if i + 1 == job.keys.len() { job.mode } else { Mode::Invisible };
             sign(&current, &out, &pki, key, mode, &seal, sign_pw)?;
             current = out;
@@ -195,7 +221,13 @@ fn corpus_signed_by_signet_passes_every_validator_and_verify_agrees_with_pyhanko
             .map_err(|report| format!("{}: validators failed:\n{report}", job.output.display()))
     });
     let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    assert!(failures.is_empty(), "{} of {} signed files failed:\n{}", failures.len(), results.len(), failures.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} signed files failed:\n{}",
+        failures.len(),
+        results.len(),
+        failures.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")
+    );
 
     // ---- agreement with pyHanko ----
     let signed: Vec<PathBuf> = results.into_iter().map(|r| r.unwrap().0).collect();

@@ -6,44 +6,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use signet_testkit::{Pki, png, render_page};
+use signet_testkit::{Pki, TestPage, png, render_page, test_pdf};
 
 const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
-
-/// A PDF with one page per `(media_box, crop_box, rotate)`, white, with a thin border.
-fn pages_pdf(pages: &[([f64; 4], Option<[f64; 4]>, i32)]) -> Vec<u8> {
-    let mut objs: Vec<String> = Vec::new();
-    let n = pages.len();
-    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 3 + 2 * i)).collect();
-    objs.push("<< /Type /Catalog /Pages 2 0 R >>".into());
-    objs.push(format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")));
-    for (i, (mb, cb, rot)) in pages.iter().enumerate() {
-        let crop = cb.map(|c| format!(" /CropBox [{} {} {} {}]", c[0], c[1], c[2], c[3])).unwrap_or_default();
-        objs.push(format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [{} {} {} {}]{crop} /Rotate {rot} /Contents {} 0 R /Resources << >> >>",
-            mb[0],
-            mb[1],
-            mb[2],
-            mb[3],
-            4 + 2 * i
-        ));
-        let content = format!("0.5 w {} {} {} {} re S", mb[0] + 2.0, mb[1] + 2.0, mb[2] - mb[0] - 4.0, mb[3] - mb[1] - 4.0);
-        objs.push(format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()));
-    }
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", objs.len() + 1).as_bytes());
-    for off in offsets {
-        out.extend_from_slice(format!("{off:010} 00000 n\r\n").as_bytes());
-    }
-    out.extend_from_slice(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objs.len() + 1).as_bytes());
-    out
-}
 
 fn sign_visible(input: &Path, output: &Path, pki: &Pki, page: i64, rect: &str, image: &Path) {
     let out = Command::new(SIGNET)
@@ -88,17 +53,17 @@ fn seals_land_upright_where_asked_on_rotated_and_offset_pages() {
     // opaque seal: red upper half, blue lower half, so "upright" can be seen
     let image = tmp.path().join("seal.png");
     std::fs::write(&image, png(100, 100, |_, y| if y < 50 { [255, 0, 0, 255] } else { [0, 0, 255, 255] })).unwrap();
-    let a4 = [0.0, 0.0, 595.0, 842.0];
+    let rotated = |rotate| TestPage { rotate, ..TestPage::A4 };
     let pages = [
-        (a4, None, 0),
-        (a4, None, 90),
-        (a4, None, 180),
-        (a4, None, 270),
-        ([100.0, 200.0, 712.0, 992.0], Some([130.0, 230.0, 682.0, 962.0]), 0),
-        ([-300.0, -421.0, 295.0, 421.0], None, 90),
+        rotated(0),
+        rotated(90),
+        rotated(180),
+        rotated(270),
+        TestPage { media_box: [100.0, 200.0, 712.0, 992.0], crop_box: Some([130.0, 230.0, 682.0, 962.0]), rotate: 0 },
+        TestPage { media_box: [-300.0, -421.0, 295.0, 421.0], crop_box: None, rotate: 90 },
     ];
     let mut current = tmp.path().join("in.pdf");
-    std::fs::write(&current, pages_pdf(&pages)).unwrap();
+    std::fs::write(&current, test_pdf(&pages)).unwrap();
     // rectangles on the page as displayed (x1, y1, x2, y2), one per page
     let rects = [
         (300.0, 60.0, 400.0, 160.0),
@@ -118,11 +83,25 @@ fn seals_land_upright_where_asked_on_rotated_and_offset_pages() {
         let (cx, w, h) = ((r.0 + r.2) / 2.0, r.2 - r.0, r.3 - r.1);
         let upper = pixel(&img, cx, r.1 + h * 0.75);
         let lower = pixel(&img, cx, r.1 + h * 0.25);
-        assert!(is_red(upper), "page {}: expected the seal's red upper half at ({cx}, {}), found {upper:?}", i + 1, r.1 + h * 0.75);
-        assert!(is_blue(lower), "page {}: expected the seal's blue lower half at ({cx}, {}), found {lower:?}", i + 1, r.1 + h * 0.25);
+        assert!(
+            is_red(upper),
+            "page {}: expected the seal's red upper half at ({cx}, {}), found {upper:?}",
+            i + 1,
+            r.1 + h * 0.75
+        );
+        assert!(
+            is_blue(lower),
+            "page {}: expected the seal's blue lower half at ({cx}, {}), found {lower:?}",
+            i + 1,
+            r.1 + h * 0.25
+        );
         for (u, v) in [(r.0 - 6.0, r.1 + h / 2.0), (r.2 + 6.0, r.1 + h / 2.0), (cx, r.1 - 6.0), (cx, r.3 + 6.0)] {
             let p = pixel(&img, u, v);
-            assert!(is_white(p), "page {}: the seal spills outside its rectangle at ({u}, {v}): {p:?} (width {w})", i + 1);
+            assert!(
+                is_white(p),
+                "page {}: the seal spills outside its rectangle at ({u}, {v}): {p:?} (width {w})",
+                i + 1
+            );
         }
     }
 }

@@ -13,30 +13,6 @@ use signet_testkit::{Pki, free_port};
 
 const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
 
-/// A one-page PDF with no signature.
-fn one_page_pdf() -> Vec<u8> {
-    let objs = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> >>",
-    ];
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", objs.len() + 1).as_bytes());
-    for off in offsets {
-        out.extend_from_slice(format!("{off:010} 00000 n\r\n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objs.len() + 1).as_bytes(),
-    );
-    out
-}
-
 /// The server process, killed and reaped when dropped (also when the test fails).
 struct ServerGuard(Child);
 
@@ -91,7 +67,7 @@ fn serve_verifies_a_signed_pdf() {
     let pki = Pki::make(&dir.path().join("pki"));
     let input = dir.path().join("in.pdf");
     let signed = dir.path().join("signed.pdf");
-    std::fs::write(&input, one_page_pdf()).unwrap();
+    std::fs::write(&input, signet_testkit::test_pdf(&[signet_testkit::TestPage::A4])).unwrap();
     sign(&input, &signed, &pki);
 
     let port = free_port();

@@ -26,10 +26,7 @@ impl SignatureAlgorithm {
     pub fn new(scheme: SignatureScheme, digest: DigestAlgorithm) -> Self {
         match scheme {
             SignatureScheme::RsaPkcs1v15 => Self::RsaPkcs1v15(digest),
-            SignatureScheme::RsaPss => Self::RsaPss {
-                digest,
-                salt_len: digest.output_len(),
-            },
+            SignatureScheme::RsaPss => Self::RsaPss { digest, salt_len: digest.output_len() },
             SignatureScheme::Ecdsa => Self::Ecdsa(digest),
         }
     }
@@ -55,10 +52,7 @@ impl SignatureAlgorithm {
     /// `digest_hint` supplies the digest when the identifier names only the key type
     /// (`rsaEncryption` or `id-ecPublicKey`, which RFC 5652 §10.1.2 and some producers use in
     /// `SignerInfo.signatureAlgorithm`); it is the `SignerInfo.digestAlgorithm`.
-    pub fn from_algorithm_identifier(
-        der: &[u8],
-        digest_hint: Option<DigestAlgorithm>,
-    ) -> Result<Self, Error> {
+    pub fn from_algorithm_identifier(der: &[u8], digest_hint: Option<DigestAlgorithm>) -> Result<Self, Error> {
         let seq = asn1::parse_single(der)?.expect(tag::SEQUENCE)?;
         let mut r = seq.reader();
         let alg = asn1::decode_oid(&r.read()?)?;
@@ -66,9 +60,7 @@ impl SignatureAlgorithm {
         r.finish()?;
         let need_hint = || {
             digest_hint.ok_or_else(|| {
-                Error::UnsupportedAlgorithm(format!(
-                    "{alg} names no digest and no digest algorithm was given"
-                ))
+                Error::UnsupportedAlgorithm(format!("{alg} names no digest and no digest algorithm was given"))
             })
         };
         Ok(match alg {
@@ -81,20 +73,15 @@ impl SignatureAlgorithm {
             oid::ECDSA_WITH_SHA512 => Self::Ecdsa(DigestAlgorithm::Sha512),
             oid::EC_PUBLIC_KEY => Self::Ecdsa(need_hint()?),
             oid::RSASSA_PSS => {
-                let params = params.ok_or_else(|| {
-                    Error::UnsupportedAlgorithm("RSASSA-PSS without parameters".into())
-                })?;
+                let params =
+                    params.ok_or_else(|| Error::UnsupportedAlgorithm("RSASSA-PSS without parameters".into()))?;
                 parse_pss_params(params.expect(tag::SEQUENCE)?.value)?
             }
             oid::SHA1_WITH_RSA | oid::ECDSA_WITH_SHA1 => {
-                return Err(Error::UnsupportedAlgorithm(
-                    "SHA-1 signatures are refused by policy".into(),
-                ));
+                return Err(Error::UnsupportedAlgorithm("SHA-1 signatures are refused by policy".into()));
             }
             other => {
-                return Err(Error::UnsupportedAlgorithm(format!(
-                    "signature algorithm {other}"
-                )));
+                return Err(Error::UnsupportedAlgorithm(format!("signature algorithm {other}")));
             }
         })
     }
@@ -123,8 +110,7 @@ impl SignatureAlgorithm {
             }
             Self::RsaPss { digest, salt_len } => {
                 let hash = digest_algorithm_identifier(digest);
-                let mgf =
-                    asn1::encode_parts(tag::SEQUENCE, &[&asn1::encode_oid(&oid::MGF1), &hash]);
+                let mgf = asn1::encode_parts(tag::SEQUENCE, &[&asn1::encode_oid(&oid::MGF1), &hash]);
                 let params = asn1::encode_parts(
                     tag::SEQUENCE,
                     &[
@@ -133,10 +119,7 @@ impl SignatureAlgorithm {
                         &asn1::encode(tag::CTX2, &asn1::encode_small_uint(salt_len as u64)),
                     ],
                 );
-                asn1::encode_parts(
-                    tag::SEQUENCE,
-                    &[&asn1::encode_oid(&oid::RSASSA_PSS), &params],
-                )
+                asn1::encode_parts(tag::SEQUENCE, &[&asn1::encode_oid(&oid::RSASSA_PSS), &params])
             }
         }
     }
@@ -153,9 +136,7 @@ pub(crate) fn parse_digest_algorithm_identifier(value: &[u8]) -> Result<DigestAl
     let alg = asn1::decode_oid(&r.read()?)?;
     if let Some(p) = r.read_optional(tag::NULL)? {
         if !p.value.is_empty() {
-            return Err(Error::UnsupportedAlgorithm(
-                "malformed NULL parameters".into(),
-            ));
+            return Err(Error::UnsupportedAlgorithm("malformed NULL parameters".into()));
         }
     }
     r.finish()?;
@@ -167,13 +148,9 @@ pub(crate) fn parse_digest_algorithm_identifier(value: &[u8]) -> Result<DigestAl
 fn parse_pss_params(value: &[u8]) -> Result<SignatureAlgorithm, Error> {
     let mut r = DerReader::new(value);
     let hash = match r.read_optional(tag::CTX0)? {
-        Some(h) => parse_digest_algorithm_identifier(
-            asn1::parse_single(h.value)?.expect(tag::SEQUENCE)?.value,
-        )?,
+        Some(h) => parse_digest_algorithm_identifier(asn1::parse_single(h.value)?.expect(tag::SEQUENCE)?.value)?,
         None => {
-            return Err(Error::UnsupportedAlgorithm(
-                "RSASSA-PSS with the default SHA-1 hash".into(),
-            ));
+            return Err(Error::UnsupportedAlgorithm("RSASSA-PSS with the default SHA-1 hash".into()));
         }
     };
     let mgf_hash = match r.read_optional(tag::CTX1)? {
@@ -182,24 +159,18 @@ fn parse_pss_params(value: &[u8]) -> Result<SignatureAlgorithm, Error> {
             let mut mr = seq.reader();
             let mgf = asn1::decode_oid(&mr.read()?)?;
             if mgf != oid::MGF1 {
-                return Err(Error::UnsupportedAlgorithm(format!(
-                    "mask generation {mgf}"
-                )));
+                return Err(Error::UnsupportedAlgorithm(format!("mask generation {mgf}")));
             }
             let inner = mr.read_expect(tag::SEQUENCE)?;
             mr.finish()?;
             parse_digest_algorithm_identifier(inner.value)?
         }
         None => {
-            return Err(Error::UnsupportedAlgorithm(
-                "RSASSA-PSS with the default MGF1-SHA-1".into(),
-            ));
+            return Err(Error::UnsupportedAlgorithm("RSASSA-PSS with the default MGF1-SHA-1".into()));
         }
     };
     if mgf_hash != hash {
-        return Err(Error::UnsupportedAlgorithm(
-            "RSASSA-PSS with an MGF1 hash different from the message hash".into(),
-        ));
+        return Err(Error::UnsupportedAlgorithm("RSASSA-PSS with an MGF1 hash different from the message hash".into()));
     }
     let salt_len = match r.read_optional(tag::CTX2)? {
         Some(s) => asn1::decode_small_uint(&asn1::parse_single(s.value)?)? as usize,
@@ -207,16 +178,11 @@ fn parse_pss_params(value: &[u8]) -> Result<SignatureAlgorithm, Error> {
     };
     if let Some(t) = r.read_optional(tag::CTX3)? {
         if asn1::decode_small_uint(&asn1::parse_single(t.value)?)? != 1 {
-            return Err(Error::UnsupportedAlgorithm(
-                "RSASSA-PSS trailer field".into(),
-            ));
+            return Err(Error::UnsupportedAlgorithm("RSASSA-PSS trailer field".into()));
         }
     }
     r.finish()?;
-    Ok(SignatureAlgorithm::RsaPss {
-        digest: hash,
-        salt_len,
-    })
+    Ok(SignatureAlgorithm::RsaPss { digest: hash, salt_len })
 }
 
 #[cfg(test)]
@@ -227,17 +193,10 @@ mod tests {
     #[test]
     fn algorithm_identifiers_round_trip() {
         for d in DigestAlgorithm::ALL {
-            for s in [
-                SignatureScheme::RsaPkcs1v15,
-                SignatureScheme::RsaPss,
-                SignatureScheme::Ecdsa,
-            ] {
+            for s in [SignatureScheme::RsaPkcs1v15, SignatureScheme::RsaPss, SignatureScheme::Ecdsa] {
                 let alg = SignatureAlgorithm::new(s, d);
                 let der = alg.to_algorithm_identifier();
-                assert_eq!(
-                    SignatureAlgorithm::from_algorithm_identifier(&der, None).unwrap(),
-                    alg
-                );
+                assert_eq!(SignatureAlgorithm::from_algorithm_identifier(&der, None).unwrap(), alg);
             }
         }
     }
@@ -248,11 +207,10 @@ mod tests {
         // hash parameters, trailer field omitted), with salt length 32 instead of OpenSSL's
         // default maximum.
         let expected = [
-            0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a, 0x30,
-            0x34, 0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
-            0x02, 0x01, 0x05, 0x00, 0xa1, 0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
-            0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
-            0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa2, 0x03, 0x02, 0x01, 0x20,
+            0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a, 0x30, 0x34, 0xa0, 0x0f, 0x30,
+            0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa1, 0x1c, 0x30, 0x1a,
+            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
+            0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa2, 0x03, 0x02, 0x01, 0x20,
         ];
         // We write absent hash parameters (RFC 5754 §2); both forms parse to the same algorithm.
         assert_eq!(
@@ -263,14 +221,10 @@ mod tests {
 
     #[test]
     fn key_only_identifiers_need_the_digest() {
-        let rsa = asn1::encode_parts(
-            tag::SEQUENCE,
-            &[&asn1::encode_oid(&oid::RSA_ENCRYPTION), &[tag::NULL, 0]],
-        );
+        let rsa = asn1::encode_parts(tag::SEQUENCE, &[&asn1::encode_oid(&oid::RSA_ENCRYPTION), &[tag::NULL, 0]]);
         assert!(SignatureAlgorithm::from_algorithm_identifier(&rsa, None).is_err());
         assert_eq!(
-            SignatureAlgorithm::from_algorithm_identifier(&rsa, Some(DigestAlgorithm::Sha384))
-                .unwrap(),
+            SignatureAlgorithm::from_algorithm_identifier(&rsa, Some(DigestAlgorithm::Sha384)).unwrap(),
             SignatureAlgorithm::RsaPkcs1v15(DigestAlgorithm::Sha384)
         );
     }

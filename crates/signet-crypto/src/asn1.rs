@@ -81,20 +81,12 @@ impl core::fmt::Display for DerError {
             Self::Unsupported { offset, what } => {
                 write!(f, "unsupported encoding at offset {offset}: {what}")
             }
-            Self::UnexpectedTag {
-                offset,
-                expected,
-                found: Some(t),
-            } => write!(
-                f,
-                "expected tag 0x{expected:02x} at offset {offset}, found 0x{t:02x}"
-            ),
-            Self::UnexpectedTag {
-                offset, expected, ..
-            } => write!(
-                f,
-                "expected tag 0x{expected:02x} at offset {offset}, found end of data"
-            ),
+            Self::UnexpectedTag { offset, expected, found: Some(t) } => {
+                write!(f, "expected tag 0x{expected:02x} at offset {offset}, found 0x{t:02x}")
+            }
+            Self::UnexpectedTag { offset, expected, .. } => {
+                write!(f, "expected tag 0x{expected:02x} at offset {offset}, found end of data")
+            }
             Self::TrailingData { offset } => write!(f, "unexpected data at offset {offset}"),
         }
     }
@@ -126,11 +118,7 @@ impl<'a> Tlv<'a> {
         if self.tag == expected {
             Ok(self)
         } else {
-            Err(DerError::UnexpectedTag {
-                offset: self.offset,
-                expected,
-                found: Some(self.tag),
-            })
+            Err(DerError::UnexpectedTag { offset: self.offset, expected, found: Some(self.tag) })
         }
     }
 }
@@ -167,95 +155,53 @@ impl<'a> DerReader<'a> {
     pub fn read(&mut self) -> Result<Tlv<'a>, DerError> {
         let start = self.pos;
         let rest = &self.input[start.min(self.input.len())..];
-        let (&tag, after_tag) = rest
-            .split_first()
-            .ok_or(DerError::Truncated { offset: start })?;
+        let (&tag, after_tag) = rest.split_first().ok_or(DerError::Truncated { offset: start })?;
         if tag & 0x1f == 0x1f {
-            return Err(DerError::Unsupported {
-                offset: start,
-                what: "multi-byte tag",
-            });
+            return Err(DerError::Unsupported { offset: start, what: "multi-byte tag" });
         }
-        let (&first, after_len0) = after_tag
-            .split_first()
-            .ok_or(DerError::Truncated { offset: start })?;
+        let (&first, after_len0) = after_tag.split_first().ok_or(DerError::Truncated { offset: start })?;
         let (len, len_octets) = if first < 0x80 {
             (first as usize, 0usize)
         } else if first == 0x80 {
-            return Err(DerError::Unsupported {
-                offset: start,
-                what: "indefinite length (BER)",
-            });
+            return Err(DerError::Unsupported { offset: start, what: "indefinite length (BER)" });
         } else {
             let n = (first & 0x7f) as usize;
             if n > 4 {
-                return Err(DerError::Unsupported {
-                    offset: start,
-                    what: "length longer than 4 octets",
-                });
+                return Err(DerError::Unsupported { offset: start, what: "length longer than 4 octets" });
             }
-            let bytes = after_len0
-                .get(..n)
-                .ok_or(DerError::Truncated { offset: start })?;
+            let bytes = after_len0.get(..n).ok_or(DerError::Truncated { offset: start })?;
             if bytes.first() == Some(&0) {
-                return Err(DerError::Unsupported {
-                    offset: start,
-                    what: "non-minimal length",
-                });
+                return Err(DerError::Unsupported { offset: start, what: "non-minimal length" });
             }
             let len = bytes.iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
             if len < 0x80 {
-                return Err(DerError::Unsupported {
-                    offset: start,
-                    what: "non-minimal length",
-                });
+                return Err(DerError::Unsupported { offset: start, what: "non-minimal length" });
             }
             (len, n)
         };
         let header = 2 + len_octets;
-        let total = header
-            .checked_add(len)
-            .ok_or(DerError::Truncated { offset: start })?;
-        let raw = rest
-            .get(..total)
-            .ok_or(DerError::Truncated { offset: start })?;
+        let total = header.checked_add(len).ok_or(DerError::Truncated { offset: start })?;
+        let raw = rest.get(..total).ok_or(DerError::Truncated { offset: start })?;
         self.pos = start + total;
-        Ok(Tlv {
-            tag,
-            value: &raw[header..],
-            raw,
-            offset: start,
-        })
+        Ok(Tlv { tag, value: &raw[header..], raw, offset: start })
     }
 
     /// Reads the next element and checks its tag.
     pub fn read_expect(&mut self, expected: u8) -> Result<Tlv<'a>, DerError> {
         match self.peek_tag() {
             Some(t) if t == expected => self.read(),
-            found => Err(DerError::UnexpectedTag {
-                offset: self.pos,
-                expected,
-                found,
-            }),
+            found => Err(DerError::UnexpectedTag { offset: self.pos, expected, found }),
         }
     }
 
     /// Reads the next element if its tag is `tag`.
     pub fn read_optional(&mut self, tag: u8) -> Result<Option<Tlv<'a>>, DerError> {
-        if self.peek_tag() == Some(tag) {
-            self.read().map(Some)
-        } else {
-            Ok(None)
-        }
+        if self.peek_tag() == Some(tag) { self.read().map(Some) } else { Ok(None) }
     }
 
     /// Fails if anything is left.
     pub fn finish(&self) -> Result<(), DerError> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(DerError::TrailingData { offset: self.pos })
-        }
+        if self.is_empty() { Ok(()) } else { Err(DerError::TrailingData { offset: self.pos }) }
     }
 }
 
@@ -315,10 +261,8 @@ pub fn encode_oid(oid: &const_oid::ObjectIdentifier) -> Vec<u8> {
 /// Decodes the content octets of an OBJECT IDENTIFIER.
 pub fn decode_oid(tlv: &Tlv<'_>) -> Result<const_oid::ObjectIdentifier, DerError> {
     let tlv = tlv.expect(tag::OID)?;
-    const_oid::ObjectIdentifier::from_bytes(tlv.value).map_err(|_| DerError::Unsupported {
-        offset: tlv.offset,
-        what: "malformed object identifier",
-    })
+    const_oid::ObjectIdentifier::from_bytes(tlv.value)
+        .map_err(|_| DerError::Unsupported { offset: tlv.offset, what: "malformed object identifier" })
 }
 
 /// Interprets INTEGER content octets as a small non-negative number.
@@ -326,10 +270,7 @@ pub fn decode_small_uint(tlv: &Tlv<'_>) -> Result<u64, DerError> {
     let tlv = tlv.expect(tag::INTEGER)?;
     let v = tlv.value;
     if v.is_empty() || v.len() > 8 || v[0] & 0x80 != 0 {
-        return Err(DerError::Unsupported {
-            offset: tlv.offset,
-            what: "integer out of range",
-        });
+        return Err(DerError::Unsupported { offset: tlv.offset, what: "integer out of range" });
     }
     Ok(v.iter().fold(0u64, |acc, b| (acc << 8) | *b as u64))
 }

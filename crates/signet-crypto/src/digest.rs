@@ -39,15 +39,9 @@ impl DigestAlgorithm {
             oid::SHA256 => Ok(Self::Sha256),
             oid::SHA384 => Ok(Self::Sha384),
             oid::SHA512 => Ok(Self::Sha512),
-            oid::SHA1 => Err(Error::UnsupportedAlgorithm(
-                "SHA-1 is refused by policy".into(),
-            )),
-            oid::MD5 => Err(Error::UnsupportedAlgorithm(
-                "MD5 is refused by policy".into(),
-            )),
-            other => Err(Error::UnsupportedAlgorithm(format!(
-                "digest algorithm {other}"
-            ))),
+            oid::SHA1 => Err(Error::UnsupportedAlgorithm("SHA-1 is refused by policy".into())),
+            oid::MD5 => Err(Error::UnsupportedAlgorithm("MD5 is refused by policy".into())),
+            other => Err(Error::UnsupportedAlgorithm(format!("digest algorithm {other}"))),
         }
     }
 
@@ -94,18 +88,12 @@ impl FromStr for DigestAlgorithm {
 
     /// Accepts "sha256", "SHA-256", "sha-384", ... (case-insensitive).
     fn from_str(s: &str) -> Result<Self, Error> {
-        let norm: String = s
-            .chars()
-            .filter(|c| *c != '-' && *c != '_')
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let norm: String = s.chars().filter(|c| *c != '-' && *c != '_').collect::<String>().to_ascii_lowercase();
         match norm.as_str() {
             "sha256" => Ok(Self::Sha256),
             "sha384" => Ok(Self::Sha384),
             "sha512" => Ok(Self::Sha512),
-            "sha1" | "md5" => Err(Error::UnsupportedAlgorithm(format!(
-                "{s} is refused by policy for new signatures"
-            ))),
+            "sha1" | "md5" => Err(Error::UnsupportedAlgorithm(format!("{s} is refused by policy for new signatures"))),
             _ => Err(Error::UnsupportedAlgorithm(format!("unknown digest '{s}'"))),
         }
     }
@@ -120,10 +108,7 @@ pub struct Hasher {
 impl Hasher {
     /// Starts a new computation.
     pub fn new(alg: DigestAlgorithm) -> Self {
-        Self {
-            alg,
-            ctx: digest::Context::new(alg.aws()),
-        }
+        Self { alg, ctx: digest::Context::new(alg.aws()) }
     }
 
     /// The algorithm in use.
@@ -134,6 +119,72 @@ impl Hasher {
     /// Feeds more data.
     pub fn update(&mut self, data: &[u8]) {
         self.ctx.update(data);
+    }
+
+    /// Feeds the bytes of `ranges` (offset, length), read with `read_at` (a positional read
+    /// that fills as much of the buffer as it can, fewer bytes only at the end of the data).
+    ///
+    /// Large inputs are read on a second thread while this one hashes, so reading and hashing
+    /// overlap on two cores; small ones are read inline (no thread to start).
+    pub fn update_from_ranges(
+        &mut self,
+        ranges: &[(u64, u64)],
+        read_at: &(dyn Fn(u64, &mut [u8]) -> std::io::Result<usize> + Sync),
+    ) -> std::io::Result<()> {
+        const CHUNK: usize = 1 << 20;
+        const PIPELINE_FROM: u64 = 8 << 20;
+        let total: u64 = ranges.iter().map(|r| r.1).sum();
+        let short = || std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the data ends inside a range to hash");
+        if total < PIPELINE_FROM {
+            let mut buf = vec![0u8; CHUNK.min(total as usize).max(1)];
+            for &(start, len) in ranges {
+                let mut off = start;
+                while off < start + len {
+                    let want = ((start + len - off) as usize).min(buf.len());
+                    let n = read_at(off, &mut buf[..want])?;
+                    if n == 0 {
+                        return Err(short());
+                    }
+                    self.update(&buf[..n]);
+                    off += n as u64;
+                }
+            }
+            return Ok(());
+        }
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<std::io::Result<(Vec<u8>, usize)>>(2);
+        let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(3);
+        for _ in 0..3 {
+            let _ = empty_tx.send(vec![0u8; CHUNK]);
+        }
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                for &(start, len) in ranges {
+                    let mut off = start;
+                    while off < start + len {
+                        let Ok(mut buf) = empty_rx.recv() else { return };
+                        let want = ((start + len - off) as usize).min(buf.len());
+                        let r = read_at(off, &mut buf[..want]);
+                        let stop = !matches!(r, Ok(n) if n > 0);
+                        let r = r.and_then(|n| if n == 0 { Err(short()) } else { Ok(n) });
+                        if let Ok(n) = r {
+                            off += n as u64;
+                        }
+                        if full_tx.send(r.map(|n| (buf, n))).is_err() || stop {
+                            return;
+                        }
+                    }
+                }
+            });
+            let mut done = 0u64;
+            while done < total {
+                let Ok(msg) = full_rx.recv() else { return Err(short()) };
+                let (buf, n) = msg?;
+                self.update(&buf[..n]);
+                done += n as u64;
+                let _ = empty_tx.send(buf);
+            }
+            Ok(())
+        })
     }
 
     /// Finishes and returns the digest.
@@ -169,10 +220,7 @@ mod tests {
             assert_eq!(DigestAlgorithm::from_oid(&alg.oid()).ok(), Some(alg));
             assert_eq!(alg.name().parse::<DigestAlgorithm>().ok(), Some(alg));
         }
-        assert_eq!(
-            "SHA-384".parse::<DigestAlgorithm>().ok(),
-            Some(DigestAlgorithm::Sha384)
-        );
+        assert_eq!("SHA-384".parse::<DigestAlgorithm>().ok(), Some(DigestAlgorithm::Sha384));
         assert!("sha1".parse::<DigestAlgorithm>().is_err());
         assert!(DigestAlgorithm::from_oid(&oid::SHA1).is_err());
     }

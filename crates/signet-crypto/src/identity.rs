@@ -31,11 +31,7 @@ impl Identity {
     /// An identity from parts the caller has already matched (e.g. a PKCS#11 key and the
     /// certificate stored next to it on the token).
     pub fn new(signer: Arc<dyn Signer>, certificate: Vec<u8>, chain: Vec<Vec<u8>>) -> Self {
-        Self {
-            signer,
-            certificate,
-            chain,
-        }
+        Self { signer, certificate, chain }
     }
 
     /// The kind of key.
@@ -73,21 +69,13 @@ impl Identity {
     /// certificate is the one with the matching public key.
     pub fn from_pkcs12(bytes: &[u8], password: &str) -> Result<Self, Error> {
         use p12_keystore::error::Error as P12;
-        let archive =
-            p12_keystore::Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| match e {
-                P12::MacError(_) | P12::UnpadError | P12::Pkcs5Error(_) => Error::WrongPassword,
-                other => Error::InvalidKey(format!("PKCS#12: {other}")),
-            })?;
-        let bag = archive
-            .keys
-            .first()
-            .ok_or_else(|| Error::InvalidKey("PKCS#12 file holds no private key".into()))?;
+        let archive = p12_keystore::Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| match e {
+            P12::MacError(_) | P12::UnpadError | P12::Pkcs5Error(_) => Error::WrongPassword,
+            other => Error::InvalidKey(format!("PKCS#12: {other}")),
+        })?;
+        let bag = archive.keys.first().ok_or_else(|| Error::InvalidKey("PKCS#12 file holds no private key".into()))?;
         let key = SoftwareKey::from_pkcs8_der(bag.key.as_der())?;
-        let certs = archive
-            .certs
-            .iter()
-            .map(|c| c.cert.as_der().to_vec())
-            .collect();
+        let certs = archive.certs.iter().map(|c| c.cert.as_der().to_vec()).collect();
         Self::from_software_key(key, certs)
     }
 
@@ -113,34 +101,23 @@ impl Identity {
             "RSA PRIVATE KEY" => SoftwareKey::from_pkcs1_der(&der)?,
             "EC PRIVATE KEY" => SoftwareKey::from_sec1_der(&der)?,
             "ENCRYPTED PRIVATE KEY" => {
-                let password = key_password.ok_or_else(|| {
-                    Error::InvalidKey("the private key is encrypted: a password is needed".into())
-                })?;
+                let password = key_password
+                    .ok_or_else(|| Error::InvalidKey("the private key is encrypted: a password is needed".into()))?;
                 let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_slice())
                     .map_err(|e| Error::InvalidKey(format!("encrypted PKCS#8: {e}")))?;
-                let plain = info.decrypt(password).map_err(|_| {
-                    Error::InvalidKey("wrong key password or corrupt encrypted key".into())
-                })?;
+                let plain = info
+                    .decrypt(password)
+                    .map_err(|_| Error::InvalidKey("wrong key password or corrupt encrypted key".into()))?;
                 SoftwareKey::from_pkcs8_der(plain.as_bytes())?
             }
             other => {
-                return Err(Error::InvalidKey(format!(
-                    "unsupported PEM label '{other}'"
-                )));
+                return Err(Error::InvalidKey(format!("unsupported PEM label '{other}'")));
             }
         };
-        let mut certs: Vec<Vec<u8>> = pem_blocks(cert_pem)?
-            .into_iter()
-            .filter(|(l, _)| l == "CERTIFICATE")
-            .map(|(_, d)| d)
-            .collect();
+        let mut certs: Vec<Vec<u8>> =
+            pem_blocks(cert_pem)?.into_iter().filter(|(l, _)| l == "CERTIFICATE").map(|(_, d)| d).collect();
         if let Some(chain) = chain_pem {
-            certs.extend(
-                pem_blocks(chain)?
-                    .into_iter()
-                    .filter(|(l, _)| l == "CERTIFICATE")
-                    .map(|(_, d)| d),
-            );
+            certs.extend(pem_blocks(chain)?.into_iter().filter(|(l, _)| l == "CERTIFICATE").map(|(_, d)| d));
         }
         // The same certificate may appear in both files.
         let mut seen = Vec::new();
@@ -191,9 +168,7 @@ struct CertNames<'a> {
 impl<'a> CertNames<'a> {
     fn parse(der: &'a [u8]) -> Result<Self, Error> {
         let bad = |e: asn1::DerError| Error::InvalidCertificate(e.to_string());
-        let cert = asn1::parse_single(der)
-            .and_then(|t| t.expect(tag::SEQUENCE))
-            .map_err(bad)?;
+        let cert = asn1::parse_single(der).and_then(|t| t.expect(tag::SEQUENCE)).map_err(bad)?;
         let tbs = cert.reader().read_expect(tag::SEQUENCE).map_err(bad)?;
         let mut r = tbs.reader();
         r.read_optional(tag::CTX0).map_err(bad)?;
@@ -209,16 +184,10 @@ impl<'a> CertNames<'a> {
         let public_key = match bits.value.split_first() {
             Some((0, k)) => k,
             _ => {
-                return Err(Error::InvalidCertificate(
-                    "malformed subjectPublicKey".into(),
-                ));
+                return Err(Error::InvalidCertificate("malformed subjectPublicKey".into()));
             }
         };
-        Ok(Self {
-            issuer,
-            subject,
-            public_key,
-        })
+        Ok(Self { issuer, subject, public_key })
     }
 
     fn into_owned(self) -> (Vec<u8>, Vec<u8>) {
@@ -233,11 +202,8 @@ pub fn certificates_from_pem_or_der(input: &[u8]) -> Result<Vec<Vec<u8>>, Error>
     if input.first() == Some(&0x30) {
         return Ok(vec![input.to_vec()]);
     }
-    let certs: Vec<Vec<u8>> = pem_blocks(input)?
-        .into_iter()
-        .filter(|(label, _)| label == "CERTIFICATE")
-        .map(|(_, der)| der)
-        .collect();
+    let certs: Vec<Vec<u8>> =
+        pem_blocks(input)?.into_iter().filter(|(label, _)| label == "CERTIFICATE").map(|(_, der)| der).collect();
     if certs.is_empty() {
         return Err(Error::InvalidCertificate("no CERTIFICATE block found".into()));
     }
@@ -260,8 +226,8 @@ fn pem_blocks(input: &[u8]) -> Result<Vec<(String, Vec<u8>)>, Error> {
         let end = find(&input[label_end..], &end_marker)
             .map(|i| i + label_end + end_marker.len())
             .ok_or_else(|| Error::InvalidKey("PEM block without its END line".into()))?;
-        let (label, der) = der::pem::decode_vec(&input[start..end])
-            .map_err(|e| Error::InvalidKey(format!("malformed PEM: {e}")))?;
+        let (label, der) =
+            der::pem::decode_vec(&input[start..end]).map_err(|e| Error::InvalidKey(format!("malformed PEM: {e}")))?;
         out.push((label.to_string(), der));
         pos = end;
     }

@@ -27,3 +27,10 @@ pub use error::Error;
 pub use identity::{Identity, certificates_from_pem_or_der};
 pub use signer::{KeyKind, SignatureScheme, Signer, SoftwareKey};
 pub use verify::{PublicKeyInfo, certificate_spki, verify_signature};
+
+/// Seeds the random generator now. Its first use gathers entropy (tens of milliseconds of
+/// CPU); a caller with idle time on another thread, such as a file copy, can pay it there.
+pub fn warm_up() {
+    let mut b = [0u8; 1];
+    let _ = aws_lc_rs::rand::fill(&mut b);
+}

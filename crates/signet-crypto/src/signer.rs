@@ -37,10 +37,8 @@ impl KeyKind {
     pub fn supports(self, scheme: SignatureScheme) -> bool {
         matches!(
             (self, scheme),
-            (
-                Self::Rsa { .. },
-                SignatureScheme::RsaPkcs1v15 | SignatureScheme::RsaPss
-            ) | (Self::EcP256 | Self::EcP384, SignatureScheme::Ecdsa)
+            (Self::Rsa { .. }, SignatureScheme::RsaPkcs1v15 | SignatureScheme::RsaPss)
+                | (Self::EcP256 | Self::EcP384, SignatureScheme::Ecdsa)
         )
     }
 
@@ -77,12 +75,7 @@ pub trait Signer: Send + Sync {
     fn max_signature_len(&self) -> usize;
     /// Signs `message` (the signer hashes it with `digest`), per `scheme`; ECDSA returns the
     /// DER `Ecdsa-Sig-Value`.
-    fn sign(
-        &self,
-        scheme: SignatureScheme,
-        digest: DigestAlgorithm,
-        message: &[u8],
-    ) -> Result<Vec<u8>, Error>;
+    fn sign(&self, scheme: SignatureScheme, digest: DigestAlgorithm, message: &[u8]) -> Result<Vec<u8>, Error>;
 }
 
 enum KeyPairInner {
@@ -99,9 +92,7 @@ pub struct SoftwareKey {
 
 impl fmt::Debug for SoftwareKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SoftwareKey")
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
+        f.debug_struct("SoftwareKey").field("kind", &self.kind).finish_non_exhaustive()
     }
 }
 
@@ -130,9 +121,7 @@ impl SoftwareKey {
                     .map_err(|e| Error::InvalidKey(format!("EC PKCS#8 key rejected: {e}")))?;
                 Ok(Self::ec(pair, p384))
             }
-            other => Err(Error::UnsupportedAlgorithm(format!(
-                "private key type {other}"
-            ))),
+            other => Err(Error::UnsupportedAlgorithm(format!("private key type {other}"))),
         }
     }
 
@@ -148,34 +137,23 @@ impl SoftwareKey {
         if let Ok(pair) = EcdsaKeyPair::from_private_key_der(ec_alg(false), der) {
             return Ok(Self::ec(pair, false));
         }
-        let pair = EcdsaKeyPair::from_private_key_der(ec_alg(true), der).map_err(|e| {
-            Error::InvalidKey(format!("EC key rejected (P-256 and P-384 only): {e}"))
-        })?;
+        let pair = EcdsaKeyPair::from_private_key_der(ec_alg(true), der)
+            .map_err(|e| Error::InvalidKey(format!("EC key rejected (P-256 and P-384 only): {e}")))?;
         Ok(Self::ec(pair, true))
     }
 
     fn rsa(pair: RsaKeyPair) -> Result<Self, Error> {
         let bits = pair.public_modulus_len() * 8;
         if bits < 2048 {
-            return Err(Error::WeakKey(format!(
-                "RSA-{bits}: at least 2048 bits are required"
-            )));
+            return Err(Error::WeakKey(format!("RSA-{bits}: at least 2048 bits are required")));
         }
-        Ok(Self {
-            inner: KeyPairInner::Rsa(pair),
-            kind: KeyKind::Rsa { bits },
-            rng: SystemRandom::new(),
-        })
+        Ok(Self { inner: KeyPairInner::Rsa(pair), kind: KeyKind::Rsa { bits }, rng: SystemRandom::new() })
     }
 
     fn ec(pair: EcdsaKeyPair, p384: bool) -> Self {
         Self {
             inner: KeyPairInner::Ec { pair, p384 },
-            kind: if p384 {
-                KeyKind::EcP384
-            } else {
-                KeyKind::EcP256
-            },
+            kind: if p384 { KeyKind::EcP384 } else { KeyKind::EcP256 },
             rng: SystemRandom::new(),
         }
     }
@@ -199,24 +177,13 @@ impl Signer for SoftwareKey {
         self.kind.max_signature_len()
     }
 
-    fn sign(
-        &self,
-        scheme: SignatureScheme,
-        digest: DigestAlgorithm,
-        message: &[u8],
-    ) -> Result<Vec<u8>, Error> {
+    fn sign(&self, scheme: SignatureScheme, digest: DigestAlgorithm, message: &[u8]) -> Result<Vec<u8>, Error> {
         match (&self.inner, scheme) {
             (KeyPairInner::Rsa(pair), SignatureScheme::RsaPkcs1v15 | SignatureScheme::RsaPss) => {
                 let enc: &'static dyn signature::RsaEncoding = match (scheme, digest) {
-                    (SignatureScheme::RsaPss, DigestAlgorithm::Sha256) => {
-                        &signature::RSA_PSS_SHA256
-                    }
-                    (SignatureScheme::RsaPss, DigestAlgorithm::Sha384) => {
-                        &signature::RSA_PSS_SHA384
-                    }
-                    (SignatureScheme::RsaPss, DigestAlgorithm::Sha512) => {
-                        &signature::RSA_PSS_SHA512
-                    }
+                    (SignatureScheme::RsaPss, DigestAlgorithm::Sha256) => &signature::RSA_PSS_SHA256,
+                    (SignatureScheme::RsaPss, DigestAlgorithm::Sha384) => &signature::RSA_PSS_SHA384,
+                    (SignatureScheme::RsaPss, DigestAlgorithm::Sha512) => &signature::RSA_PSS_SHA512,
                     (_, DigestAlgorithm::Sha256) => &signature::RSA_PKCS1_SHA256,
                     (_, DigestAlgorithm::Sha384) => &signature::RSA_PKCS1_SHA384,
                     (_, DigestAlgorithm::Sha512) => &signature::RSA_PKCS1_SHA512,
@@ -227,11 +194,7 @@ impl Signer for SoftwareKey {
                 Ok(sig)
             }
             (KeyPairInner::Ec { pair, p384 }, SignatureScheme::Ecdsa) => {
-                let natural = if *p384 {
-                    DigestAlgorithm::Sha384
-                } else {
-                    DigestAlgorithm::Sha256
-                };
+                let natural = if *p384 { DigestAlgorithm::Sha384 } else { DigestAlgorithm::Sha256 };
                 let sig = if digest == natural {
                     pair.sign(&self.rng, message)
                 } else {
@@ -255,32 +218,21 @@ impl Signer for SoftwareKey {
                 let sig = sig.map_err(|_| Error::SigningFailed("ECDSA signing failed".into()))?;
                 Ok(sig.as_ref().to_vec())
             }
-            _ => Err(Error::UnsupportedAlgorithm(format!(
-                "{scheme:?} with a {:?} key",
-                self.kind
-            ))),
+            _ => Err(Error::UnsupportedAlgorithm(format!("{scheme:?} with a {:?} key", self.kind))),
         }
     }
 }
 
 fn ec_alg(p384: bool) -> &'static signature::EcdsaSigningAlgorithm {
-    if p384 {
-        &signature::ECDSA_P384_SHA384_ASN1_SIGNING
-    } else {
-        &signature::ECDSA_P256_SHA256_ASN1_SIGNING
-    }
+    if p384 { &signature::ECDSA_P384_SHA384_ASN1_SIGNING } else { &signature::ECDSA_P256_SHA256_ASN1_SIGNING }
 }
 
 fn rsa_rejected(e: aws_lc_rs::error::KeyRejected) -> Error {
-    Error::InvalidKey(format!(
-        "RSA key rejected ({e}); RSA keys must be 2048 to 8192 bits"
-    ))
+    Error::InvalidKey(format!("RSA key rejected ({e}); RSA keys must be 2048 to 8192 bits"))
 }
 
 /// The key algorithm OID and, for EC, the named curve of a PKCS#8 `PrivateKeyInfo`.
-fn pkcs8_algorithm(
-    der: &[u8],
-) -> Result<(oid::ObjectIdentifier, Option<oid::ObjectIdentifier>), Error> {
+fn pkcs8_algorithm(der: &[u8]) -> Result<(oid::ObjectIdentifier, Option<oid::ObjectIdentifier>), Error> {
     let pki = asn1::parse_single(der)?.expect(tag::SEQUENCE)?;
     let mut r = pki.reader();
     r.read_expect(tag::INTEGER)?;

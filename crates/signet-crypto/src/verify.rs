@@ -33,9 +33,7 @@ impl PublicKeyInfo {
             oid::RSA_ENCRYPTION | oid::RSASSA_PSS => {
                 let bits = RsaParameters::public_modulus_len(&key)
                     .map_err(|_| Error::InvalidKey("malformed RSAPublicKey".into()))?;
-                KeyKind::Rsa {
-                    bits: bits as usize,
-                }
+                KeyKind::Rsa { bits: bits as usize }
             }
             oid::EC_PUBLIC_KEY => match ar.read_optional(tag::OID)? {
                 Some(c) => match asn1::decode_oid(&c)? {
@@ -46,27 +44,20 @@ impl PublicKeyInfo {
                     }
                 },
                 None => {
-                    return Err(Error::UnsupportedAlgorithm(
-                        "EC key without a named curve".into(),
-                    ));
+                    return Err(Error::UnsupportedAlgorithm("EC key without a named curve".into()));
                 }
             },
             other => {
-                return Err(Error::UnsupportedAlgorithm(format!(
-                    "public key type {other}"
-                )));
+                return Err(Error::UnsupportedAlgorithm(format!("public key type {other}")));
             }
         };
         Ok(Self { kind, key })
     }
 }
 
-const PSS_MAX_256: RsaParameters =
-    signature::RSA_PSS_2048_8192_SHA256.with_pss_salt_length(RsaPssSaltLength::Max);
-const PSS_MAX_384: RsaParameters =
-    signature::RSA_PSS_2048_8192_SHA384.with_pss_salt_length(RsaPssSaltLength::Max);
-const PSS_MAX_512: RsaParameters =
-    signature::RSA_PSS_2048_8192_SHA512.with_pss_salt_length(RsaPssSaltLength::Max);
+const PSS_MAX_256: RsaParameters = signature::RSA_PSS_2048_8192_SHA256.with_pss_salt_length(RsaPssSaltLength::Max);
+const PSS_MAX_384: RsaParameters = signature::RSA_PSS_2048_8192_SHA384.with_pss_salt_length(RsaPssSaltLength::Max);
+const PSS_MAX_512: RsaParameters = signature::RSA_PSS_2048_8192_SHA512.with_pss_salt_length(RsaPssSaltLength::Max);
 
 /// Verifies `signature` over `message` with the key in `spki_der`.
 ///
@@ -96,9 +87,7 @@ pub fn verify_signature(
                 (DigestAlgorithm::Sha384, s) if s == max => &PSS_MAX_384,
                 (DigestAlgorithm::Sha512, s) if s == max => &PSS_MAX_512,
                 (_, s) => {
-                    return Err(Error::UnsupportedAlgorithm(format!(
-                        "RSASSA-PSS salt length {s}"
-                    )));
+                    return Err(Error::UnsupportedAlgorithm(format!("RSASSA-PSS salt length {s}")));
                 }
             }
         }
@@ -113,15 +102,10 @@ pub fn verify_signature(
             DigestAlgorithm::Sha512 => &signature::ECDSA_P384_SHA512_ASN1,
         },
         (kind, alg) => {
-            return Err(Error::UnsupportedAlgorithm(format!(
-                "{:?} signature with a {kind:?} key",
-                alg.scheme()
-            )));
+            return Err(Error::UnsupportedAlgorithm(format!("{:?} signature with a {kind:?} key", alg.scheme())));
         }
     };
-    UnparsedPublicKey::new(alg, &key.key)
-        .verify(message, signature)
-        .map_err(|_| Error::BadSignature)
+    UnparsedPublicKey::new(alg, &key.key).verify(message, signature).map_err(|_| Error::BadSignature)
 }
 
 /// The DER `SubjectPublicKeyInfo` inside a DER certificate (RFC 5280 §4.1.2.7), as a slice

@@ -7,8 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use signet_crypto::{
-    DigestAlgorithm, Error, Identity, KeyKind, SignatureAlgorithm, SignatureScheme,
-    certificate_spki, verify_signature,
+    DigestAlgorithm, Error, Identity, KeyKind, SignatureAlgorithm, SignatureScheme, certificate_spki, verify_signature,
 };
 
 /// The peer-kit PKI, made once per test binary under Cargo's per-target temp dir.
@@ -20,17 +19,8 @@ fn pki() -> &'static Path {
             .map(PathBuf::from)
             .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/peer"))
             .join("make_pki.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{} failed: {}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = Command::new("bash").arg(&script).arg(&dir).output().unwrap();
+        assert!(out.status.success(), "{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr));
         dir
     })
 }
@@ -41,11 +31,7 @@ fn read(name: &str) -> Vec<u8> {
 
 fn openssl(args: &[&str]) {
     let out = Command::new("openssl").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn round_trip_all(id: &Identity) {
@@ -60,12 +46,8 @@ fn round_trip_all(id: &Identity) {
             let sig = id.signer.sign(scheme, digest, msg).unwrap();
             assert!(sig.len() <= id.signer.max_signature_len());
             let alg = SignatureAlgorithm::new(scheme, digest);
-            verify_signature(spki, &alg, msg, &sig)
-                .unwrap_or_else(|e| panic!("{scheme:?}/{digest}: {e}"));
-            assert!(matches!(
-                verify_signature(spki, &alg, b"other message", &sig),
-                Err(Error::BadSignature)
-            ));
+            verify_signature(spki, &alg, msg, &sig).unwrap_or_else(|e| panic!("{scheme:?}/{digest}: {e}"));
+            assert!(matches!(verify_signature(spki, &alg, b"other message", &sig), Err(Error::BadSignature)));
         }
     }
 }
@@ -133,21 +115,8 @@ fn pem_pkcs8_pkcs1_sec1_and_encrypted() {
     let pki = pki();
     let rsa_key = pki.join("signer-rsa.key");
     let ec_key = pki.join("signer-ec.key");
-    openssl(&[
-        "rsa",
-        "-in",
-        rsa_key.to_str().unwrap(),
-        "-traditional",
-        "-out",
-        &d("rsa1.pem"),
-    ]);
-    openssl(&[
-        "ec",
-        "-in",
-        ec_key.to_str().unwrap(),
-        "-out",
-        &d("sec1.pem"),
-    ]);
+    openssl(&["rsa", "-in", rsa_key.to_str().unwrap(), "-traditional", "-out", &d("rsa1.pem")]);
+    openssl(&["ec", "-in", ec_key.to_str().unwrap(), "-out", &d("sec1.pem")]);
     openssl(&[
         "pkcs8",
         "-topk8",
@@ -210,20 +179,14 @@ fn rsa_4096_and_p384_and_weak_rsa() {
     assert_eq!(id.signer.max_signature_len(), 512);
     round_trip_all(&id);
 
-    let (k, c) = selfsigned(
-        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
-        "p384",
-    );
+    let (k, c) = selfsigned(&["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"], "p384");
     let id = Identity::from_pem(&k, None, &c, None).unwrap();
     assert_eq!(id.key_kind(), KeyKind::EcP384);
     round_trip_all(&id);
 
     let (k, c) = selfsigned(&["-newkey", "rsa:1024"], "rsa1024");
     let err = Identity::from_pem(&k, None, &c, None).unwrap_err();
-    assert!(
-        matches!(err, Error::WeakKey(_) | Error::InvalidKey(_)),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::WeakKey(_) | Error::InvalidKey(_)), "{err:?}");
 }
 
 #[test]
@@ -266,22 +229,11 @@ fn openssl_signatures_verify() {
         &d("msg"),
     ]);
     let sig = std::fs::read(d("sig2")).unwrap();
-    let alg = SignatureAlgorithm::RsaPss {
-        digest: DigestAlgorithm::Sha256,
-        salt_len: 256 - 32 - 2,
-    };
+    let alg = SignatureAlgorithm::RsaPss { digest: DigestAlgorithm::Sha256, salt_len: 256 - 32 - 2 };
     verify_signature(spki, &alg, b"hello", &sig).unwrap();
     // ECDSA P-256 with SHA-512 made by OpenSSL.
     let key = pki().join("signer-ec.key");
-    openssl(&[
-        "dgst",
-        "-sha512",
-        "-sign",
-        key.to_str().unwrap(),
-        "-out",
-        &d("sig3"),
-        &d("msg"),
-    ]);
+    openssl(&["dgst", "-sha512", "-sign", key.to_str().unwrap(), "-out", &d("sig3"), &d("msg")]);
     let cert = pem_certs(&read("signer-ec.pem")).remove(0);
     let sig = std::fs::read(d("sig3")).unwrap();
     let alg = SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha512);

@@ -340,23 +340,9 @@ pub fn prepare<S: Source>(doc: &mut Document<S>, opts: &SignatureOptions) -> Res
     })
 }
 
-/// Hashes the whole source in 1 MiB positional reads.
+/// Hashes the whole source (read and hashed in parallel when it is large).
 fn hash_source<S: Source>(src: &S, h: &mut Hasher) -> Result<()> {
-    let len = src.len();
-    let mut buf = vec![0u8; (1 << 20).min(len as usize).max(1)];
-    let mut off = 0u64;
-    while off < len {
-        let n = src.read_at(off, &mut buf)?;
-        if n == 0 {
-            return Err(Error::Io(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "input shrank while signing",
-            )));
-        }
-        h.update(&buf[..n]);
-        off += n as u64;
-    }
-    Ok(())
+    h.update_from_ranges(&[(0, src.len())], &|off, buf| src.read_at(off, buf)).map_err(Error::Io)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

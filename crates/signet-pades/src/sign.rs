@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use signet_crypto::{DigestAlgorithm, Identity, SignatureScheme};
@@ -90,15 +91,18 @@ pub struct TbsSummary {
 }
 
 /// Signs the PDF at `input` into `output`. The output appears only when complete (written
-/// to a temporary file beside it, then renamed). The original bytes are copied by the
-/// kernel (`copy_file_range`) on a second thread while this one hashes them, so a large
-/// file is read about once.
+/// to a temporary file beside it, then renamed over `output`). The original bytes are
+/// copied by the kernel (`copy_file_range`) on a second thread while this one hashes them,
+/// so a large file costs about one read. With `durable`, the data is flushed to the disk
+/// (`fdatasync`) before the rename, so a crash cannot leave an empty output; that flush
+/// costs as much as the rest of the work on a large file, so it is the caller's choice.
 pub fn sign_file(
     input: &Path,
     output: &Path,
     password: Option<&[u8]>,
     opts: &SignatureOptions,
     cms: &dyn CmsProvider,
+    durable: bool,
 ) -> Result<TbsSummary> {
     let src = File::open(input).map_err(|e| io_context(e, "cannot open", input))?;
     let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -111,6 +115,7 @@ pub fn sign_file(
     let copy_dst = tmp.as_file().try_clone()?;
     let (summary, update) = std::thread::scope(|s| -> Result<(TbsSummary, Vec<u8>)> {
         let copier = s.spawn(move || -> io::Result<u64> {
+            signet_crypto::warm_up();
             let (mut r, mut w) = (copy_src, copy_dst);
             io::copy(&mut r, &mut w)
         });
@@ -125,7 +130,11 @@ pub fn sign_file(
         Ok(signed)
     })?;
     tmp.as_file_mut().write_all(&update)?;
-    tmp.as_file().sync_data()?;
+    // the temporary file is private (0600); the signed document is an ordinary file
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    if durable {
+        tmp.as_file().sync_data()?;
+    }
     tmp.persist(output).map_err(|e| io_context(e.error, "cannot write", output))?;
     Ok(summary)
 }

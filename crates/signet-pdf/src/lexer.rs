@@ -375,29 +375,41 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_hex_string(&mut self) -> PResult<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut hi: Option<u8> = None;
-        loop {
-            let Some(b) = self.peek() else { return Err(ParseError::Eof) };
-            self.pos += 1;
-            if b == b'>' {
-                if let Some(h) = hi {
-                    out.push(h << 4);
-                }
-                return Ok(out);
+        let rest = &self.buf[self.pos..];
+        let Some(end) = rest.iter().position(|&b| b == b'>') else { return Err(ParseError::Eof) };
+        let body = &rest[..end];
+        let mut out = Vec::with_capacity(body.len() / 2 + 1);
+        // fast path: pairs of hex digits (a signature's /Contents is tens of KiB of them)
+        let mut i = 0;
+        while i + 1 < body.len() {
+            let (h, l) = (HEX_VALUE[body[i] as usize], HEX_VALUE[body[i + 1] as usize]);
+            if h > 15 || l > 15 {
+                break;
             }
+            out.push(h << 4 | l);
+            i += 2;
+        }
+        // the rest: white space allowed anywhere, an odd final digit is followed by 0
+        let mut hi: Option<u8> = None;
+        for (j, &b) in body[i..].iter().enumerate() {
             if is_whitespace(b) {
                 continue;
             }
-            let Some(v) = hex_val(b) else {
-                self.pos -= 1;
+            let v = HEX_VALUE[b as usize];
+            if v > 15 {
+                self.pos += i + j;
                 return self.bad("invalid character in hex string");
-            };
+            }
             match hi.take() {
                 None => hi = Some(v),
                 Some(h) => out.push(h << 4 | v),
             }
         }
+        if let Some(h) = hi {
+            out.push(h << 4);
+        }
+        self.pos += end + 1;
+        Ok(out)
     }
 
     fn parse_number_or_ref(&mut self) -> PResult<Object> {
@@ -446,6 +458,23 @@ impl<'a> Parser<'a> {
         Ok(first)
     }
 }
+
+/// Value of each byte as a hex digit; 0xFF for bytes that are not hex digits.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 fn hex_val(b: u8) -> Option<u8> {
     match b {

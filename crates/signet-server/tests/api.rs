@@ -8,30 +8,6 @@ use serde_json::Value;
 use signet_server::{AppState, ServerConfig, app};
 use tower::ServiceExt;
 
-/// A one-page PDF with no signature.
-fn unsigned_pdf() -> Vec<u8> {
-    let objs = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Resources << >> >>",
-    ];
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", objs.len() + 1).as_bytes());
-    for off in offsets {
-        out.extend_from_slice(format!("{off:010} 00000 n\r\n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objs.len() + 1).as_bytes(),
-    );
-    out
-}
-
 fn state(dir: &tempfile::TempDir, max_upload_bytes: u64) -> AppState {
     let config = ServerConfig { data_dir: dir.path().join("data"), max_upload_bytes, ..ServerConfig::default() };
     AppState::load(&config).unwrap()
@@ -78,7 +54,8 @@ async fn first_load_prepares_the_data_directory() {
 #[tokio::test]
 async fn verify_unsigned_pdf_is_not_valid() {
     let dir = tempfile::tempdir().unwrap();
-    let (status, json) = send(state(&dir, 1 << 20), post_pdf(unsigned_pdf())).await;
+    let (status, json) =
+        send(state(&dir, 1 << 20), post_pdf(signet_testkit::test_pdf(&[signet_testkit::TestPage::A4]))).await;
     assert_eq!(status, StatusCode::OK, "{json}");
     assert_eq!(json["valid"], false);
     assert_eq!(json["signatures"].as_array().unwrap().len(), 0);
@@ -106,7 +83,8 @@ async fn verify_empty_body_is_bad_request() {
 #[tokio::test]
 async fn verify_over_the_limit_is_payload_too_large() {
     let dir = tempfile::tempdir().unwrap();
-    let (status, json) = send(state(&dir, 100), post_pdf(unsigned_pdf())).await;
+    let (status, json) =
+        send(state(&dir, 100), post_pdf(signet_testkit::test_pdf(&[signet_testkit::TestPage::A4]))).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(json["error"]["code"], "payload_too_large");
 }
@@ -116,7 +94,7 @@ async fn verify_other_content_type_is_unsupported() {
     let dir = tempfile::tempdir().unwrap();
     let req = Request::post("/api/v1/verify")
         .header(header::CONTENT_TYPE, "text/plain")
-        .body(Body::from(unsigned_pdf()))
+        .body(Body::from(signet_testkit::test_pdf(&[signet_testkit::TestPage::A4])))
         .unwrap();
     let (status, json) = send(state(&dir, 1 << 20), req).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);

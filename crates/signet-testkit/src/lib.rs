@@ -245,3 +245,53 @@ pub fn parallel<T: Send, R: Send>(jobs: Vec<T>, workers: usize, f: impl Fn(T) ->
     r.sort_by_key(|(i, _)| *i);
     r.into_iter().map(|(_, r)| r).collect()
 }
+
+/// One page of a hand-written test PDF.
+#[derive(Clone, Copy, Debug)]
+pub struct TestPage {
+    pub media_box: [f64; 4],
+    pub crop_box: Option<[f64; 4]>,
+    pub rotate: i32,
+}
+
+impl TestPage {
+    /// An A4 page, unrotated.
+    pub const A4: TestPage = TestPage { media_box: [0.0, 0.0, 595.0, 842.0], crop_box: None, rotate: 0 };
+}
+
+/// A minimal PDF (classic xref table) with white pages, each with a thin border drawn inside
+/// its media box: the smallest well-formed input for signing tests.
+pub fn test_pdf(pages: &[TestPage]) -> Vec<u8> {
+    let n = pages.len();
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 3 + 2 * i)).collect();
+    let mut objs = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")),
+    ];
+    for (i, p) in pages.iter().enumerate() {
+        let [x0, y0, x1, y1] = p.media_box;
+        let crop = p.crop_box.map(|c| format!(" /CropBox [{} {} {} {}]", c[0], c[1], c[2], c[3])).unwrap_or_default();
+        objs.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [{x0} {y0} {x1} {y1}]{crop} /Rotate {} /Contents {} 0 R /Resources << >> >>",
+            p.rotate,
+            4 + 2 * i
+        ));
+        let content = format!("0.5 w {} {} {} {} re S", x0 + 2.0, y0 + 2.0, x1 - x0 - 4.0, y1 - y0 - 4.0);
+        objs.push(format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()));
+    }
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", objs.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n\r\n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objs.len() + 1).as_bytes(),
+    );
+    out
+}

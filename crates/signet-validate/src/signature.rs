@@ -222,29 +222,13 @@ fn check_cms<S: Source>(
     }
 }
 
-/// Hashes `[a, a+b)` and `[c, c+d)` with 1 MiB positional reads.
+/// Hashes `[a, a+b)` and `[c, c+d)` (read and hashed in parallel when large).
 pub(crate) fn hash_ranges<S: Source>(
     src: &S,
     br: &[u64; 4],
     alg: signet_crypto::DigestAlgorithm,
 ) -> std::io::Result<Vec<u8>> {
     let mut h = Hasher::new(alg);
-    let mut buf = vec![0u8; 1 << 20];
-    for (start, len) in [(br[0], br[1]), (br[2], br[3])] {
-        let mut off = start;
-        let end = start + len;
-        while off < end {
-            let want = ((end - off) as usize).min(buf.len());
-            let n = src.read_at(off, &mut buf[..want])?;
-            if n == 0 {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "file ends inside the signed range",
-                ));
-            }
-            h.update(&buf[..n]);
-            off += n as u64;
-        }
-    }
+    h.update_from_ranges(&[(br[0], br[1]), (br[2], br[3])], &|off, buf| src.read_at(off, buf))?;
     Ok(h.finish())
 }

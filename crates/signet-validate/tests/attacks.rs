@@ -7,30 +7,8 @@ use std::sync::{Arc, OnceLock};
 use signet_crypto::{DigestAlgorithm, Identity};
 use signet_pades::{IdentityCms, SignatureOptions, sign_update};
 use signet_pdf::{Dict, Document, IncrementalUpdate, Object, Stream};
-use signet_testkit::Pki;
+use signet_testkit::{Pki, TestPage, test_pdf};
 use signet_validate::{Coverage, Report, ValidationOptions, validate};
-
-fn one_page_pdf() -> Vec<u8> {
-    let objs = [
-        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>".to_string(),
-        "<< /Length 18 >>\nstream\n0 0 m 100 100 l S\nendstream".to_string(),
-    ];
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offs = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
-        offs.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(b"xref\n0 5\n0000000000 65535 f\r\n");
-    for o in offs {
-        out.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
-    }
-    out.extend_from_slice(format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
-    out
-}
 
 struct Signed {
     pdf: Vec<u8>,
@@ -50,7 +28,7 @@ fn pki() -> &'static Pki {
 fn signed() -> Signed {
     let pki = pki();
     let identity = Identity::from_pkcs12(&std::fs::read(pki.p12("signer-ec")).unwrap(), "peer-test").unwrap();
-    let mut pdf = one_page_pdf();
+    let mut pdf = test_pdf(&[TestPage::A4]);
     let mut doc = Document::open(pdf.clone(), None).unwrap();
     let cms = IdentityCms::new(&identity, DigestAlgorithm::Sha256, None);
     let (_, update) = sign_update(&mut doc, &SignatureOptions::default(), &cms).unwrap();
