@@ -124,18 +124,20 @@ impl Hasher {
     /// Feeds the bytes of `ranges` (offset, length), read with `read_at` (a positional read
     /// that fills as much of the buffer as it can, fewer bytes only at the end of the data).
     ///
-    /// Large inputs are read on a second thread while this one hashes, so reading and hashing
-    /// overlap on two cores; small ones are read inline (no thread to start).
+    /// With `pipelined`, large inputs are read on a second thread while this one hashes, so
+    /// reading and hashing overlap on two cores; small ones are always read inline (no thread
+    /// to start). A caller that keeps the other core busy itself passes `false`.
     pub fn update_from_ranges(
         &mut self,
         ranges: &[(u64, u64)],
         read_at: &(dyn Fn(u64, &mut [u8]) -> std::io::Result<usize> + Sync),
+        pipelined: bool,
     ) -> std::io::Result<()> {
         const CHUNK: usize = 1 << 20;
         const PIPELINE_FROM: u64 = 8 << 20;
         let total: u64 = ranges.iter().map(|r| r.1).sum();
         let short = || std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the data ends inside a range to hash");
-        if total < PIPELINE_FROM {
+        if total < PIPELINE_FROM || !pipelined {
             let mut buf = vec![0u8; CHUNK.min(total as usize).max(1)];
             for &(start, len) in ranges {
                 let mut off = start;

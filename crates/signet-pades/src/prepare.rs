@@ -74,6 +74,9 @@ pub struct SignatureOptions {
     pub digest: DigestAlgorithm,
     /// Bytes reserved for the CMS in `/Contents`.
     pub contents_size: usize,
+    /// Read the input on a second thread while hashing (large inputs only). Off when the
+    /// caller already keeps the other core busy, as [`crate::sign_file`] does with its copy.
+    pub pipelined_hashing: bool,
 }
 
 impl Default for SignatureOptions {
@@ -90,6 +93,7 @@ impl Default for SignatureOptions {
             certify: None,
             digest: DigestAlgorithm::Sha256,
             contents_size: 16 * 1024,
+            pipelined_hashing: true,
         }
     }
 }
@@ -325,7 +329,7 @@ pub fn prepare<S: Source>(doc: &mut Document<S>, opts: &SignatureOptions) -> Res
     update[br_at..br_at + BYTE_RANGE_PLACEHOLDER_LEN].copy_from_slice(&text);
 
     let mut h = Hasher::new(opts.digest);
-    hash_source(doc.source(), &mut h)?;
+    hash_source(doc.source(), &mut h, opts.pipelined_hashing)?;
     h.update(&update[..contents_start]);
     h.update(&update[contents_end..]);
     Ok(TbsDocument {
@@ -340,9 +344,9 @@ pub fn prepare<S: Source>(doc: &mut Document<S>, opts: &SignatureOptions) -> Res
     })
 }
 
-/// Hashes the whole source (read and hashed in parallel when it is large).
-fn hash_source<S: Source>(src: &S, h: &mut Hasher) -> Result<()> {
-    h.update_from_ranges(&[(0, src.len())], &|off, buf| src.read_at(off, buf)).map_err(Error::Io)
+/// Hashes the whole source (read on a second thread when it is large and `pipelined`).
+fn hash_source<S: Source>(src: &S, h: &mut Hasher, pipelined: bool) -> Result<()> {
+    h.update_from_ranges(&[(0, src.len())], &|off, buf| src.read_at(off, buf), pipelined).map_err(Error::Io)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

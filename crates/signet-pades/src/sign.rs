@@ -119,9 +119,11 @@ pub fn sign_file(
             let (mut r, mut w) = (copy_src, copy_dst);
             io::copy(&mut r, &mut w)
         });
+        // two threads for two cores: this one reads and hashes, the other copies
+        let opts = SignatureOptions { pipelined_hashing: false, ..opts.clone() };
         let signed = Document::open(FileSource::new(src)?, password)
             .map_err(Error::from)
-            .and_then(|mut doc| sign_update(&mut doc, opts, cms));
+            .and_then(|mut doc| sign_update(&mut doc, &opts, cms));
         let copied = copier.join().map_err(|_| Error::Signature("the copy thread panicked".into()))??;
         let signed = signed?;
         if copied + (signed.1.len() as u64) != signed.0.byte_range[2] + signed.0.byte_range[3] {

@@ -229,6 +229,6 @@ pub(crate) fn hash_ranges<S: Source>(
     alg: signet_crypto::DigestAlgorithm,
 ) -> std::io::Result<Vec<u8>> {
     let mut h = Hasher::new(alg);
-    h.update_from_ranges(&[(br[0], br[1]), (br[2], br[3])], &|off, buf| src.read_at(off, buf))?;
+    h.update_from_ranges(&[(br[0], br[1]), (br[2], br[3])], &|off, buf| src.read_at(off, buf), true)?;
     Ok(h.finish())
 }
