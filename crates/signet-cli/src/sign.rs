@@ -2,12 +2,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Mutex, OnceLock};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
 use signet_crypto::{DigestAlgorithm, Identity, SignatureScheme};
-use signet_pades::{Certification, IdentityCms, SignatureOptions, Visible, VisualRect};
+use signet_pades::{Certification, CmsProvider, SignatureOptions, Visible, VisualRect};
 use signet_pdf::appearance::SealImage;
 
 use crate::{EXIT_USAGE, secret_from_env};
@@ -119,24 +121,130 @@ pub(crate) fn one_line(e: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
-fn load_identity(a: &SignArgs) -> anyhow::Result<Identity> {
-    if let Some(p12) = &a.p12 {
-        let bytes = read(p12)?;
-        let pw = match &a.p12_password_env {
-            Some(v) => secret_from_env(v).map_err(|e| Usage(e.to_string()))?,
-            None => String::new(),
+/// Key files and passwords, read up front (mistakes there are usage errors, reported before
+/// any work), then decrypted and parsed on another thread while the document is hashed.
+enum KeyMaterial {
+    Pkcs12 {
+        path: PathBuf,
+        bytes: Vec<u8>,
+        password: String,
+    },
+    Pem {
+        key: PathBuf,
+        cert: PathBuf,
+        key_pem: Vec<u8>,
+        cert_pem: Vec<u8>,
+        chain_pem: Option<Vec<u8>>,
+        password: Option<String>,
+    },
+}
+
+impl KeyMaterial {
+    fn read(a: &SignArgs) -> anyhow::Result<KeyMaterial> {
+        if let Some(p12) = &a.p12 {
+            let password = match &a.p12_password_env {
+                Some(v) => secret_from_env(v).map_err(|e| Usage(e.to_string()))?,
+                None => String::new(),
+            };
+            return Ok(KeyMaterial::Pkcs12 { path: p12.clone(), bytes: read(p12)?, password });
+        }
+        let (Some(key), Some(cert)) = (&a.key, &a.cert) else {
+            return Err(Usage("give --p12 FILE, or --key KEY.pem with --cert CERT.pem".into()).into());
         };
-        return Identity::from_pkcs12(&bytes, &pw).with_context(|| format!("cannot load {}", p12.display()));
+        let password =
+            a.key_password_env.as_deref().map(secret_from_env).transpose().map_err(|e| Usage(e.to_string()))?;
+        Ok(KeyMaterial::Pem {
+            key: key.clone(),
+            cert: cert.clone(),
+            key_pem: read(key)?,
+            cert_pem: read(cert)?,
+            chain_pem: a.chain.as_deref().map(read).transpose()?,
+            password,
+        })
     }
-    let (Some(key), Some(cert)) = (&a.key, &a.cert) else {
-        return Err(Usage("give --p12 FILE, or --key KEY.pem with --cert CERT.pem".into()).into());
-    };
-    let key_pem = read(key)?;
-    let cert_pem = read(cert)?;
-    let chain_pem = a.chain.as_deref().map(read).transpose()?;
-    let pw = a.key_password_env.as_deref().map(secret_from_env).transpose().map_err(|e| Usage(e.to_string()))?;
-    Identity::from_pem(&key_pem, pw.as_deref().map(str::as_bytes), &cert_pem, chain_pem.as_deref())
-        .with_context(|| format!("cannot load the key {} with {}", key.display(), cert.display()))
+
+    fn load(self) -> anyhow::Result<Identity> {
+        match self {
+            KeyMaterial::Pkcs12 { path, bytes, password } => {
+                Identity::from_pkcs12(&bytes, &password).with_context(|| format!("cannot load {}", path.display()))
+            }
+            KeyMaterial::Pem { key, cert, key_pem, cert_pem, chain_pem, password } => {
+                Identity::from_pem(&key_pem, password.as_deref().map(str::as_bytes), &cert_pem, chain_pem.as_deref())
+                    .with_context(|| format!("cannot load the key {} with {}", key.display(), cert.display()))
+            }
+        }
+    }
+}
+
+/// A [`CmsProvider`] whose identity is still loading on another thread; the first call that
+/// needs it waits for it.
+struct LoadingIdentity {
+    loader: Mutex<Option<JoinHandle<anyhow::Result<Identity>>>>,
+    loaded: OnceLock<Result<(Identity, SignatureScheme, usize), String>>,
+    /// The loading error, kept whole for the one-line report.
+    error: Mutex<Option<anyhow::Error>>,
+    digest: DigestAlgorithm,
+    pss: bool,
+}
+
+impl LoadingIdentity {
+    fn start(material: KeyMaterial, digest: DigestAlgorithm, pss: bool) -> Self {
+        LoadingIdentity {
+            loader: Mutex::new(Some(std::thread::spawn(move || material.load()))),
+            loaded: OnceLock::new(),
+            error: Mutex::new(None),
+            digest,
+            pss,
+        }
+    }
+
+    fn get(&self) -> signet_pades::Result<&(Identity, SignatureScheme, usize)> {
+        let loaded = self.loaded.get_or_init(|| {
+            let handle = self.loader.lock().ok().and_then(|mut h| h.take());
+            let result = match handle.map(JoinHandle::join) {
+                Some(Ok(r)) => r,
+                _ => Err(anyhow::anyhow!("loading the key failed")),
+            };
+            let result = result.and_then(|id| {
+                let scheme = if self.pss {
+                    if !matches!(id.key_kind(), signet_crypto::KeyKind::Rsa { .. }) {
+                        bail!(Usage("--pss needs an RSA key".into()));
+                    }
+                    SignatureScheme::RsaPss
+                } else {
+                    id.key_kind().default_scheme()
+                };
+                let estimated = signet_cms::estimated_len(&id, self.digest, scheme);
+                Ok((id, scheme, estimated))
+            });
+            result.map_err(|e| {
+                let line = one_line(&e);
+                if let Ok(mut slot) = self.error.lock() {
+                    *slot = Some(e);
+                }
+                line
+            })
+        });
+        loaded.as_ref().map_err(|m| signet_pades::Error::Signature(m.clone()))
+    }
+
+    fn take_error(&self) -> Option<anyhow::Error> {
+        self.error.lock().ok().and_then(|mut e| e.take())
+    }
+}
+
+impl CmsProvider for LoadingIdentity {
+    fn estimated_len(&self) -> signet_pades::Result<usize> {
+        Ok(self.get()?.2)
+    }
+    fn digest_algorithm(&self) -> DigestAlgorithm {
+        self.digest
+    }
+    fn sign_digest(&self, document_digest: &[u8]) -> signet_pades::Result<Vec<u8>> {
+        let (identity, scheme, _) = self.get()?;
+        signet_cms::build_signed_data(identity, self.digest, *scheme, document_digest)
+            .map_err(|e| signet_pades::Error::Signature(e.to_string()))
+    }
 }
 
 fn read(p: &Path) -> anyhow::Result<Vec<u8>> {
@@ -151,12 +259,8 @@ fn sign(a: &SignArgs) -> anyhow::Result<()> {
     if !a.input.is_file() {
         bail!(Usage(format!("cannot read {}: no such file", a.input.display())));
     }
-    let identity = load_identity(a)?;
+    let material = KeyMaterial::read(a)?;
     let digest: DigestAlgorithm = a.digest.parse().map_err(|e| Usage(format!("{e}")))?;
-    let scheme = a.pss.then_some(SignatureScheme::RsaPss);
-    if a.pss && !matches!(identity.key_kind(), signet_crypto::KeyKind::Rsa { .. }) {
-        bail!(Usage("--pss needs an RSA key".into()));
-    }
     let visible = match &a.rect {
         None => None,
         Some(r) => {
@@ -188,17 +292,20 @@ fn sign(a: &SignArgs) -> anyhow::Result<()> {
     };
     let pdf_password =
         a.pdf_password_env.as_deref().map(secret_from_env).transpose().map_err(|e| Usage(e.to_string()))?;
-    let cms = IdentityCms::new(&identity, digest, scheme);
+    let cms = LoadingIdentity::start(material, digest, a.pss);
     let summary =
         signet_pades::sign_file(&a.input, &a.output, pdf_password.as_deref().map(str::as_bytes), &opts, &cms, a.fsync)
-            .map_err(|e| match e {
-                signet_pades::Error::Pdf(signet_pdf::Error::Encryption(m)) if pdf_password.is_none() => {
-                    anyhow::Error::new(Usage(format!(
-                        "{}: {m}; give it with --pdf-password-env VAR",
-                        a.input.display()
-                    )))
-                }
-                other => anyhow::Error::new(other).context(format!("cannot sign {}", a.input.display())),
+            .map_err(|e| match (cms.take_error(), e) {
+                (Some(load_error), _) => load_error,
+                (None, e) => match e {
+                    signet_pades::Error::Pdf(signet_pdf::Error::Encryption(m)) if pdf_password.is_none() => {
+                        anyhow::Error::new(Usage(format!(
+                            "{}: {m}; give it with --pdf-password-env VAR",
+                            a.input.display()
+                        )))
+                    }
+                    other => anyhow::Error::new(other).context(format!("cannot sign {}", a.input.display())),
+                },
             })?;
     if !a.quiet {
         eprintln!(

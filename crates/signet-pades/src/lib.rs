@@ -9,6 +9,6 @@ mod time;
 
 pub use error::{Error, Result};
 pub use placement::VisualRect;
-pub use prepare::{Certification, SignatureOptions, TbsDocument, Visible, prepare};
+pub use prepare::{Certification, SignatureOptions, TbsDocument, Visible, hash_original, prepare, prepare_hashed};
 pub use sign::{CmsProvider, IdentityCms, TIMESTAMP_RESERVE, TbsSummary, sign_file, sign_update};
 pub use time::pdf_date;

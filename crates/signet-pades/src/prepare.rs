@@ -168,6 +168,29 @@ const BYTE_RANGE_PLACEHOLDER_LEN: usize = 36;
 
 /// Builds the update for one signature and hashes the byte ranges.
 pub fn prepare<S: Source>(doc: &mut Document<S>, opts: &SignatureOptions) -> Result<TbsDocument> {
+    let original = hash_original(doc, opts.digest, opts.pipelined_hashing)?;
+    prepare_hashed(doc, opts, original)
+}
+
+/// The digest state after the original document's bytes: the first byte range always starts
+/// with all of them, so this is computed once, before the update exists, and reused if the
+/// update has to be rebuilt.
+pub fn hash_original<S: Source>(doc: &Document<S>, alg: DigestAlgorithm, pipelined: bool) -> Result<Hasher> {
+    let mut h = Hasher::new(alg);
+    let src = doc.source();
+    h.update_from_ranges(&[(0, src.len())], &|off, buf| src.read_at(off, buf), pipelined).map_err(Error::Io)?;
+    Ok(h)
+}
+
+/// [`prepare`] with the original bytes already hashed into `original` (see [`hash_original`]).
+pub fn prepare_hashed<S: Source>(
+    doc: &mut Document<S>,
+    opts: &SignatureOptions,
+    original: Hasher,
+) -> Result<TbsDocument> {
+    if original.algorithm() != opts.digest {
+        return Err(Error::Signature("the original was hashed with another digest algorithm".into()));
+    }
     let permission = form::docmdp_permission(doc)?;
     if permission == Some(1) {
         return Err(Error::Refused(
@@ -328,8 +351,7 @@ pub fn prepare<S: Source>(doc: &mut Document<S>, opts: &SignatureOptions) -> Res
     text.push(b']');
     update[br_at..br_at + BYTE_RANGE_PLACEHOLDER_LEN].copy_from_slice(&text);
 
-    let mut h = Hasher::new(opts.digest);
-    hash_source(doc.source(), &mut h, opts.pipelined_hashing)?;
+    let mut h = original;
     h.update(&update[..contents_start]);
     h.update(&update[contents_end..]);
     Ok(TbsDocument {
@@ -342,11 +364,6 @@ pub fn prepare<S: Source>(doc: &mut Document<S>, opts: &SignatureOptions) -> Res
         digest_algorithm: opts.digest,
         field_name,
     })
-}
-
-/// Hashes the whole source (read on a second thread when it is large and `pipelined`).
-fn hash_source<S: Source>(src: &S, h: &mut Hasher, pipelined: bool) -> Result<()> {
-    h.update_from_ranges(&[(0, src.len())], &|off, buf| src.read_at(off, buf), pipelined).map_err(Error::Io)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -10,7 +10,7 @@ use signet_crypto::{DigestAlgorithm, Identity, SignatureScheme};
 use signet_pdf::{Document, FileSource, Source};
 
 use crate::error::{Error, Result};
-use crate::prepare::{SignatureOptions, prepare};
+use crate::prepare::{SignatureOptions, hash_original, prepare_hashed};
 
 /// Room reserved in `/Contents`, beyond the CMS itself, for a signature timestamp added
 /// later as an unsigned attribute (a token with its TSA chain is typically 3–7 KiB).
@@ -19,8 +19,9 @@ pub const TIMESTAMP_RESERVE: usize = 8 * 1024;
 /// Produces the CMS `SignedData` for a document digest. A key in this process, an HSM or a
 /// remote hash-signing service: the PDF code sees only this.
 pub trait CmsProvider {
-    /// The DER length the CMS will have, at most (used to size `/Contents`).
-    fn estimated_len(&self) -> usize;
+    /// The DER length the CMS will have, at most (used to size `/Contents`). Called after
+    /// the original bytes are hashed, so a provider may still be loading its key until then.
+    fn estimated_len(&self) -> Result<usize>;
     /// The digest algorithm the provider signs with.
     fn digest_algorithm(&self) -> DigestAlgorithm;
     /// The CMS for `document_digest` (the digest of the `/ByteRange`).
@@ -46,8 +47,8 @@ impl<'a> IdentityCms<'a> {
 }
 
 impl CmsProvider for IdentityCms<'_> {
-    fn estimated_len(&self) -> usize {
-        self.estimated
+    fn estimated_len(&self) -> Result<usize> {
+        Ok(self.estimated)
     }
     fn digest_algorithm(&self) -> DigestAlgorithm {
         self.digest
@@ -67,9 +68,10 @@ pub fn sign_update<S: Source>(
 ) -> Result<(TbsSummary, Vec<u8>)> {
     let mut opts = opts.clone();
     opts.digest = cms.digest_algorithm();
-    opts.contents_size = cms.estimated_len() + TIMESTAMP_RESERVE;
+    let original = hash_original(doc, opts.digest, opts.pipelined_hashing)?;
+    opts.contents_size = cms.estimated_len()? + TIMESTAMP_RESERVE;
     for _ in 0..2 {
-        let tbs = prepare(doc, &opts)?;
+        let tbs = prepare_hashed(doc, &opts, original.clone())?;
         let der = cms.sign_digest(tbs.digest())?;
         let summary = TbsSummary { byte_range: tbs.byte_range(), field_name: tbs.field_name().to_string() };
         match tbs.attach(&der) {
