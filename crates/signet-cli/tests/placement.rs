@@ -3,29 +3,9 @@
 //! point) and the seal's pixels are looked for in the requested rectangle.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::path::Path;
-use std::process::Command;
-
 use signet_testkit::{Pki, TestPage, png, render_page, test_pdf};
 
 const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
-
-fn sign_visible(input: &Path, output: &Path, pki: &Pki, page: i64, rect: &str, image: &Path) {
-    let out = Command::new(SIGNET)
-        .arg("sign")
-        .arg(input)
-        .arg("-o")
-        .arg(output)
-        .arg("--p12")
-        .arg(pki.p12("signer-ec"))
-        .args(["--p12-password-env", "PW", "--quiet", "--page", &page.to_string(), "--rect", rect])
-        .arg("--image")
-        .arg(image)
-        .env("PW", "peer-test")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// Pixel at visual coordinates (u, v) from the bottom-left, in points at 72 dpi.
 fn pixel(img: &(u32, u32, Vec<u8>), u: f64, v: f64) -> [u8; 3] {
@@ -75,7 +55,9 @@ fn seals_land_upright_where_asked_on_rotated_and_offset_pages() {
     ];
     for (i, r) in rects.iter().enumerate() {
         let out = tmp.path().join(format!("signed{i}.pdf"));
-        sign_visible(&current, &out, &pki, i as i64 + 1, &format!("{},{},{},{}", r.0, r.1, r.2, r.3), &image);
+        let (page, rect) = ((i + 1).to_string(), format!("{},{},{},{}", r.0, r.1, r.2, r.3));
+        let args = ["--page", page.as_str(), "--rect", rect.as_str(), "--image", image.to_str().unwrap()];
+        pki.sign_with(SIGNET, "signer-ec", &current, &out, &args);
         current = out;
     }
     for (i, r) in rects.iter().enumerate() {

@@ -4,7 +4,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -46,21 +45,6 @@ fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u
     Ok((status, res[split + 4..].to_vec()))
 }
 
-fn sign(input: &Path, output: &Path, pki: &Pki) {
-    let out = Command::new(SIGNET)
-        .arg("sign")
-        .arg(input)
-        .arg("-o")
-        .arg(output)
-        .arg("--p12")
-        .arg(pki.p12("signer-ec"))
-        .args(["--p12-password-env", "PW", "--quiet"])
-        .env("PW", "peer-test")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
-
 #[test]
 fn serve_verifies_a_signed_pdf() {
     let dir = tempfile::tempdir().unwrap();
@@ -68,7 +52,7 @@ fn serve_verifies_a_signed_pdf() {
     let input = dir.path().join("in.pdf");
     let signed = dir.path().join("signed.pdf");
     std::fs::write(&input, signet_testkit::test_pdf(&[signet_testkit::TestPage::A4])).unwrap();
-    sign(&input, &signed, &pki);
+    pki.sign_with(SIGNET, "signer-ec", &input, &signed, &[]);
 
     let port = free_port();
     let data_dir = dir.path().join("data");

@@ -33,10 +33,7 @@ pub fn signed_attributes(
     }
     let cert = CertView::parse(identity_cert_der).ctx("signer certificate")?;
     let content_type = attribute(&oid::CONTENT_TYPE, &asn1::encode_oid(&oid::DATA));
-    let md = attribute(
-        &oid::MESSAGE_DIGEST,
-        &asn1::encode(tag::OCTET_STRING, message_digest),
-    );
+    let md = attribute(&oid::MESSAGE_DIGEST, &asn1::encode(tag::OCTET_STRING, message_digest));
     let cert_hash = asn1::encode(tag::OCTET_STRING, &digest.digest(identity_cert_der));
     let general_names = asn1::encode(tag::SEQUENCE, &asn1::encode(tag::CTX4, cert.issuer));
     let issuer_serial = asn1::encode_parts(tag::SEQUENCE, &[&general_names, cert.serial.raw]);
@@ -54,10 +51,7 @@ pub fn signed_attributes(
 /// `Attribute ::= SEQUENCE { attrType OBJECT IDENTIFIER, attrValues SET OF AttributeValue }`
 /// with one value (RFC 5652 §5.3).
 fn attribute(oid: &const_oid::ObjectIdentifier, value: &[u8]) -> Vec<u8> {
-    asn1::encode_parts(
-        tag::SEQUENCE,
-        &[&asn1::encode_oid(oid), &asn1::encode(tag::SET, value)],
-    )
+    asn1::encode_parts(tag::SEQUENCE, &[&asn1::encode_oid(oid), &asn1::encode(tag::SET, value)])
 }
 
 /// Assembles a detached `ContentInfo`/`SignedData` (RFC 5652 §5.1) around a signature made
@@ -79,10 +73,8 @@ pub fn assemble_signed_data(
     signature: &[u8],
 ) -> Result<Vec<u8>, Error> {
     let cert = CertView::parse(certificate).ctx("signer certificate")?;
-    let attrs = asn1::parse_single(signed_attrs_der)
-        .ctx("signed attributes")?
-        .expect(tag::SET)
-        .ctx("signed attributes")?;
+    let attrs =
+        asn1::parse_single(signed_attrs_der).ctx("signed attributes")?.expect(tag::SET).ctx("signed attributes")?;
     let signed_attrs = asn1::encode(tag::CTX0, attrs.value);
     let digest_alg = asn1::encode(tag::SEQUENCE, &asn1::encode_oid(&digest.oid()));
     let version1 = asn1::encode_small_uint(1);
@@ -90,14 +82,7 @@ pub fn assemble_signed_data(
     let sig_alg = SignatureAlgorithm::new(scheme, digest).to_algorithm_identifier();
     let signer_info = asn1::encode_parts(
         tag::SEQUENCE,
-        &[
-            &version1,
-            &sid,
-            &digest_alg,
-            &signed_attrs,
-            &sig_alg,
-            &asn1::encode(tag::OCTET_STRING, signature),
-        ],
+        &[&version1, &sid, &digest_alg, &signed_attrs, &sig_alg, &asn1::encode(tag::OCTET_STRING, signature)],
     );
     let mut certs: Vec<&[u8]> = vec![certificate];
     for c in chain {
@@ -116,10 +101,7 @@ pub fn assemble_signed_data(
     );
     Ok(asn1::encode_parts(
         tag::SEQUENCE,
-        &[
-            &asn1::encode_oid(&oid::SIGNED_DATA),
-            &asn1::encode(tag::CTX0, &signed_data),
-        ],
+        &[&asn1::encode_oid(&oid::SIGNED_DATA), &asn1::encode(tag::CTX0, &signed_data)],
     ))
 }
 
@@ -135,51 +117,27 @@ pub fn build_signed_data(
 ) -> Result<Vec<u8>, Error> {
     let kind = identity.key_kind();
     if !kind.supports(scheme) {
-        return Err(signet_crypto::Error::UnsupportedAlgorithm(format!(
-            "{scheme:?} with a {kind:?} key"
-        ))
-        .into());
+        return Err(signet_crypto::Error::UnsupportedAlgorithm(format!("{scheme:?} with a {kind:?} key")).into());
     }
     let attrs = signed_attributes(&identity.certificate, digest, message_digest)?;
     let signature = identity.signer.sign(scheme, digest, &attrs)?;
-    assemble_signed_data(
-        &identity.certificate,
-        &identity.chain,
-        digest,
-        scheme,
-        &attrs,
-        &signature,
-    )
+    assemble_signed_data(&identity.certificate, &identity.chain, digest, scheme, &attrs, &signature)
 }
 
 /// An upper bound (exact for RSA) of the length of what [`build_signed_data`] produces: the
 /// structure is built with a placeholder signature of
 /// [`Signer::max_signature_len`](signet_crypto::Signer::max_signature_len) bytes, and DER
 /// lengths only grow with content. The caller adds room for a later signature timestamp.
-pub fn estimated_len(
-    identity: &Identity,
-    digest: DigestAlgorithm,
-    scheme: SignatureScheme,
-) -> usize {
+pub fn estimated_len(identity: &Identity, digest: DigestAlgorithm, scheme: SignatureScheme) -> usize {
     let placeholder = vec![0u8; identity.signer.max_signature_len()];
     let md = vec![0u8; digest.output_len()];
     signed_attributes(&identity.certificate, digest, &md)
         .and_then(|attrs| {
-            assemble_signed_data(
-                &identity.certificate,
-                &identity.chain,
-                digest,
-                scheme,
-                &attrs,
-                &placeholder,
-            )
+            assemble_signed_data(&identity.certificate, &identity.chain, digest, scheme, &attrs, &placeholder)
         })
         .map(|der| der.len())
         // Unreadable certificate: build_signed_data will fail anyway; return a generous size.
         .unwrap_or_else(|_| {
-            identity.certificate.len()
-                + identity.chain.iter().map(Vec::len).sum::<usize>()
-                + placeholder.len()
-                + 4096
+            identity.certificate.len() + identity.chain.iter().map(Vec::len).sum::<usize>() + placeholder.len() + 4096
         })
 }

@@ -80,11 +80,7 @@ impl<'a> CertView<'a> {
                 };
                 let value = x.read_expect(tag::OCTET_STRING)?.value;
                 x.finish()?;
-                extensions.push(Extension {
-                    oid,
-                    critical,
-                    value,
-                });
+                extensions.push(Extension { oid, critical, value });
             }
         }
         t.finish()?;
@@ -110,10 +106,7 @@ impl<'a> CertView<'a> {
     /// The subjectKeyIdentifier (RFC 5280 §4.2.1.2).
     pub(crate) fn subject_key_id(&self) -> Option<&'a [u8]> {
         let ext = self.extension(&oid::SUBJECT_KEY_IDENTIFIER)?;
-        asn1::parse_single(ext.value)
-            .ok()
-            .filter(|t| t.tag == tag::OCTET_STRING)
-            .map(|t| t.value)
+        asn1::parse_single(ext.value).ok().filter(|t| t.tag == tag::OCTET_STRING).map(|t| t.value)
     }
 
     /// The keyIdentifier of the authorityKeyIdentifier (RFC 5280 §4.2.1.1).
@@ -121,10 +114,7 @@ impl<'a> CertView<'a> {
         let ext = self.extension(&oid::AUTHORITY_KEY_IDENTIFIER)?;
         let seq = asn1::parse_single(ext.value).ok()?;
         let mut r = DerReader::new(seq.value);
-        r.read_optional(tag::CTX0_PRIM)
-            .ok()
-            .flatten()
-            .map(|t| t.value)
+        r.read_optional(tag::CTX0_PRIM).ok().flatten().map(|t| t.value)
     }
 
     pub(crate) fn is_self_issued(&self) -> bool {

@@ -90,20 +90,15 @@ impl fmt::Display for PathError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Malformed { which, detail } => write!(f, "malformed {which}: {detail}"),
-            Self::NoIssuer { subject, issuer } => write!(
-                f,
-                "no path to a trust anchor: issuer '{issuer}' of '{subject}' not found"
-            ),
+            Self::NoIssuer { subject, issuer } => {
+                write!(f, "no path to a trust anchor: issuer '{issuer}' of '{subject}' not found")
+            }
             Self::Expired { subject, not_after } => {
                 write!(f, "certificate '{subject}' expired on {not_after}")
             }
-            Self::NotYetValid {
-                subject,
-                not_before,
-            } => write!(
-                f,
-                "certificate '{subject}' is not valid before {not_before}"
-            ),
+            Self::NotYetValid { subject, not_before } => {
+                write!(f, "certificate '{subject}' is not valid before {not_before}")
+            }
             Self::BadSignature { subject, detail } => {
                 write!(f, "signature on '{subject}' does not verify: {detail}")
             }
@@ -114,15 +109,9 @@ impl fmt::Display for PathError {
                 write!(f, "path length constraint of '{subject}' exceeded")
             }
             Self::UnknownCriticalExtension { subject, oid } => {
-                write!(
-                    f,
-                    "certificate '{subject}' has an unknown critical extension {oid}"
-                )
+                write!(f, "certificate '{subject}' has an unknown critical extension {oid}")
             }
-            Self::TooLong => write!(
-                f,
-                "no path to a trust anchor within {MAX_PATH_LEN} certificates"
-            ),
+            Self::TooLong => write!(f, "no path to a trust anchor within {MAX_PATH_LEN} certificates"),
         }
     }
 }
@@ -143,9 +132,7 @@ pub fn name_to_string(name_der: &[u8]) -> String {
 
 /// The subject of a DER certificate as an RFC 4514 string (see [`name_to_string`]).
 pub fn subject_to_string(cert_der: &[u8]) -> Option<String> {
-    CertView::parse(cert_der)
-        .ok()
-        .map(|c| name_to_string(c.subject))
+    CertView::parse(cert_der).ok().map(|c| name_to_string(c.subject))
 }
 
 /// Builds and checks a path from `end_entity_der` to one of `trust_anchors` (DER
@@ -160,10 +147,7 @@ pub fn validate_path(
 ) -> Result<Vec<Vec<u8>>, PathError> {
     let ee = parse_cert(end_entity_der, "end-entity certificate".into())?;
     // Unreadable candidates are skipped: a CMS may carry certificates we cannot use.
-    let cands: Vec<CertView<'_>> = candidates
-        .iter()
-        .filter_map(|c| CertView::parse(c).ok())
-        .collect();
+    let cands: Vec<CertView<'_>> = candidates.iter().filter_map(|c| CertView::parse(c).ok()).collect();
     let mut anchors = Vec::with_capacity(trust_anchors.len());
     for (i, a) in trust_anchors.iter().enumerate() {
         anchors.push(parse_cert(a, format!("trust anchor #{i}"))?);
@@ -179,10 +163,7 @@ pub fn validate_path(
 }
 
 fn parse_cert(der: &[u8], which: String) -> Result<CertView<'_>, PathError> {
-    CertView::parse(der).map_err(|e| PathError::Malformed {
-        which,
-        detail: e.to_string(),
-    })
+    CertView::parse(der).map_err(|e| PathError::Malformed { which, detail: e.to_string() })
 }
 
 /// Depth-first extension of `path` (whose last element is not yet anchored).
@@ -259,27 +240,19 @@ fn check_issued_by(
 ) -> Result<(), PathError> {
     let subject = || name_to_string(child.subject);
     let alg = SignatureAlgorithm::from_algorithm_identifier(child.signature_algorithm, None)
-        .map_err(|e| PathError::BadSignature {
-            subject: subject(),
-            detail: e.to_string(),
-        })?;
-    signet_crypto::verify_signature(issuer.spki, &alg, child.tbs, child.signature).map_err(
-        |e| PathError::BadSignature {
-            subject: subject(),
-            detail: e.to_string(),
-        },
-    )?;
+        .map_err(|e| PathError::BadSignature { subject: subject(), detail: e.to_string() })?;
+    signet_crypto::verify_signature(issuer.spki, &alg, child.tbs, child.signature)
+        .map_err(|e| PathError::BadSignature { subject: subject(), detail: e.to_string() })?;
     check_common(issuer, at)?;
     let issuer_name = || name_to_string(issuer.subject);
     // basicConstraints (RFC 5280 §6.1.4 (k), (m)): required on intermediates; a trust anchor
     // without the extension (v1 root) is accepted as configured.
     match issuer.extension(&oid::BASIC_CONSTRAINTS) {
         Some(ext) => {
-            let (ca, path_len) =
-                basic_constraints(ext.value).map_err(|e| PathError::Malformed {
-                    which: format!("basicConstraints of '{}'", issuer_name()),
-                    detail: e.to_string(),
-                })?;
+            let (ca, path_len) = basic_constraints(ext.value).map_err(|e| PathError::Malformed {
+                which: format!("basicConstraints of '{}'", issuer_name()),
+                detail: e.to_string(),
+            })?;
             if !ca {
                 return Err(PathError::NotACa {
                     subject: issuer_name(),
@@ -288,17 +261,12 @@ fn check_issued_by(
             }
             if let Some(max) = path_len {
                 if below as u64 > max {
-                    return Err(PathError::PathLenExceeded {
-                        subject: issuer_name(),
-                    });
+                    return Err(PathError::PathLenExceeded { subject: issuer_name() });
                 }
             }
         }
         None if !is_anchor => {
-            return Err(PathError::NotACa {
-                subject: issuer_name(),
-                detail: "no basicConstraints extension".into(),
-            });
+            return Err(PathError::NotACa { subject: issuer_name(), detail: "no basicConstraints extension".into() });
         }
         None => {}
     }
@@ -310,10 +278,7 @@ fn check_issued_by(
             .and_then(|t| t.value.get(1).copied())
             .is_some_and(|first| first & 0x04 != 0);
         if !ok {
-            return Err(PathError::NotACa {
-                subject: issuer_name(),
-                detail: "keyUsage lacks keyCertSign".into(),
-            });
+            return Err(PathError::NotACa { subject: issuer_name(), detail: "keyUsage lacks keyCertSign".into() });
         }
     }
     Ok(())
@@ -323,24 +288,16 @@ fn check_issued_by(
 fn check_common(cert: &CertView<'_>, at: SystemTime) -> Result<(), PathError> {
     let subject = || name_to_string(cert.subject);
     let time = |raw: &[u8]| {
-        Time::from_der(raw).map_err(|e| PathError::Malformed {
-            which: format!("validity of '{}'", subject()),
-            detail: e.to_string(),
-        })
+        Time::from_der(raw)
+            .map_err(|e| PathError::Malformed { which: format!("validity of '{}'", subject()), detail: e.to_string() })
     };
     let not_before = time(cert.not_before)?;
     let not_after = time(cert.not_after)?;
     if at < not_before.to_system_time() {
-        return Err(PathError::NotYetValid {
-            subject: subject(),
-            not_before: not_before.to_string(),
-        });
+        return Err(PathError::NotYetValid { subject: subject(), not_before: not_before.to_string() });
     }
     if at > not_after.to_system_time() {
-        return Err(PathError::Expired {
-            subject: subject(),
-            not_after: not_after.to_string(),
-        });
+        return Err(PathError::Expired { subject: subject(), not_after: not_after.to_string() });
     }
     const KNOWN: [const_oid::ObjectIdentifier; 11] = [
         oid::BASIC_CONSTRAINTS,
@@ -355,15 +312,8 @@ fn check_common(cert: &CertView<'_>, at: SystemTime) -> Result<(), PathError> {
         oid::QC_STATEMENTS,
         oid::OCSP_NOCHECK,
     ];
-    if let Some(ext) = cert
-        .extensions
-        .iter()
-        .find(|e| e.critical && !KNOWN.contains(&e.oid))
-    {
-        return Err(PathError::UnknownCriticalExtension {
-            subject: subject(),
-            oid: ext.oid.to_string(),
-        });
+    if let Some(ext) = cert.extensions.iter().find(|e| e.critical && !KNOWN.contains(&e.oid)) {
+        return Err(PathError::UnknownCriticalExtension { subject: subject(), oid: ext.oid.to_string() });
     }
     Ok(())
 }

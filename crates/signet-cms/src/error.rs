@@ -42,18 +42,12 @@ impl fmt::Display for Error {
             Self::Malformed { what, source } => write!(f, "malformed {what}: {source}"),
             Self::Invalid(s) => f.write_str(s),
             Self::MissingAttribute(a) => write!(f, "missing signed attribute {a}"),
-            Self::SignerCertificateNotFound => {
-                f.write_str("the signer's certificate is not in the signature")
-            }
-            Self::MessageDigestMismatch => {
-                f.write_str("message digest does not match the signed content")
-            }
+            Self::SignerCertificateNotFound => f.write_str("the signer's certificate is not in the signature"),
+            Self::MessageDigestMismatch => f.write_str("message digest does not match the signed content"),
             Self::SigningCertificateMismatch => {
                 f.write_str("signing-certificate-v2 hash does not match the signer's certificate")
             }
-            Self::BadSignature => {
-                f.write_str("signature over the signed attributes does not verify")
-            }
+            Self::BadSignature => f.write_str("signature over the signed attributes does not verify"),
             Self::Path(e) => e.fmt(f),
         }
     }

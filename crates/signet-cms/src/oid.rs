@@ -15,17 +15,13 @@ pub const MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.8
 /// id-signingTime attribute (RFC 5652 §11.3).
 pub const SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
 /// id-aa-signingCertificate (RFC 2634 §5.4, ESS v1, SHA-1).
-pub const SIGNING_CERTIFICATE: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
+pub const SIGNING_CERTIFICATE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
 /// id-aa-signingCertificateV2 (RFC 5035 §3).
-pub const SIGNING_CERTIFICATE_V2: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+pub const SIGNING_CERTIFICATE_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
 /// id-aa-signatureTimeStampToken (RFC 3161 App. A, ETSI EN 319 122-1 §5.3).
-pub const SIGNATURE_TIME_STAMP_TOKEN: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
+pub const SIGNATURE_TIME_STAMP_TOKEN: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
 /// id-aa-CMSAlgorithmProtection (RFC 6211 §2).
-pub const CMS_ALGORITHM_PROTECTION: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.52");
+pub const CMS_ALGORITHM_PROTECTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.52");
 
 /// id-ce-subjectKeyIdentifier (RFC 5280 §4.2.1.2).
 pub const SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
@@ -44,8 +40,7 @@ pub const AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unw
 /// id-ce-extKeyUsage (RFC 5280 §4.2.1.12).
 pub const EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
 /// id-pe-authorityInfoAccess (RFC 5280 §4.2.2.1).
-pub const AUTHORITY_INFO_ACCESS: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
+pub const AUTHORITY_INFO_ACCESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
 /// id-pe-qcStatements (RFC 3739 §3.2.6).
 pub const QC_STATEMENTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.3");
 /// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1).

@@ -75,23 +75,15 @@ impl ParsedSignedData {
     /// Parses a DER `ContentInfo` (RFC 5652 §3) of type signedData. Bytes after the outer
     /// element are ignored (a PDF `/Contents` string is zero-padded). Definite-length DER only.
     pub fn parse(der: &[u8]) -> Result<Self, Error> {
-        let ci = DerReader::new(der)
-            .read()
-            .ctx("ContentInfo")?
-            .expect(tag::SEQUENCE)
-            .ctx("ContentInfo")?;
+        let ci = DerReader::new(der).read().ctx("ContentInfo")?.expect(tag::SEQUENCE).ctx("ContentInfo")?;
         let mut r = ci.reader();
         let ct = asn1::decode_oid(&r.read().ctx("ContentInfo")?).ctx("ContentInfo")?;
         if ct != oid::SIGNED_DATA {
-            return Err(Error::Invalid(format!(
-                "content type {ct} is not signedData (1.2.840.113549.1.7.2)"
-            )));
+            return Err(Error::Invalid(format!("content type {ct} is not signedData (1.2.840.113549.1.7.2)")));
         }
         let explicit = r.read_expect(tag::CTX0).ctx("ContentInfo")?;
         r.finish().ctx("ContentInfo")?;
-        let sd = asn1::parse_single(explicit.value)
-            .and_then(|t| t.expect(tag::SEQUENCE))
-            .ctx("SignedData")?;
+        let sd = asn1::parse_single(explicit.value).and_then(|t| t.expect(tag::SEQUENCE)).ctx("SignedData")?;
         let mut s = sd.reader();
         s.read_expect(tag::INTEGER).ctx("SignedData version")?;
         s.read_expect(tag::SET).ctx("SignedData digestAlgorithms")?;
@@ -175,19 +167,13 @@ impl ParsedSignedData {
         for attr in &self.signed_attribute_list {
             if seen.contains(&attr.oid) {
                 // RFC 5652 §5.3 / ETSI EN 319 122-1 §5.2: no attribute may appear twice.
-                return Err(Error::Invalid(format!(
-                    "signed attribute {} appears more than once",
-                    attr.oid
-                )));
+                return Err(Error::Invalid(format!("signed attribute {} appears more than once", attr.oid)));
             }
             seen.push(attr.oid);
             let single = || -> Result<Tlv<'_>, Error> {
                 match attr.values.as_slice() {
                     [v] => asn1::parse_single(v).ctx(W),
-                    _ => Err(Error::Invalid(format!(
-                        "signed attribute {} must have exactly one value",
-                        attr.oid
-                    ))),
+                    _ => Err(Error::Invalid(format!("signed attribute {} must have exactly one value", attr.oid))),
                 }
             };
             match attr.oid {
@@ -226,9 +212,7 @@ impl ParsedSignedData {
             }
             tag::CTX0_PRIM => Sid::KeyId(sid.value),
             other => {
-                return Err(Error::Invalid(format!(
-                    "unknown SignerIdentifier choice 0x{other:02x}"
-                )));
+                return Err(Error::Invalid(format!("unknown SignerIdentifier choice 0x{other:02x}")));
             }
         };
         for c in &self.certificates {
@@ -236,9 +220,7 @@ impl ParsedSignedData {
                 continue;
             };
             let hit = match want {
-                Sid::IssuerSerial(issuer, serial) => {
-                    view.issuer == issuer && view.serial.value == serial
-                }
+                Sid::IssuerSerial(issuer, serial) => view.issuer == issuer && view.serial.value == serial,
                 Sid::KeyId(id) => view.subject_key_id() == Some(id),
             };
             if hit {
@@ -257,23 +239,15 @@ impl ParsedSignedData {
     /// `digestAlgorithm`, RFC 5652 §10.1.2 / RFC 5754 §3).
     pub fn signature_algorithm(&self) -> Result<SignatureAlgorithm, Error> {
         let hint = self.digest_algorithm().ok();
-        Ok(SignatureAlgorithm::from_algorithm_identifier(
-            &self.signature_algorithm_der,
-            hint,
-        )?)
+        Ok(SignatureAlgorithm::from_algorithm_identifier(&self.signature_algorithm_der, hint)?)
     }
 
     /// Verifies the signature over the DER SET of signed attributes with the signer
     /// certificate's public key (RFC 5652 §5.4, §5.6).
     pub fn verify_signature(&self) -> Result<(), Error> {
-        let attrs = self
-            .signed_attributes
-            .as_deref()
-            .ok_or(Error::MissingAttribute("(no signed attributes at all)"))?;
-        let cert = self
-            .signer_certificate
-            .as_deref()
-            .ok_or(Error::SignerCertificateNotFound)?;
+        let attrs =
+            self.signed_attributes.as_deref().ok_or(Error::MissingAttribute("(no signed attributes at all)"))?;
+        let cert = self.signer_certificate.as_deref().ok_or(Error::SignerCertificateNotFound)?;
         let spki = CertView::parse(cert).ctx("signer certificate")?.spki;
         let alg = self.signature_algorithm()?;
         match signet_crypto::verify_signature(spki, &alg, attrs, &self.signature) {
@@ -287,10 +261,7 @@ impl ParsedSignedData {
     /// with [`Self::digest_algorithm`] (RFC 5652 §5.6); also requires the content-type
     /// attribute (RFC 5652 §5.3) to equal `eContentType`.
     pub fn check_message_digest(&self, computed: &[u8]) -> Result<(), Error> {
-        let md = self
-            .message_digest
-            .as_deref()
-            .ok_or(Error::MissingAttribute("message-digest"))?;
+        let md = self.message_digest.as_deref().ok_or(Error::MissingAttribute("message-digest"))?;
         match self.content_type_attribute {
             None => return Err(Error::MissingAttribute("content-type")),
             Some(ct) if ct != self.content_type => {
@@ -301,30 +272,16 @@ impl ParsedSignedData {
             }
             Some(_) => {}
         }
-        if md == computed {
-            Ok(())
-        } else {
-            Err(Error::MessageDigestMismatch)
-        }
+        if md == computed { Ok(()) } else { Err(Error::MessageDigestMismatch) }
     }
 
     /// Checks that the signing-certificate-v2 hash matches the signer certificate
     /// (RFC 5035 §4, ETSI EN 319 122-1 §5.2.2.3).
     pub fn check_signing_certificate_v2(&self) -> Result<(), Error> {
-        let ess = self
-            .signing_certificate_v2
-            .as_ref()
-            .ok_or(Error::MissingAttribute("signing-certificate-v2"))?;
-        let cert = self
-            .signer_certificate
-            .as_deref()
-            .ok_or(Error::SignerCertificateNotFound)?;
+        let ess = self.signing_certificate_v2.as_ref().ok_or(Error::MissingAttribute("signing-certificate-v2"))?;
+        let cert = self.signer_certificate.as_deref().ok_or(Error::SignerCertificateNotFound)?;
         let alg = DigestAlgorithm::from_oid(&ess.hash_algorithm)?;
-        if alg.digest(cert) == ess.cert_hash {
-            Ok(())
-        } else {
-            Err(Error::SigningCertificateMismatch)
-        }
+        if alg.digest(cert) == ess.cert_hash { Ok(()) } else { Err(Error::SigningCertificateMismatch) }
     }
 
     /// Values of the unsigned attribute `oid` (e.g. [`oid::SIGNATURE_TIME_STAMP_TOKEN`]).
@@ -354,9 +311,7 @@ fn parse_encap(eci: &Tlv<'_>) -> Result<(ObjectIdentifier, Option<Vec<u8>>), Err
                     Some(out)
                 }
                 other => {
-                    return Err(Error::Invalid(format!(
-                        "eContent is not an OCTET STRING (tag 0x{other:02x})"
-                    )));
+                    return Err(Error::Invalid(format!("eContent is not an OCTET STRING (tag 0x{other:02x})")));
                 }
             }
         }
@@ -397,8 +352,5 @@ fn parse_ess_v2(value: &Tlv<'_>) -> Result<EssCertIdV2, Error> {
         None => signet_crypto::oid::SHA256,
     };
     let cert_hash = r.read_expect(tag::OCTET_STRING).ctx(W)?.value.to_vec();
-    Ok(EssCertIdV2 {
-        hash_algorithm,
-        cert_hash,
-    })
+    Ok(EssCertIdV2 { hash_algorithm, cert_hash })
 }

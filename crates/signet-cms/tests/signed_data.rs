@@ -9,8 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use signet_cms::certpath::{PathError, name_to_string, subject_to_string, validate_path};
 use signet_cms::{
-    Error, ParsedSignedData, assemble_signed_data, build_signed_data, estimated_len, oid,
-    signed_attributes,
+    Error, ParsedSignedData, assemble_signed_data, build_signed_data, estimated_len, oid, signed_attributes,
 };
 use signet_crypto::{DigestAlgorithm, Identity, SignatureScheme};
 
@@ -69,13 +68,8 @@ fn read(name: &str) -> Vec<u8> {
 
 fn identity(name: &str) -> Identity {
     if name == "signer-p384" {
-        return Identity::from_pem(
-            &read("signer-p384.key"),
-            None,
-            &read("signer-p384.pem"),
-            Some(&read("chain.pem")),
-        )
-        .unwrap();
+        return Identity::from_pem(&read("signer-p384.key"), None, &read("signer-p384.pem"), Some(&read("chain.pem")))
+            .unwrap();
     }
     let pass = String::from_utf8(read("p12.pass")).unwrap();
     Identity::from_pkcs12(&read(&format!("{name}.p12")), &pass).unwrap()
@@ -85,23 +79,11 @@ fn pem_to_der(pem: &[u8]) -> Vec<Vec<u8>> {
     let dir = tempfile::tempdir().unwrap();
     let mut out = Vec::new();
     let text = String::from_utf8_lossy(pem).into_owned();
-    for (i, block) in text
-        .split("-----BEGIN CERTIFICATE-----")
-        .skip(1)
-        .enumerate()
-    {
+    for (i, block) in text.split("-----BEGIN CERTIFICATE-----").skip(1).enumerate() {
         let pem_path = dir.path().join(format!("{i}.pem"));
         let der_path = dir.path().join(format!("{i}.der"));
         std::fs::write(&pem_path, format!("-----BEGIN CERTIFICATE-----{block}")).unwrap();
-        openssl(&[
-            "x509",
-            "-in",
-            pem_path.to_str().unwrap(),
-            "-outform",
-            "DER",
-            "-out",
-            der_path.to_str().unwrap(),
-        ]);
+        openssl(&["x509", "-in", pem_path.to_str().unwrap(), "-outform", "DER", "-out", der_path.to_str().unwrap()]);
         out.push(std::fs::read(der_path).unwrap());
     }
     out
@@ -130,11 +112,7 @@ fn openssl_cms_verify_cades_accepts_what_we_build() {
             let md = digest.digest(&data);
             let cms = build_signed_data(&id, digest, scheme, &md).unwrap();
             let est = estimated_len(&id, digest, scheme);
-            assert!(
-                est >= cms.len(),
-                "{name} {scheme:?} {digest}: {est} < {}",
-                cms.len()
-            );
+            assert!(est >= cms.len(), "{name} {scheme:?} {digest}: {est} < {}", cms.len());
             if scheme != SignatureScheme::Ecdsa {
                 assert_eq!(est, cms.len(), "RSA estimate is exact");
             }
@@ -158,10 +136,7 @@ fn openssl_cms_verify_cades_accepts_what_we_build() {
                 "-out",
                 "/dev/null",
             ]);
-            assert!(
-                err.contains("Verification successful"),
-                "{name} {scheme:?} {digest}: {err}"
-            );
+            assert!(err.contains("Verification successful"), "{name} {scheme:?} {digest}: {err}");
 
             // And our own parser agrees.
             let p = ParsedSignedData::parse(&cms).unwrap();
@@ -170,10 +145,7 @@ fn openssl_cms_verify_cades_accepts_what_we_build() {
             assert_eq!(p.econtent, None);
             assert_eq!(p.digest_algorithm().unwrap(), digest);
             assert_eq!(p.signature_algorithm().unwrap().scheme(), scheme);
-            assert_eq!(
-                p.signer_certificate.as_deref(),
-                Some(id.certificate.as_slice())
-            );
+            assert_eq!(p.signer_certificate.as_deref(), Some(id.certificate.as_slice()));
             assert_eq!(p.certificates.len(), 1 + id.chain.len());
             assert!(!p.has_signing_time);
             assert_eq!(p.signer_count, 1);
@@ -181,10 +153,7 @@ fn openssl_cms_verify_cades_accepts_what_we_build() {
             p.verify_signature().unwrap();
             p.check_message_digest(&md).unwrap();
             p.check_signing_certificate_v2().unwrap();
-            assert!(matches!(
-                p.check_message_digest(&digest.digest(b"other")),
-                Err(Error::MessageDigestMismatch)
-            ));
+            assert!(matches!(p.check_message_digest(&digest.digest(b"other")), Err(Error::MessageDigestMismatch)));
         }
     }
 }
@@ -195,14 +164,7 @@ fn split_form_equals_one_shot_and_attribute_layout() {
     let md = DigestAlgorithm::Sha384.digest(b"content");
     let attrs = signed_attributes(&id.certificate, DigestAlgorithm::Sha384, &md).unwrap();
     assert_eq!(attrs[0], 0x31);
-    let sig = id
-        .signer
-        .sign(
-            SignatureScheme::RsaPkcs1v15,
-            DigestAlgorithm::Sha384,
-            &attrs,
-        )
-        .unwrap();
+    let sig = id.signer.sign(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha384, &attrs).unwrap();
     let split = assemble_signed_data(
         &id.certificate,
         &id.chain,
@@ -212,48 +174,23 @@ fn split_form_equals_one_shot_and_attribute_layout() {
         &sig,
     )
     .unwrap();
-    let one = build_signed_data(
-        &id,
-        DigestAlgorithm::Sha384,
-        SignatureScheme::RsaPkcs1v15,
-        &md,
-    )
-    .unwrap();
+    let one = build_signed_data(&id, DigestAlgorithm::Sha384, SignatureScheme::RsaPkcs1v15, &md).unwrap();
     assert_eq!(split, one, "PKCS#1 v1.5 is deterministic");
     let p = ParsedSignedData::parse(&one).unwrap();
     assert_eq!(p.signed_attributes.as_deref(), Some(attrs.as_slice()));
     let order: Vec<_> = p.signed_attribute_list.iter().map(|a| a.oid).collect();
-    assert_eq!(
-        order,
-        [
-            oid::CONTENT_TYPE,
-            oid::MESSAGE_DIGEST,
-            oid::SIGNING_CERTIFICATE_V2
-        ]
-    );
+    assert_eq!(order, [oid::CONTENT_TYPE, oid::MESSAGE_DIGEST, oid::SIGNING_CERTIFICATE_V2]);
     let ess = p.signing_certificate_v2.unwrap();
     assert_eq!(ess.hash_algorithm, DigestAlgorithm::Sha384.oid());
     // With SHA-256 the DEFAULT hashAlgorithm is omitted (RFC 5035 §4): 8 bytes shorter than
     // the same structure with an explicit sha256 AlgorithmIdentifier would be.
     let a256 = signed_attributes(&id.certificate, DigestAlgorithm::Sha256, &[0; 32]).unwrap();
     let needle = DigestAlgorithm::Sha256.oid();
-    assert!(
-        !a256
-            .windows(needle.as_bytes().len())
-            .any(|w| w == needle.as_bytes())
-    );
+    assert!(!a256.windows(needle.as_bytes().len()).any(|w| w == needle.as_bytes()));
     // Wrong digest length is refused.
     assert!(signed_attributes(&id.certificate, DigestAlgorithm::Sha256, &[0; 48]).is_err());
     // Scheme not matching the key is refused.
-    assert!(
-        build_signed_data(
-            &id,
-            DigestAlgorithm::Sha256,
-            SignatureScheme::Ecdsa,
-            &[0; 32]
-        )
-        .is_err()
-    );
+    assert!(build_signed_data(&id, DigestAlgorithm::Sha256, SignatureScheme::Ecdsa, &[0; 32]).is_err());
 }
 
 #[test]
@@ -272,28 +209,18 @@ fn zero_padding_after_der_is_accepted() {
 fn hostile_input_gives_errors_not_panics() {
     let id = identity("signer-rsa");
     let md = DigestAlgorithm::Sha256.digest(b"x");
-    let cms =
-        build_signed_data(&id, DigestAlgorithm::Sha256, SignatureScheme::RsaPss, &md).unwrap();
+    let cms = build_signed_data(&id, DigestAlgorithm::Sha256, SignatureScheme::RsaPss, &md).unwrap();
     for len in 0..cms.len() {
-        assert!(
-            ParsedSignedData::parse(&cms[..len]).is_err(),
-            "truncated at {len}"
-        );
+        assert!(ParsedSignedData::parse(&cms[..len]).is_err(), "truncated at {len}");
     }
     // Flip every byte in turn: parse may succeed or fail, the checks must not panic, and no
     // flip inside the signed attributes, the signature or the signer certificate may verify.
-    let attrs = ParsedSignedData::parse(&cms)
-        .unwrap()
-        .signed_attributes
-        .unwrap();
+    let attrs = ParsedSignedData::parse(&cms).unwrap().signed_attributes.unwrap();
     let find = |needle: &[u8]| cms.windows(needle.len()).position(|w| w == needle).unwrap();
     let attrs_at = find(&attrs[1..]) - 1; // same bytes after the [0] tag
     let cert_at = find(&id.certificate);
-    let protected: Vec<std::ops::Range<usize>> = vec![
-        attrs_at..attrs_at + attrs.len(),
-        cms.len() - 256..cms.len(),
-        cert_at..cert_at + id.certificate.len(),
-    ];
+    let protected: Vec<std::ops::Range<usize>> =
+        vec![attrs_at..attrs_at + attrs.len(), cms.len() - 256..cms.len(), cert_at..cert_at + id.certificate.len()];
     for i in 0..cms.len() {
         let mut bad = cms.clone();
         bad[i] ^= 0x5a;
@@ -301,10 +228,7 @@ fn hostile_input_gives_errors_not_panics() {
             let ok = p.verify_signature().is_ok()
                 && p.check_message_digest(&md).is_ok()
                 && p.check_signing_certificate_v2().is_ok();
-            assert!(
-                !(ok && protected.iter().any(|r| r.contains(&i))),
-                "flip at {i} still verifies"
-            );
+            assert!(!(ok && protected.iter().any(|r| r.contains(&i))), "flip at {i} still verifies");
         }
     }
     // Tampered signature.
@@ -330,14 +254,10 @@ fn pyhanko_ecdsa_signature_verifies() {
     assert_eq!(p.content_type, oid::DATA);
     assert_eq!(p.digest_algorithm().unwrap(), DigestAlgorithm::Sha256);
     p.verify_signature().unwrap();
-    p.check_message_digest(&DigestAlgorithm::Sha256.digest(&content))
-        .unwrap();
+    p.check_message_digest(&DigestAlgorithm::Sha256.digest(&content)).unwrap();
     p.check_signing_certificate_v2().unwrap();
     let signer = p.signer_certificate.clone().unwrap();
-    assert_eq!(
-        subject_to_string(&signer).unwrap(),
-        "CN=Peer Test Signer ECDSA, O=Peer Kit Test, C=FR"
-    );
+    assert_eq!(subject_to_string(&signer).unwrap(), "CN=Peer Test Signer ECDSA, O=Peer Kit Test, C=FR");
     let root = pem_to_der(&std::fs::read(data.join("pyhanko-root-ca.pem")).unwrap());
     // The fixture's certificates were issued on 2026-11-22.
     let at = UNIX_EPOCH + Duration::from_secs(1_795_400_000);
@@ -371,15 +291,10 @@ fn openssl_attached_cms_parses() {
     ]);
     let cms = std::fs::read(d("sig.der")).unwrap();
     let parsed = ParsedSignedData::parse(&cms).unwrap();
-    assert_eq!(
-        parsed.econtent.as_deref(),
-        Some(&b"encapsulated content"[..])
-    );
+    assert_eq!(parsed.econtent.as_deref(), Some(&b"encapsulated content"[..]));
     assert!(parsed.has_signing_time);
     parsed.verify_signature().unwrap();
-    parsed
-        .check_message_digest(&DigestAlgorithm::Sha256.digest(b"encapsulated content"))
-        .unwrap();
+    parsed.check_message_digest(&DigestAlgorithm::Sha256.digest(b"encapsulated content")).unwrap();
     // RSA-PSS made by OpenSSL, too.
     openssl(&[
         "cms",
@@ -402,10 +317,7 @@ fn openssl_attached_cms_parses() {
     ]);
     let parsed = ParsedSignedData::parse(&std::fs::read(d("pss.der")).unwrap()).unwrap();
     assert_eq!(parsed.econtent, None);
-    assert_eq!(
-        parsed.signature_algorithm().unwrap().scheme(),
-        SignatureScheme::RsaPss
-    );
+    assert_eq!(parsed.signature_algorithm().unwrap().scheme(), SignatureScheme::RsaPss);
     parsed.verify_signature().unwrap();
 }
 
@@ -414,16 +326,10 @@ fn certificate_paths() {
     let signer = pem_to_der(&read("signer-rsa.pem")).remove(0);
     let inter = pem_to_der(&read("inter-ca.pem"));
     let root = pem_to_der(&read("root-ca.pem"));
-    assert_eq!(
-        subject_to_string(&signer).unwrap(),
-        "CN=Peer Test Signer RSA, O=Peer Kit Test, C=FR"
-    );
+    assert_eq!(subject_to_string(&signer).unwrap(), "CN=Peer Test Signer RSA, O=Peer Kit Test, C=FR");
 
     let path = validate_path(&signer, &inter, &root, now()).unwrap();
-    assert_eq!(
-        path,
-        vec![signer.clone(), inter[0].clone(), root[0].clone()]
-    );
+    assert_eq!(path, vec![signer.clone(), inter[0].clone(), root[0].clone()]);
     // The root among the candidates too (as in a CMS) changes nothing.
     let mut all = inter.clone();
     all.extend(root.clone());
@@ -485,36 +391,22 @@ fn certificate_paths() {
     let impostor = pem_to_der(&std::fs::read(d("c2")).unwrap());
     let err = validate_path(&signer, &inter, &impostor, now()).unwrap_err();
     assert!(matches!(err, PathError::BadSignature { .. }), "{err:?}");
-    assert!(
-        err.to_string()
-            .starts_with("signature on 'CN=Peer Test Intermediate CA"),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with("signature on 'CN=Peer Test Intermediate CA"), "{err}");
 
     // Expired and not yet valid.
     let later = now() + Duration::from_secs(60 * 60 * 24 * 365 * 30);
     let err = validate_path(&signer, &inter, &root, later).unwrap_err();
     assert!(matches!(err, PathError::Expired { .. }), "{err:?}");
-    assert!(
-        err.to_string()
-            .starts_with("certificate 'CN=Peer Test Signer RSA"),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with("certificate 'CN=Peer Test Signer RSA"), "{err}");
     let before = UNIX_EPOCH + Duration::from_secs(1_000_000_000);
     let err = validate_path(&signer, &inter, &root, before).unwrap_err();
     assert!(matches!(err, PathError::NotYetValid { .. }), "{err:?}");
 
     // An end-entity certificate cannot issue: signer-ec "issuing" is rejected by name already,
     // so use the intermediate as the end entity to check anchoring one level up.
-    assert_eq!(
-        validate_path(&inter[0], &[], &root, now()).unwrap().len(),
-        2
-    );
+    assert_eq!(validate_path(&inter[0], &[], &root, now()).unwrap().len(), 2);
     // Garbage input.
-    assert!(matches!(
-        validate_path(b"junk", &inter, &root, now()),
-        Err(PathError::Malformed { .. })
-    ));
+    assert!(matches!(validate_path(b"junk", &inter, &root, now()), Err(PathError::Malformed { .. })));
     let rdn = pem_to_der(&read("root-ca.pem")).remove(0);
     assert!(name_to_string(&rdn).len() > 10); // not a Name: rendered as hex
 }

@@ -295,3 +295,23 @@ pub fn test_pdf(pages: &[TestPage]) -> Vec<u8> {
     );
     out
 }
+
+impl Pki {
+    /// Runs `signet sign INPUT -o OUTPUT --p12 <key>.p12` (the kit's p12 password) with
+    /// `extra` arguments, using the `signet` binary at `bin`; panics with its stderr on failure.
+    pub fn sign_with(&self, bin: &str, key: &str, input: &Path, output: &Path, extra: &[&str]) {
+        let out = Command::new(bin)
+            .arg("sign")
+            .arg(input)
+            .arg("-o")
+            .arg(output)
+            .arg("--p12")
+            .arg(self.p12(key))
+            .args(["--p12-password-env", "SIGNET_TESTKIT_P12_PW", "--quiet"])
+            .args(extra)
+            .env("SIGNET_TESTKIT_P12_PW", "peer-test")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "signet sign {}: {}", input.display(), String::from_utf8_lossy(&out.stderr));
+    }
+}
