@@ -314,3 +314,30 @@ fn verify_exit_statuses() {
     std::fs::write(&not_pdf, b"hello").unwrap();
     assert_eq!(signet(&["verify", s(&not_pdf)], &[]).status.code(), Some(2));
 }
+
+#[test]
+fn pages_out_of_range_are_refused_by_number() {
+    let f = fixture();
+    let input = f.corpus.join("01-simple-1page.pdf");
+    let out = f.dir.join("x.pdf");
+    for page in ["2", "-2", "0", "-9223372036854775808", "9223372036854775807"] {
+        let o = signet(
+            &[
+                "sign",
+                s(&input),
+                "-o",
+                s(&out),
+                "--p12",
+                s(&f.pki.p12("signer-ec")),
+                "--p12-password-env",
+                "P",
+                "--page",
+                page,
+            ],
+            &[("P", "peer-test")],
+        );
+        assert_eq!(o.status.code(), Some(1), "--page {page}: {}", stderr(&o));
+        assert!(stderr(&o).contains("does not exist"), "--page {page}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+}

@@ -373,7 +373,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// The page index (0-based) for a 1-based, possibly negative page number.
 fn page_index<S: Source>(doc: &mut Document<S>, page: i64) -> Result<usize> {
     let n = doc.page_count()? as i64;
-    let idx = if page < 0 { n + page } else { page - 1 };
+    let idx = if page < 0 { n.checked_add(page) } else { page.checked_sub(1) }.unwrap_or(-1);
     if page == 0 || idx < 0 || idx >= n {
         return Err(Error::Refused(format!("page {page} does not exist (the document has {n} pages)")));
     }

@@ -221,7 +221,14 @@ impl<S: Source> Document<S> {
     /// The number one past the highest object number in use (`/Size`, or more if the file
     /// uses higher numbers than its `/Size` admits).
     pub fn next_object_number(&self) -> u32 {
-        let size = self.xref.trailer.get_int("Size").and_then(|s| u32::try_from(s).ok()).unwrap_or(0);
+        // an absurd /Size (beyond the object number limit) is ignored rather than trusted
+        let size = self
+            .xref
+            .trailer
+            .get_int("Size")
+            .and_then(|s| u32::try_from(s).ok())
+            .filter(|&s| s <= crate::xref::MAX_OBJECT_NUMBER + 1)
+            .unwrap_or(0);
         let max = self.xref.entries.keys().copied().max().unwrap_or(0);
         size.max(max.saturating_add(1)).max(1)
     }
