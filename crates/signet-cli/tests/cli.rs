@@ -46,6 +46,15 @@ fn signet(args: &[&str], env: &[(&str, &str)]) -> Output {
     c.output().unwrap()
 }
 
+/// `signet sign INPUT -o OUTPUT --p12 P12` with the kit's p12 password, plus `extra`.
+fn sign_p12(input: &Path, output: &Path, p12: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut args = vec!["sign", s(input), "-o", s(output), "--p12", s(p12), "--p12-password-env", "P"];
+    args.extend_from_slice(extra);
+    let mut env = env.to_vec();
+    env.push(("P", "peer-test"));
+    signet(&args, &env)
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -150,19 +159,12 @@ fn certification_levels_are_written_and_enforced() {
     let f = fixture();
     let input = f.corpus.join("01-simple-1page.pdf");
     let p12 = f.pki.p12("signer-rsa");
-    let env = [("P", "peer-test")];
     // P=2: a later approval signature is permitted
     let cert2 = f.dir.join("cert2.pdf");
-    let o = signet(
-        &["sign", s(&input), "-o", s(&cert2), "--p12", s(&p12), "--p12-password-env", "P", "--certify", "form-filling"],
-        &env,
-    );
+    let o = sign_p12(&input, &cert2, &p12, &["--certify", "form-filling"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let both = f.dir.join("cert2-approved.pdf");
-    let o = signet(
-        &["sign", s(&cert2), "-o", s(&both), "--p12", s(&f.pki.p12("signer-ec")), "--p12-password-env", "P"],
-        &env,
-    );
+    let o = sign_p12(&cert2, &both, &f.pki.p12("signer-ec"), &[], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_validates(&f, &both, 2, None);
     let o = signet(&["verify", s(&both), "--trust", s(&f.pki.root()), "--json"], &[]);
@@ -173,23 +175,17 @@ fn certification_levels_are_written_and_enforced() {
 
     // P=1: nothing may follow
     let cert1 = f.dir.join("cert1.pdf");
-    let o = signet(
-        &["sign", s(&input), "-o", s(&cert1), "--p12", s(&p12), "--p12-password-env", "P", "--certify", "no-changes"],
-        &env,
-    );
+    let o = sign_p12(&input, &cert1, &p12, &["--certify", "no-changes"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_validates(&f, &cert1, 1, None);
     let refused = f.dir.join("refused.pdf");
-    let o = signet(&["sign", s(&cert1), "-o", s(&refused), "--p12", s(&p12), "--p12-password-env", "P"], &env);
+    let o = sign_p12(&cert1, &refused, &p12, &[], &[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("DocMDP P=1"), "{}", stderr(&o));
     assert!(!refused.exists(), "a refused signature must not leave an output file");
 
     // a certification must be the first signature
-    let o = signet(
-        &["sign", s(&both), "-o", s(&refused), "--p12", s(&p12), "--p12-password-env", "P", "--certify", "annotations"],
-        &env,
-    );
+    let o = sign_p12(&both, &refused, &p12, &["--certify", "annotations"], &[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("first signature"), "{}", stderr(&o));
 }
@@ -252,10 +248,7 @@ fn encrypted_input_needs_its_password_and_says_so_in_one_line() {
     let f = fixture();
     let input = f.corpus.join("13-encrypted-aes256-user-pw.pdf");
     let out = f.dir.join("enc.pdf");
-    let o = signet(
-        &["sign", s(&input), "-o", s(&out), "--p12", s(&f.pki.p12("signer-rsa")), "--p12-password-env", "P"],
-        &[("P", "peer-test")],
-    );
+    let o = sign_p12(&input, &out, &f.pki.p12("signer-rsa"), &[], &[]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
@@ -285,10 +278,7 @@ fn verify_exit_statuses() {
     let f = fixture();
     let input = f.corpus.join("01-simple-1page.pdf");
     let out = f.dir.join("signed.pdf");
-    let o = signet(
-        &["sign", s(&input), "-o", s(&out), "--p12", s(&f.pki.p12("signer-ec")), "--p12-password-env", "P"],
-        &[("P", "peer-test")],
-    );
+    let o = sign_p12(&input, &out, &f.pki.p12("signer-ec"), &[], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let root = f.pki.root();
     assert_eq!(signet(&["verify", s(&out), "--trust", s(&root)], &[]).status.code(), Some(0));
