@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use signet_testkit::{Pki, make_corpus, validate};
+use signet_testkit::{Pki, validate};
 
 const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
 
@@ -33,7 +33,6 @@ fn fixture() -> Fixture {
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
-    let _ = make_corpus; // the full corpus is made by tests/peer.rs
     Fixture { _tmp: tmp, dir, pki, corpus }
 }
 

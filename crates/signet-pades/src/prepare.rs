@@ -241,6 +241,20 @@ pub fn prepare_hashed<S: Source>(
 
     if let Some(field) = existing {
         fill_existing_field(doc, &mut upd, &field, sig_ref, opts)?;
+        // §12.7.3.1 Table 225: SigFlags 3 says the document holds signatures (append only)
+        if let Some(a) = form::acro_form(doc)?
+            && a.dict.get_int("SigFlags") != Some(3)
+        {
+            let mut d = a.dict.clone();
+            d.set("SigFlags", Object::Int(3));
+            match a.id {
+                Some(id) => upd.replace(id, d),
+                None => {
+                    catalog.set("AcroForm", Object::Dict(d));
+                    catalog_changed = true;
+                }
+            }
+        }
     } else {
         let widget = new_widget(doc, &mut upd, &field_name, sig_ref, opts)?;
         // /AcroForm /Fields
@@ -493,22 +507,6 @@ fn fill_existing_field<S: Source>(
     } else {
         upd.replace(field.id, fdict);
         upd.replace(widget_ref, wdict);
-    }
-    let acro = form::acro_form(doc)?;
-    if let Some(a) = acro {
-        if a.dict.get_int("SigFlags") != Some(3) {
-            let mut d = a.dict.clone();
-            d.set("SigFlags", Object::Int(3));
-            match a.id {
-                Some(id) => upd.replace(id, d),
-                None => {
-                    let root = doc.root_ref()?;
-                    let mut cat = doc.catalog()?;
-                    cat.set("AcroForm", Object::Dict(d));
-                    upd.replace(root, cat);
-                }
-            }
-        }
     }
     Ok(())
 }

@@ -57,7 +57,7 @@ pub fn analyze<S: Source + Clone>(
         let id = ObjRef::new(num, 0);
         let before = old.get(id)?;
         let after = new.get(id)?;
-        if same(&before, &after) {
+        if before == after {
             continue;
         }
         if let Some(d) = after.as_dict()
@@ -83,10 +83,6 @@ pub fn analyze<S: Source + Clone>(
         }
     }
     Ok(violations)
-}
-
-fn same(a: &Object, b: &Object) -> bool {
-    a == b
 }
 
 /// A dictionary whose keys outside `allowed` are unchanged, and whose `/AcroForm`,
