@@ -18,5 +18,6 @@ pub mod oid;
 mod parse;
 
 pub use build::{assemble_signed_data, build_signed_data, estimated_len, signed_attributes};
+pub use cert::{CertView, Extension};
 pub use error::Error;
 pub use parse::{Attribute, EssCertIdV2, ParsedSignedData};

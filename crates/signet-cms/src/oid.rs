@@ -45,3 +45,22 @@ pub const AUTHORITY_INFO_ACCESS: ObjectIdentifier = ObjectIdentifier::new_unwrap
 pub const QC_STATEMENTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.3");
 /// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1).
 pub const OCSP_NOCHECK: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.5");
+
+/// id-ad-ocsp access method (RFC 5280 §4.2.2.1).
+pub const AD_OCSP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1");
+/// id-ad-caIssuers access method (RFC 5280 §4.2.2.1).
+pub const AD_CA_ISSUERS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.2");
+/// id-pkix-ocsp-basic response type (RFC 6960 §4.2.1).
+pub const OCSP_BASIC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
+/// id-pkix-ocsp-nonce extension (RFC 6960 §4.4.1, RFC 8954).
+pub const OCSP_NONCE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.2");
+/// id-kp-timeStamping (RFC 5280 §4.2.1.12, RFC 3161 §2.3).
+pub const KP_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
+/// id-kp-OCSPSigning (RFC 5280 §4.2.1.12, RFC 6960 §4.2.2.2).
+pub const KP_OCSP_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.9");
+/// id-ce-cRLNumber (RFC 5280 §5.2.3).
+pub const CRL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.20");
+/// id-ce-cRLReasons entry extension (RFC 5280 §5.3.1).
+pub const CRL_REASON: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.21");
+/// id-sha1 (FIPS 180-4), still the usual hash of OCSP `CertID` (RFC 6960 §4.1.1).
+pub const SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");

@@ -287,6 +287,132 @@ pub fn encode_small_uint(value: u64) -> Vec<u8> {
     encode(tag::INTEGER, &content)
 }
 
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// (year, month, day) → days since 1970-01-01, proleptic Gregorian.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn unix_seconds(t: std::time::SystemTime) -> i64 {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs_f64().ceil() as i64),
+    }
+}
+
+fn time_digits(t: std::time::SystemTime) -> (i64, String) {
+    let secs = unix_seconds(t);
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    (y, format!("{mo:02}{d:02}{:02}{:02}{:02}", s / 3600, s / 60 % 60, s % 60))
+}
+
+/// A DER GeneralizedTime `YYYYMMDDHHMMSSZ` (X.690 §11.7, RFC 5280 §4.1.2.5.2: UTC, seconds,
+/// no fraction). `fraction_millis` adds `.fff` (trailing zeros removed, as DER requires)
+/// for RFC 3161 `genTime` (§2.4.2).
+pub fn encode_generalized_time(t: std::time::SystemTime, fraction_millis: bool) -> Vec<u8> {
+    let (y, rest) = time_digits(t);
+    let mut text = format!("{y:04}{rest}");
+    if fraction_millis {
+        let ms = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_millis()).unwrap_or(0);
+        if ms != 0 {
+            let f = format!("{ms:03}");
+            text.push('.');
+            text.push_str(f.trim_end_matches('0'));
+        }
+    }
+    text.push('Z');
+    encode(tag::GENERALIZED_TIME, text.as_bytes())
+}
+
+/// An X.509 `Time` (RFC 5280 §4.1.2.5): UTCTime `YYMMDDHHMMSSZ` for 1950–2049, GeneralizedTime
+/// otherwise.
+pub fn encode_time(t: std::time::SystemTime) -> Vec<u8> {
+    let (y, rest) = time_digits(t);
+    if (1950..2050).contains(&y) {
+        encode(tag::UTC_TIME, format!("{:02}{rest}Z", y % 100).as_bytes())
+    } else {
+        encode_generalized_time(t, false)
+    }
+}
+
+/// Reads a UTCTime or GeneralizedTime element (X.690 §11.7/§11.8): `Z` only, seconds
+/// required, an optional fraction (kept to the nanosecond) on GeneralizedTime. UTCTime years
+/// 50–99 are 19xx (RFC 5280 §4.1.2.5.1).
+pub fn decode_time(tlv: &Tlv<'_>) -> Result<std::time::SystemTime, DerError> {
+    let bad = DerError::Unsupported { offset: tlv.offset, what: "malformed UTCTime/GeneralizedTime" };
+    let v = tlv.value;
+    let (year, rest) = match tlv.tag {
+        tag::UTC_TIME if v.len() == 13 => {
+            let yy = digits(&v[..2]).ok_or(bad.clone())? as i64;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &v[2..])
+        }
+        tag::GENERALIZED_TIME if v.len() >= 15 => (digits(&v[..4]).ok_or(bad.clone())? as i64, &v[4..]),
+        _ => return Err(bad),
+    };
+    let field = |i: usize| digits(&rest[i..i + 2]).ok_or(bad.clone());
+    let (mo, d, h, mi, s) = (field(0)?, field(2)?, field(4)?, field(6)?, field(8)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return Err(bad);
+    }
+    let tail = &rest[10..];
+    let (nanos, zone) = match tail.split_first() {
+        Some((b'.', frac)) if tlv.tag == tag::GENERALIZED_TIME => {
+            let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+            if n == 0 || n > 9 {
+                return Err(bad);
+            }
+            let mut nanos = digits(&frac[..n]).ok_or(bad.clone())?;
+            for _ in n..9 {
+                nanos *= 10;
+            }
+            (nanos as u32, &frac[n..])
+        }
+        _ => (0, tail),
+    };
+    if zone != b"Z" {
+        return Err(bad);
+    }
+    let secs = days_from_civil(year, mo as u32, d as u32) * 86_400 + (h * 3600 + mi * 60 + s) as i64;
+    let base = if secs >= 0 {
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs as u64)
+    } else {
+        std::time::UNIX_EPOCH - std::time::Duration::from_secs(secs.unsigned_abs())
+    };
+    Ok(base + std::time::Duration::from_nanos(nanos as u64))
+}
+
+/// [`decode_time`] on a whole encoded element.
+pub fn decode_time_element(der: &[u8]) -> Result<std::time::SystemTime, DerError> {
+    decode_time(&parse_single(der)?)
+}
+
+fn digits(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0u64, |a, c| a * 10 + (c - b'0') as u64))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -323,6 +449,25 @@ mod tests {
         for v in [0u64, 1, 127, 128, 255, 256, 65536] {
             let enc = encode_small_uint(v);
             assert_eq!(decode_small_uint(&parse_single(&enc).unwrap()).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn times_round_trip() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_395_661); // 2026-11-23 01:01:01 UTC
+        assert_eq!(encode_time(t), encode(tag::UTC_TIME, b"261123010101Z"));
+        assert_eq!(decode_time_element(&encode_time(t)).unwrap(), t);
+        let far = UNIX_EPOCH + Duration::from_secs(2_556_144_000); // 2051-01-01
+        assert_eq!(encode_time(far), encode(tag::GENERALIZED_TIME, b"20510101000000Z"));
+        assert_eq!(decode_time_element(&encode_time(far)).unwrap(), far);
+        let ms = t + Duration::from_millis(250);
+        assert_eq!(encode_generalized_time(ms, true), encode(tag::GENERALIZED_TIME, b"20261123010101.25Z"));
+        assert_eq!(decode_time_element(&encode_generalized_time(ms, true)).unwrap(), ms);
+        let old = encode(tag::UTC_TIME, b"991231235959Z");
+        assert_eq!(decode_time_element(&old).unwrap(), UNIX_EPOCH + Duration::from_secs(946_684_799));
+        for bad in [&b"2611230101Z"[..], b"261323010101Z", b"261123010101+0100"] {
+            assert!(decode_time_element(&encode(tag::UTC_TIME, bad)).is_err());
         }
     }
 }
