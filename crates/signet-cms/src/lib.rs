@@ -16,8 +16,10 @@ pub mod certpath;
 mod error;
 pub mod oid;
 mod parse;
+mod unsigned;
 
 pub use build::{assemble_signed_data, build_signed_data, estimated_len, signed_attributes};
 pub use cert::{CertView, Extension};
 pub use error::Error;
 pub use parse::{Attribute, EssCertIdV2, ParsedSignedData};
+pub use unsigned::add_unsigned_attribute;

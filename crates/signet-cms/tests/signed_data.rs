@@ -410,3 +410,32 @@ fn certificate_paths() {
     let rdn = pem_to_der(&read("root-ca.pem")).remove(0);
     assert!(name_to_string(&rdn).len() > 10); // not a Name: rendered as hex
 }
+
+#[test]
+fn unsigned_attributes_are_added_without_touching_the_signature() {
+    let id = identity("signer-ec");
+    let md = DigestAlgorithm::Sha256.digest(b"content");
+    let cms = build_signed_data(&id, DigestAlgorithm::Sha256, SignatureScheme::Ecdsa, &md).unwrap();
+    let mut padded = cms.clone();
+    padded.extend_from_slice(&[0; 64]);
+    let token_a = vec![0x30, 0x03, 0x02, 0x01, 0x07];
+    let token_b = vec![0x30, 0x03, 0x02, 0x01, 0x05];
+    let once = signet_cms::add_unsigned_attribute(&padded, &oid::SIGNATURE_TIME_STAMP_TOKEN, &token_a).unwrap();
+    let twice = signet_cms::add_unsigned_attribute(&once, &oid::CMS_ALGORITHM_PROTECTION, &token_b).unwrap();
+    let before = ParsedSignedData::parse(&cms).unwrap();
+    for (der, n) in [(&once, 1), (&twice, 2)] {
+        let p = ParsedSignedData::parse(der).unwrap();
+        assert_eq!(p.der_len, der.len());
+        assert_eq!(p.signature, before.signature);
+        assert_eq!(p.signed_attributes, before.signed_attributes);
+        assert_eq!(p.certificates, before.certificates);
+        assert_eq!(p.unsigned_attributes.len(), n);
+        p.verify_signature().unwrap();
+        p.check_message_digest(&md).unwrap();
+    }
+    let p = ParsedSignedData::parse(&twice).unwrap();
+    assert_eq!(p.unsigned_attribute(&oid::SIGNATURE_TIME_STAMP_TOKEN).unwrap().values, vec![token_a]);
+    assert_eq!(p.unsigned_attribute(&oid::CMS_ALGORITHM_PROTECTION).unwrap().values, vec![token_b]);
+    // two SignerInfos are refused, as is a value that is not one DER element
+    assert!(signet_cms::add_unsigned_attribute(&cms, &oid::SIGNATURE_TIME_STAMP_TOKEN, &[0x30, 0x05]).is_err());
+}
