@@ -1,14 +1,22 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod dss;
 pub mod error;
+pub mod level;
 pub mod placement;
 pub mod prepare;
 pub mod sign;
 mod time;
+pub mod timestamp;
 
+pub use dss::{ValidationData, dss_update};
 pub use error::{Error, Result};
+pub use level::{ExtendSummary, Level, Services, ValidationSource, extend_file, sign_file_at_level};
 pub use placement::VisualRect;
-pub use prepare::{Certification, SignatureOptions, TbsDocument, Visible, hash_original, prepare, prepare_hashed};
+pub use prepare::{
+    Certification, SignatureKind, SignatureOptions, TbsDocument, Visible, hash_original, prepare, prepare_hashed,
+};
 pub use sign::{CmsProvider, IdentityCms, TIMESTAMP_RESERVE, TbsSummary, sign_file, sign_update};
 pub use time::pdf_date;
+pub use timestamp::{DocTimestampCms, TimestampedCms, Timestamper, add_signature_timestamp};

@@ -77,6 +77,22 @@ pub struct SignatureOptions {
     /// Read the input on a second thread while hashing (large inputs only). Off when the
     /// caller already keeps the other core busy, as [`crate::sign_file`] does with its copy.
     pub pipelined_hashing: bool,
+    /// A signature, or a document timestamp.
+    pub kind: SignatureKind,
+}
+
+/// What the new signature dictionary holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SignatureKind {
+    /// A PAdES signature: `/Type /Sig`, `/SubFilter /ETSI.CAdES.detached`, a CMS
+    /// `SignedData` in `/Contents` (ETSI EN 319 142-1 §5.3).
+    #[default]
+    Signature,
+    /// A document timestamp: `/Type /DocTimeStamp`, `/SubFilter /ETSI.RFC3161`, an RFC 3161
+    /// token over the byte range in `/Contents` (ISO 32000-2 §12.8.5, ETSI EN 319 142-1
+    /// §5.4). No `/M`, reason or certification: the token carries the time. Always an
+    /// invisible field.
+    DocTimeStamp,
 }
 
 impl Default for SignatureOptions {
@@ -94,6 +110,7 @@ impl Default for SignatureOptions {
             digest: DigestAlgorithm::Sha256,
             contents_size: 16 * 1024,
             pipelined_hashing: true,
+            kind: SignatureKind::Signature,
         }
     }
 }
@@ -191,8 +208,14 @@ pub fn prepare_hashed<S: Source>(
     if original.algorithm() != opts.digest {
         return Err(Error::Signature("the original was hashed with another digest algorithm".into()));
     }
+    let doc_ts = opts.kind == SignatureKind::DocTimeStamp;
+    if doc_ts && (opts.certify.is_some() || opts.visible.is_some()) {
+        return Err(Error::Refused("a document timestamp cannot certify and has no appearance".into()));
+    }
     let permission = form::docmdp_permission(doc)?;
-    if permission == Some(1) {
+    // Validation data and document timestamps stay allowed after P=1 (ETSI EN 319 142-1
+    // §5.4: they are not changes to the document's content).
+    if permission == Some(1) && !doc_ts {
         return Err(Error::Refused(
             "the document is certified with DocMDP P=1 (no changes allowed): another signature would invalidate the certification".into(),
         ));
@@ -234,7 +257,7 @@ pub fn prepare_hashed<S: Source>(
             n.clone()
         }
         (None, None) => (1..)
-            .map(|i| format!("Signature{i}"))
+            .map(|i| if doc_ts { format!("DocTimeStamp{i}") } else { format!("Signature{i}") })
             .find(|n| !fields.iter().any(|f| &f.name == n))
             .unwrap_or_else(|| "Signature".into()),
     };
@@ -282,10 +305,11 @@ pub fn prepare_hashed<S: Source>(
         }
     }
     // ---- the signature dictionary ----
+    let (sig_type, sub_filter) = if doc_ts { ("DocTimeStamp", "ETSI.RFC3161") } else { ("Sig", "ETSI.CAdES.detached") };
     let mut sig = Dict::new()
-        .with("Type", Object::name("Sig"))
+        .with("Type", Object::name(sig_type))
         .with("Filter", Object::name("Adobe.PPKLite"))
-        .with("SubFilter", Object::name("ETSI.CAdES.detached"))
+        .with("SubFilter", Object::name(sub_filter))
         .with(
             "ByteRange",
             Object::Array(vec![
@@ -295,15 +319,17 @@ pub fn prepare_hashed<S: Source>(
                 Object::Int(PLACEHOLDER_NUM),
             ]),
         )
-        .with("Contents", Object::String(vec![0; opts.contents_size]))
-        .with("M", Object::String(crate::time::pdf_date(opts.signing_time).into_bytes()));
+        .with("Contents", Object::String(vec![0; opts.contents_size]));
+    if !doc_ts {
+        sig.set("M", Object::String(crate::time::pdf_date(opts.signing_time).into_bytes()));
+    }
     for (k, v) in [
         ("Name", &opts.name),
         ("Reason", &opts.reason),
         ("Location", &opts.location),
         ("ContactInfo", &opts.contact_info),
     ] {
-        if let Some(v) = v {
+        if let Some(v) = v.as_ref().filter(|_| !doc_ts) {
             sig.set(k, Object::text(v));
         }
     }

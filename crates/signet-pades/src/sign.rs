@@ -22,6 +22,12 @@ pub trait CmsProvider {
     /// The DER length the CMS will have, at most (used to size `/Contents`). Called after
     /// the original bytes are hashed, so a provider may still be loading its key until then.
     fn estimated_len(&self) -> Result<usize>;
+    /// Room to keep free in `/Contents` beyond [`CmsProvider::estimated_len`]: by default
+    /// [`TIMESTAMP_RESERVE`], so a signature timestamp can be added later (by
+    /// `signet extend` or another tool) without invalidating anything.
+    fn reserve(&self) -> usize {
+        TIMESTAMP_RESERVE
+    }
     /// The digest algorithm the provider signs with.
     fn digest_algorithm(&self) -> DigestAlgorithm;
     /// The CMS for `document_digest` (the digest of the `/ByteRange`).
@@ -69,14 +75,14 @@ pub fn sign_update<S: Source>(
     let mut opts = opts.clone();
     opts.digest = cms.digest_algorithm();
     let original = hash_original(doc, opts.digest, opts.pipelined_hashing)?;
-    opts.contents_size = cms.estimated_len()? + TIMESTAMP_RESERVE;
+    opts.contents_size = cms.estimated_len()? + cms.reserve();
     for _ in 0..2 {
         let tbs = prepare_hashed(doc, &opts, original.clone())?;
         let der = cms.sign_digest(tbs.digest())?;
         let summary = TbsSummary { byte_range: tbs.byte_range(), field_name: tbs.field_name().to_string() };
         match tbs.attach(&der) {
             Ok(update) => return Ok((summary, update)),
-            Err(Error::ContentsTooSmall { needed, .. }) => opts.contents_size = needed + TIMESTAMP_RESERVE,
+            Err(Error::ContentsTooSmall { needed, .. }) => opts.contents_size = needed + cms.reserve(),
             Err(e) => return Err(e),
         }
     }
@@ -106,15 +112,33 @@ pub fn sign_file(
     cms: &dyn CmsProvider,
     durable: bool,
 ) -> Result<TbsSummary> {
-    let src = File::open(input).map_err(|e| io_context(e, "cannot open", input))?;
+    let mut tmp = create_temp(output)?;
+    let summary = sign_into(input, tmp.as_file_mut(), password, opts, cms)?;
+    persist(tmp, output, durable)?;
+    Ok(summary)
+}
+
+/// A private temporary file beside `output`, removed unless [`persist`]ed.
+pub(crate) fn create_temp(output: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(".signet-")
         .suffix(".pdf.part")
         .tempfile_in(dir)
-        .map_err(|e| io_context(e, "cannot create a temporary file in", dir))?;
+        .map_err(|e| io_context(e, "cannot create a temporary file in", dir))
+}
+
+/// Copies `input` into the empty `out` while signing it, then appends the signature update.
+pub(crate) fn sign_into(
+    input: &Path,
+    out: &mut File,
+    password: Option<&[u8]>,
+    opts: &SignatureOptions,
+    cms: &dyn CmsProvider,
+) -> Result<TbsSummary> {
+    let src = File::open(input).map_err(|e| io_context(e, "cannot open", input))?;
     let copy_src = src.try_clone()?;
-    let copy_dst = tmp.as_file().try_clone()?;
+    let copy_dst = out.try_clone()?;
     let (summary, update) = std::thread::scope(|s| -> Result<(TbsSummary, Vec<u8>)> {
         let copier = s.spawn(move || -> io::Result<u64> {
             signet_crypto::warm_up();
@@ -133,16 +157,22 @@ pub fn sign_file(
         }
         Ok(signed)
     })?;
-    tmp.as_file_mut().write_all(&update)?;
+    out.write_all(&update)?;
+    Ok(summary)
+}
+
+/// Makes the finished temporary file the output: an ordinary 0644 file, flushed to the disk
+/// first when `durable`, renamed over `output`.
+pub(crate) fn persist(tmp: tempfile::NamedTempFile, output: &Path, durable: bool) -> Result<()> {
     // the temporary file is private (0600); the signed document is an ordinary file
     tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
     if durable {
         tmp.as_file().sync_data()?;
     }
     tmp.persist(output).map_err(|e| io_context(e.error, "cannot write", output))?;
-    Ok(summary)
+    Ok(())
 }
 
-fn io_context(e: io::Error, what: &str, path: &Path) -> Error {
+pub(crate) fn io_context(e: io::Error, what: &str, path: &Path) -> Error {
     Error::Io(io::Error::new(e.kind(), format!("{what} {}: {e}", path.display())))
 }
