@@ -576,7 +576,7 @@ fn parse_request(der: &[u8]) -> Result<Request<'_>, RequestError> {
                 if n.value.is_empty() || n.value.len() > MAX_NONCE_LEN {
                     return Err(RequestError::Invalid("nonce length outside 1..=32 octets"));
                 }
-                nonce = Some(n.value);
+                nonce = Some(ext.value);
             } else if ext.critical {
                 return Err(RequestError::Invalid("unknown critical request extension"));
             }
