@@ -432,6 +432,17 @@ fn openssl_ts_verify_accepts_tokens() {
         &["ts", "-verify", "-queryfile", &q, "-in", &r, "-CAfile", "root-ca.pem", "-untrusted", "chain.pem"],
     );
     assert!(out.contains("Verification: OK"), "{out}");
+    // Signet's own CMS reader agrees: signature, message digest over the TSTInfo, ESS v2.
+    let resp = asn1::parse_single(&reply.der).unwrap();
+    let mut fields = resp.reader();
+    fields.read_expect(tag::SEQUENCE).unwrap();
+    let token = fields.read_expect(tag::SEQUENCE).unwrap().raw;
+    let parsed = signet_cms::ParsedSignedData::parse(token).unwrap();
+    assert_eq!(parsed.content_type, signet_cms::oid::TST_INFO);
+    let tst_info = parsed.econtent.clone().unwrap();
+    parsed.verify_signature().unwrap();
+    parsed.check_message_digest(&parsed.digest_algorithm().unwrap().digest(&tst_info)).unwrap();
+    parsed.check_signing_certificate_v2().unwrap();
     // Other data does not verify.
     std::fs::write(dir.path().join("data"), b"another document\n").unwrap();
     let (ok, out) = try_run(
@@ -523,6 +534,12 @@ fn weak_digests_other_policies_and_hostile_queries_are_refused() {
         assert_eq!(reply.refusal.map(|r| r.failure), Some(FailureInfo::BadDataFormat), "truncated at {n}");
     }
     assert_eq!(rsa.respond(b"\x30\x03\x02\x01\x01").refusal.map(|r| r.failure), Some(FailureInfo::BadDataFormat));
+    let mut flipped = query.clone();
+    for i in 0..flipped.len() {
+        flipped[i] ^= 0xff;
+        let _ = rsa.respond(&flipped); // must not panic
+        flipped[i] ^= 0xff;
+    }
 
     // A SHA-256 imprint of 20 octets; then a version 2 query; then one with an extension.
     let imprint = |len: usize| {
