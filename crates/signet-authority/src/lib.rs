@@ -6,3 +6,6 @@
 //! - a time-stamping authority (RFC 3161, RFC 5816).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod ocsp;
+pub mod tsa;

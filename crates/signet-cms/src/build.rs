@@ -1,4 +1,5 @@
-//! Building a detached CMS `SignedData` for PAdES (RFC 5652 §5, ETSI EN 319 142-1 §6.3).
+//! Building a detached CMS `SignedData` for PAdES (RFC 5652 §5, ETSI EN 319 142-1 §6.3), and
+//! the general form other content types (RFC 3161 tokens) use.
 
 use signet_crypto::asn1::{self, tag};
 use signet_crypto::{DigestAlgorithm, Identity, SignatureAlgorithm, SignatureScheme};
@@ -24,6 +25,19 @@ pub fn signed_attributes(
     digest: DigestAlgorithm,
     message_digest: &[u8],
 ) -> Result<Vec<u8>, Error> {
+    signed_attributes_for(&oid::DATA, identity_cert_der, digest, message_digest)
+}
+
+/// [`signed_attributes`] with another content-type attribute value (RFC 5652 §11.1: it must
+/// be the `eContentType` of the `SignedData`), e.g. id-ct-TSTInfo for an RFC 3161 token, whose
+/// signed attributes RFC 3161 §2.4.2 and RFC 5816 §2.2.1 ask for: content-type,
+/// message-digest over the TSTInfo DER, and signing-certificate(-v2).
+pub fn signed_attributes_for(
+    content_type: &const_oid::ObjectIdentifier,
+    identity_cert_der: &[u8],
+    digest: DigestAlgorithm,
+    message_digest: &[u8],
+) -> Result<Vec<u8>, Error> {
     if message_digest.len() != digest.output_len() {
         return Err(Error::Invalid(format!(
             "message digest is {} bytes, {digest} needs {}",
@@ -32,7 +46,7 @@ pub fn signed_attributes(
         )));
     }
     let cert = CertView::parse(identity_cert_der).ctx("signer certificate")?;
-    let content_type = attribute(&oid::CONTENT_TYPE, &asn1::encode_oid(&oid::DATA));
+    let content_type = attribute(&oid::CONTENT_TYPE, &asn1::encode_oid(content_type));
     let md = attribute(&oid::MESSAGE_DIGEST, &asn1::encode(tag::OCTET_STRING, message_digest));
     let cert_hash = asn1::encode(tag::OCTET_STRING, &digest.digest(identity_cert_der));
     let general_names = asn1::encode(tag::SEQUENCE, &asn1::encode(tag::CTX4, cert.issuer));
@@ -72,7 +86,38 @@ pub fn assemble_signed_data(
     signed_attrs_der: &[u8],
     signature: &[u8],
 ) -> Result<Vec<u8>, Error> {
-    let cert = CertView::parse(certificate).ctx("signer certificate")?;
+    let mut certs: Vec<&[u8]> = vec![certificate];
+    certs.extend(chain.iter().map(Vec::as_slice));
+    let content = EncapsulatedContent { content_type: oid::DATA, content: None };
+    assemble_signed_data_with(&content, certificate, &certs, digest, scheme, signed_attrs_der, signature)
+}
+
+/// `EncapsulatedContentInfo` (RFC 5652 §5.2): what a `SignedData` signs.
+#[derive(Clone, Copy, Debug)]
+pub struct EncapsulatedContent<'a> {
+    /// `eContentType`; the content-type signed attribute must carry the same OID.
+    pub content_type: const_oid::ObjectIdentifier,
+    /// `eContent` octets; `None` for a detached signature.
+    pub content: Option<&'a [u8]>,
+}
+
+/// The general form of [`assemble_signed_data`]: any `eContentType`, encapsulated or detached
+/// content, and the `certificates` field exactly as given (in that order, the set is not
+/// re-sorted; omitted when empty, as RFC 3161 §2.4.1 wants without `certReq`).
+///
+/// The `SignedData` version is 3 when `eContentType` is not id-data and 1 otherwise
+/// (RFC 5652 §5.1); `signer_certificate` names the signer (`IssuerAndSerialNumber`) and need
+/// not be among `certificates`.
+pub fn assemble_signed_data_with(
+    content: &EncapsulatedContent<'_>,
+    signer_certificate: &[u8],
+    certificates: &[&[u8]],
+    digest: DigestAlgorithm,
+    scheme: SignatureScheme,
+    signed_attrs_der: &[u8],
+    signature: &[u8],
+) -> Result<Vec<u8>, Error> {
+    let cert = CertView::parse(signer_certificate).ctx("signer certificate")?;
     let attrs =
         asn1::parse_single(signed_attrs_der).ctx("signed attributes")?.expect(tag::SET).ctx("signed attributes")?;
     let signed_attrs = asn1::encode(tag::CTX0, attrs.value);
@@ -84,20 +129,19 @@ pub fn assemble_signed_data(
         tag::SEQUENCE,
         &[&version1, &sid, &digest_alg, &signed_attrs, &sig_alg, &asn1::encode(tag::OCTET_STRING, signature)],
     );
-    let mut certs: Vec<&[u8]> = vec![certificate];
-    for c in chain {
+    for c in certificates {
         asn1::parse_single(c).ctx("chain certificate")?;
-        certs.push(c);
     }
+    let econtent = match content.content {
+        Some(octets) => asn1::encode(tag::CTX0, &asn1::encode(tag::OCTET_STRING, octets)),
+        None => Vec::new(),
+    };
+    let encap = asn1::encode_parts(tag::SEQUENCE, &[&asn1::encode_oid(&content.content_type), &econtent]);
+    let version = asn1::encode_small_uint(if content.content_type == oid::DATA { 1 } else { 3 });
+    let certs = if certificates.is_empty() { Vec::new() } else { asn1::encode_parts(tag::CTX0, certificates) };
     let signed_data = asn1::encode_parts(
         tag::SEQUENCE,
-        &[
-            &version1,
-            &asn1::encode(tag::SET, &digest_alg),
-            &asn1::encode(tag::SEQUENCE, &asn1::encode_oid(&oid::DATA)),
-            &asn1::encode_parts(tag::CTX0, &certs),
-            &asn1::encode(tag::SET, &signer_info),
-        ],
+        &[&version, &asn1::encode(tag::SET, &digest_alg), &encap, &certs, &asn1::encode(tag::SET, &signer_info)],
     );
     Ok(asn1::encode_parts(
         tag::SEQUENCE,

@@ -18,7 +18,10 @@ pub mod oid;
 mod parse;
 mod unsigned;
 
-pub use build::{assemble_signed_data, build_signed_data, estimated_len, signed_attributes};
+pub use build::{
+    EncapsulatedContent, assemble_signed_data, assemble_signed_data_with, build_signed_data, estimated_len,
+    signed_attributes, signed_attributes_for,
+};
 pub use cert::{CertView, Extension};
 pub use error::Error;
 pub use parse::{Attribute, EssCertIdV2, ParsedSignedData};

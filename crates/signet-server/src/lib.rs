@@ -3,6 +3,7 @@
 
 mod error;
 mod state;
+mod trust;
 mod verify;
 
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use serde_json::{Value, json};
 
 pub use error::Error;
 pub use state::AppState;
+pub use trust::{MAX_TRUST_REQUEST_BYTES, TrustServices, trust_routes};
 
 /// Where the server listens, where it keeps its data, what it trusts.
 #[derive(Clone, Debug)]
