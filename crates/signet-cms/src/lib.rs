@@ -7,6 +7,7 @@
 //! - Parsing and verifying: [`ParsedSignedData`] reads hostile input without panicking and
 //!   checks the signature, the message digest and the ESS signing-certificate-v2.
 //! - [`certpath`]: path building and basic validation up to a trust anchor.
+//! - [`tsp`]: RFC 3161 time-stamp requests, responses and token verification.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -16,6 +17,7 @@ pub mod certpath;
 mod error;
 pub mod oid;
 mod parse;
+pub mod tsp;
 
 pub use build::{assemble_signed_data, build_signed_data, estimated_len, signed_attributes};
 pub use cert::{CertView, Extension};
