@@ -8,6 +8,8 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
+use signet_cms::crl::{Crl, RevocationReason};
+use signet_cms::ocsp::{self, CertId, CertIdHash, CertStatus, OcspResponse, ResponderId};
 use signet_cms::oid;
 use signet_cms::tsp::{self, GrantedStatus, TsaKeyUsage, TstInfo};
 use signet_crypto::DigestAlgorithm;
@@ -326,5 +328,273 @@ fn tsp_hostile_input_never_panics() {
         t[i] = (x >> 8) as u8;
         let _ = tsp::verify_token(&t, DigestAlgorithm::Sha256, &imprint, None);
         let _ = tsp::verify_token(&t[..i], DigestAlgorithm::Sha256, &imprint, None);
+    }
+}
+
+// ---- OCSP (RFC 6960) ----
+
+/// `openssl ocsp` as the PKI's responder for the intermediate CA, signing with `signer`
+/// (`-rsigner`/`-rkey` base name) and extra options.
+fn ocsp_reply(request: &[u8], signer: &str, extra: &[&str]) -> Vec<u8> {
+    let tmp = tempfile::tempdir().unwrap();
+    let q = tmp.path().join("q.der");
+    let r = tmp.path().join("r.der");
+    std::fs::write(&q, request).unwrap();
+    let mut args = vec![
+        "ocsp",
+        "-index",
+        "db/inter.index",
+        "-CA",
+        "inter-ca.pem",
+        "-nmin",
+        "60",
+        "-reqin",
+        q.to_str().unwrap(),
+        "-respout",
+        r.to_str().unwrap(),
+    ];
+    let rsigner = format!("{signer}.pem");
+    let rkey = format!("{signer}.key");
+    args.extend(["-rsigner", &rsigner, "-rkey", &rkey]);
+    args.extend(extra);
+    openssl_in(pki(), &args);
+    std::fs::read(r).unwrap()
+}
+
+#[test]
+fn ocsp_statuses_from_openssl_responder() {
+    let inter = der("inter-ca.pem");
+    let ids: Vec<CertId> = ["signer-rsa.pem", "signer-revoked.pem", "tsa-lax.pem"]
+        .iter()
+        .map(|n| CertId::new(&der(n), &inter, CertIdHash::Sha1).unwrap())
+        .collect();
+    let nonce = [0x5a; 16];
+    let req = ocsp::ocsp_request(&ids, Some(&nonce));
+    // OpenSSL reads our request.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("q.der"), &req).unwrap();
+    let text = String::from_utf8_lossy(&openssl_in(tmp.path(), &["ocsp", "-reqin", "q.der", "-req_text"])).into_owned();
+    assert!(text.contains("OCSP Nonce") && text.matches("Certificate ID:").count() == 3, "{text}");
+
+    let before = SystemTime::now() - Duration::from_secs(2);
+    let resp = OcspResponse::parse(&ocsp_reply(&req, "ocsp", &[])).unwrap();
+    assert_eq!(resp.nonce.as_deref(), Some(&nonce[..]));
+    assert_eq!(resp.responses.len(), 3);
+    assert_eq!(resp.certs, vec![der("ocsp.pem")]);
+    assert!(resp.produced_at >= before);
+    assert!(resp.unhandled_critical.is_empty());
+    // Delegated responder: make_pki.sh's ocsp.pem (EKU OCSPSigning, issued by the intermediate).
+    assert_eq!(resp.verify(&inter, SystemTime::now()).unwrap(), der("ocsp.pem"));
+
+    let good = resp.status_for(&ids[0]).unwrap();
+    assert_eq!(good.status, CertStatus::Good);
+    let next = good.next_update.unwrap();
+    let span = next.duration_since(good.this_update).unwrap();
+    assert!(span >= Duration::from_secs(3590) && span <= Duration::from_secs(3610), "{span:?}");
+    match resp.status_for(&ids[1]).unwrap().status {
+        CertStatus::Revoked { reason, time } => {
+            assert_eq!(reason, Some(RevocationReason::KeyCompromise));
+            assert!(time <= SystemTime::now());
+        }
+        other => panic!("signer-revoked: {other:?}"),
+    }
+    // Not in the CA database (issued outside `openssl ca`).
+    assert_eq!(resp.status_for(&ids[2]).unwrap().status, CertStatus::Unknown);
+    // A CertID of another hash or issuer is not answered.
+    let sha256 = CertId::new(&der("signer-rsa.pem"), &inter, CertIdHash::Sha256).unwrap();
+    assert!(resp.status_for(&sha256).is_none());
+
+    // The wrong issuer: the delegated responder is not the root's.
+    let e = resp.verify(&der("root-ca.pem"), SystemTime::now()).unwrap_err();
+    assert!(e.to_string().contains("not issued by"), "{e}");
+    // Outside the responder certificate's validity.
+    let e = resp.verify(&inter, SystemTime::now() + Duration::from_secs(86_400 * 365 * 30)).unwrap_err();
+    assert!(e.to_string().contains("not valid"), "{e}");
+    // Tampered tbsResponseData.
+    let pos = resp.der.windows(resp.tbs_response_data.len()).position(|w| w == resp.tbs_response_data).unwrap();
+    let mut refused = 0;
+    for off in (10..resp.tbs_response_data.len()).step_by(5) {
+        match OcspResponse::parse(&flip(&resp.der, pos + off)) {
+            Ok(t) => {
+                if t.verify(&inter, SystemTime::now()).is_err() {
+                    refused += 1;
+                }
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    assert_eq!(refused, (10..resp.tbs_response_data.len()).step_by(5).count());
+}
+
+#[test]
+fn ocsp_signed_by_the_issuer_by_key_and_with_sha256_ids() {
+    let inter = der("inter-ca.pem");
+    let id = CertId::new(&der("signer-rsa.pem"), &inter, CertIdHash::Sha256).unwrap();
+    let req = ocsp::ocsp_request(std::slice::from_ref(&id), None);
+    // Signed by the CA itself, responderID byKey, no certificates included.
+    let resp = OcspResponse::parse(&ocsp_reply(&req, "inter-ca", &["-resp_key_id", "-resp_no_certs"])).unwrap();
+    assert!(matches!(resp.responder_id, ResponderId::ByKey(ref k) if k.len() == 20));
+    assert!(resp.certs.is_empty() && resp.nonce.is_none());
+    assert_eq!(resp.verify(&inter, SystemTime::now()).unwrap(), inter);
+    assert_eq!(resp.status_for(&id).unwrap().status, CertStatus::Good);
+    // byKey with the wrong issuer.
+    let e = resp.verify(&der("root-ca.pem"), SystemTime::now()).unwrap_err();
+    assert!(e.to_string().contains("neither the issuer"), "{e}");
+}
+
+#[test]
+fn ocsp_responder_without_ocsp_signing_is_refused() {
+    let inter = der("inter-ca.pem");
+    let id = CertId::new(&der("signer-rsa.pem"), &inter, CertIdHash::Sha1).unwrap();
+    let req = ocsp::ocsp_request(std::slice::from_ref(&id), None);
+    let resp = OcspResponse::parse(&ocsp_reply(&req, "signer-ec", &[])).unwrap();
+    let e = resp.verify(&inter, SystemTime::now()).unwrap_err();
+    assert!(e.to_string().contains("id-kp-OCSPSigning"), "{e}");
+}
+
+#[test]
+fn ocsp_unsuccessful_status_and_hostile_bytes() {
+    // OCSPResponse { responseStatus tryLater }
+    let e = OcspResponse::parse(&[0x30, 0x03, 0x0a, 0x01, 0x03]).unwrap_err();
+    assert!(e.to_string().contains("tryLater"), "{e}");
+    let e = OcspResponse::parse(&[0x30, 0x03, 0x0a, 0x01, 0x06]).unwrap_err();
+    assert!(e.to_string().contains("unauthorized"), "{e}");
+    let inter = der("inter-ca.pem");
+    let id = CertId::new(&der("signer-rsa.pem"), &inter, CertIdHash::Sha1).unwrap();
+    let good = ocsp_reply(&ocsp::ocsp_request(&[id], Some(&[1, 2, 3])), "ocsp", &[]);
+    for len in 0..good.len() {
+        assert!(OcspResponse::parse(&good[..len]).is_err());
+    }
+    let mut x = 0x2545_f491_u32;
+    for _ in 0..5000 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let mut t = good.clone();
+        let i = x as usize % t.len();
+        t[i] = (x >> 8) as u8;
+        if let Ok(r) = OcspResponse::parse(&t) {
+            let _ = r.verify(&inter, SystemTime::now());
+        }
+    }
+    // A certificate and a wrong "issuer".
+    assert!(CertId::new(&der("signer-rsa.pem"), &der("root-ca.pem"), CertIdHash::Sha1).is_err());
+}
+
+// ---- CRLs (RFC 5280 §5) ----
+
+fn serial(name: &str) -> Vec<u8> {
+    let d = der(name);
+    signet_cms::CertView::parse(&d).unwrap().serial_bytes().to_vec()
+}
+
+#[test]
+fn crl_from_openssl_ca() {
+    let inter = der("inter-ca.pem");
+    let root = der("root-ca.pem");
+    let crl = Crl::parse(&std::fs::read(pki().join("inter-ca.crl.der")).unwrap()).unwrap();
+    crl.verify(&inter).unwrap();
+    crl.check_usable().unwrap();
+    assert_eq!(crl.issuer, signet_cms::CertView::parse(&inter).unwrap().subject);
+    let entry = crl.revoked(&serial("signer-revoked.pem")).unwrap();
+    assert_eq!(entry.reason, Some(RevocationReason::KeyCompromise));
+    assert!(entry.revocation_date <= SystemTime::now());
+    assert!(crl.revoked(&serial("signer-rsa.pem")).is_none());
+    assert_eq!(crl.revoked.len(), 1);
+    assert!(crl.crl_number.is_some());
+    assert!(crl.this_update <= SystemTime::now() + Duration::from_secs(5));
+    assert!(crl.next_update.unwrap() > SystemTime::now() + Duration::from_secs(86_400 * 3000));
+    // Issued by the intermediate, not the root.
+    let e = crl.verify(&root).unwrap_err();
+    assert!(e.to_string().contains("not by"), "{e}");
+
+    let root_crl = Crl::parse(&std::fs::read(pki().join("root-ca.crl.der")).unwrap()).unwrap();
+    root_crl.verify(&root).unwrap();
+    assert!(root_crl.revoked.is_empty());
+    assert!(root_crl.revoked(&serial("inter-ca.pem")).is_none());
+
+    // Tampered: every flipped byte of the signed part is refused.
+    let der_bytes = crl.der.clone();
+    let pos = der_bytes.windows(crl.tbs.len()).position(|w| w == crl.tbs).unwrap();
+    for off in 0..crl.tbs.len() {
+        let t = flip(&der_bytes, pos + off);
+        assert!(Crl::parse(&t).and_then(|c| c.verify(&inter)).is_err(), "flipped byte {off} accepted");
+    }
+    let sig_off = der_bytes.len() - 10;
+    assert!(Crl::parse(&flip(&der_bytes, sig_off)).unwrap().verify(&inter).is_err());
+}
+
+#[test]
+fn crl_with_critical_scope_extension_is_flagged_and_aki_checked() {
+    let dir = pki();
+    let cnf = std::fs::read_to_string(dir.join("openssl.cnf")).unwrap()
+        + "\n[ crl_idp ]\nauthorityKeyIdentifier = keyid:always\nissuingDistributionPoint = critical, @idp\n\
+           [ idp ]\nfullname = URI:http://127.0.0.1/partition.crl\nonlyuser = TRUE\n";
+    std::fs::write(dir.join("openssl-idp.cnf"), cnf).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("idp.crl");
+    openssl_in(
+        dir,
+        &[
+            "ca",
+            "-batch",
+            "-config",
+            "openssl-idp.cnf",
+            "-name",
+            "inter_ca",
+            "-gencrl",
+            "-crlexts",
+            "crl_idp",
+            "-out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let crl_der = openssl_in(dir, &["crl", "-in", out.to_str().unwrap(), "-outform", "DER"]);
+    let crl = Crl::parse(&crl_der).unwrap();
+    let inter = der("inter-ca.pem");
+    crl.verify(&inter).unwrap();
+    let ski = signet_cms::CertView::parse(&inter).unwrap().subject_key_id().unwrap().to_vec();
+    assert_eq!(crl.authority_key_id.as_deref(), Some(ski.as_slice()));
+    assert!(crl.issuing_distribution_point.is_some());
+    assert_eq!(crl.unhandled_critical, vec![oid::ObjectIdentifier::new_unwrap("2.5.29.28")]);
+    let e = crl.check_usable().unwrap_err();
+    assert!(e.to_string().contains("2.5.29.28"), "{e}");
+}
+
+#[test]
+fn crl_hostile_input_never_panics() {
+    let good = std::fs::read(pki().join("inter-ca.crl.der")).unwrap();
+    for len in 0..good.len() {
+        assert!(Crl::parse(&good[..len]).is_err());
+    }
+    let inter = der("inter-ca.pem");
+    let mut x = 0x1234_5678_u32;
+    for _ in 0..5000 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let mut t = good.clone();
+        let i = x as usize % t.len();
+        t[i] = (x >> 8) as u8;
+        if let Ok(c) = Crl::parse(&t) {
+            let _ = c.verify(&inter);
+            let _ = c.revoked(&[1]);
+        }
+    }
+    let mut noise = vec![0u8; 512];
+    for round in 0..2000u32 {
+        for (i, b) in noise.iter_mut().enumerate() {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *b = (x >> (i % 24)) as u8;
+        }
+        noise[0] = 0x30;
+        noise[1] = 0x82;
+        noise[2] = 0x01;
+        noise[3] = 0xfc;
+        let _ = Crl::parse(&noise[..(round as usize % 512)]);
+        let _ = OcspResponse::parse(&noise[..(round as usize % 512)]);
+        let _ = tsp::parse_response(&noise[..(round as usize % 512)]);
     }
 }
