@@ -8,38 +8,7 @@ use signet_crypto::DigestAlgorithm;
 use signet_pdf::{Dict, Document, IncrementalUpdate, ObjRef, Object, Source, Stream};
 
 use crate::error::{Error, Result};
-
-/// Validation data for the DSS, each item DER.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ValidationData {
-    /// Certificates (`Certificate`, RFC 5280 §4.1).
-    pub certs: Vec<Vec<u8>>,
-    /// OCSP responses (`OCSPResponse`, RFC 6960 §4.2.1: the whole response, as
-    /// ETSI EN 319 142-1 §5.4.2.2 requires).
-    pub ocsps: Vec<Vec<u8>>,
-    /// CRLs (`CertificateList`, RFC 5280 §5.1).
-    pub crls: Vec<Vec<u8>>,
-}
-
-impl ValidationData {
-    /// Whether there is nothing to add.
-    pub fn is_empty(&self) -> bool {
-        self.certs.is_empty() && self.ocsps.is_empty() && self.crls.is_empty()
-    }
-
-    /// Appends `other`'s items that are not here yet.
-    pub fn merge(&mut self, other: ValidationData) {
-        for (mine, theirs) in
-            [(&mut self.certs, other.certs), (&mut self.ocsps, other.ocsps), (&mut self.crls, other.crls)]
-        {
-            for item in theirs {
-                if !mine.contains(&item) {
-                    mine.push(item);
-                }
-            }
-        }
-    }
-}
+use crate::ltv::ValidationData;
 
 /// What the document's DSS already holds, and where.
 struct ExistingDss {

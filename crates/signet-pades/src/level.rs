@@ -24,7 +24,8 @@ use signet_crypto::DigestAlgorithm;
 use signet_crypto::asn1::{self, tag};
 use signet_pdf::{Document, FileSource, Object, form};
 
-use crate::dss::{ValidationData, dss_update};
+use crate::dss::dss_update;
+use crate::ltv::ValidationData;
 use crate::error::{Error, Result};
 use crate::prepare::{SignatureKind, SignatureOptions};
 use crate::sign::{CmsProvider, TbsSummary, create_temp, persist, sign_into, sign_update};
@@ -192,7 +193,7 @@ pub fn extend_file(
     let mut data = ValidationData::default();
     for s in &sigs {
         let at = s.timestamp_time.unwrap_or_else(SystemTime::now);
-        data.merge(validation.collect(&s.leaves, &s.certs, at)?);
+        merge(&mut data, validation.collect(&s.leaves, &s.certs, at)?);
     }
     let mut doc = Document::open(FileSource::new(file.try_clone()?)?, password)?;
     let before = dss_counts(&mut doc)?;
@@ -229,6 +230,18 @@ fn add_doc_timestamp(
     let (summary, update) = sign_update(&mut doc, &opts, &DocTimestampCms::new(tsa, digest))?;
     append(file, Some(update))?;
     Ok(summary.field_name)
+}
+
+/// Appends `other`'s items that `data` lacks.
+fn merge(data: &mut ValidationData, other: ValidationData) {
+    for (mine, theirs) in [(&mut data.certs, other.certs), (&mut data.ocsps, other.ocsps), (&mut data.crls, other.crls)] {
+        for item in theirs {
+            if !mine.contains(&item) {
+                mine.push(item);
+            }
+        }
+    }
+    data.notes.extend(other.notes);
 }
 
 fn append(file: &mut File, update: Option<Vec<u8>>) -> Result<()> {

@@ -4,15 +4,19 @@
 pub mod dss;
 pub mod error;
 pub mod level;
+pub mod fetch;
+pub mod ltv;
 pub mod placement;
 pub mod prepare;
 pub mod sign;
 mod time;
 pub mod timestamp;
 
-pub use dss::{ValidationData, dss_update};
+pub use dss::dss_update;
 pub use error::{Error, Result};
 pub use level::{ExtendSummary, Level, Services, ValidationSource, extend_file, sign_file_at_level};
+pub use fetch::{FetchError, Fetched, Fetcher, FnFetcher, HttpFetcher, TimestampToken, TsaClient};
+pub use ltv::{LtvError, Revocation, ValidationData, collect};
 pub use placement::VisualRect;
 pub use prepare::{
     Certification, SignatureKind, SignatureOptions, TbsDocument, Visible, hash_original, prepare, prepare_hashed,
