@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod extend;
 mod serve;
+mod services;
 mod sign;
 mod verify;
 
@@ -27,6 +29,8 @@ enum Command {
     Sign(sign::SignArgs),
     /// Check every signature of a PDF: integrity, trust, later changes.
     Verify(verify::VerifyArgs),
+    /// Add validation data and an archive timestamp to a signed PDF (PAdES B-LT / B-LTA).
+    Extend(extend::ExtendArgs),
     /// Measure signing (and verification) throughput of one PDF on this machine.
     Bench(bench::BenchArgs),
 }
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Sign(a) => sign::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::Extend(a) => extend::run(a),
         Command::Bench(a) => bench::run(a),
     }
 }

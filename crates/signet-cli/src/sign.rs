@@ -18,7 +18,8 @@ use crate::{EXIT_USAGE, secret_from_env};
 #[command(after_help = "Examples:
   signet sign in.pdf -o out.pdf --p12 me.p12 --p12-password-env P12_PASSWORD
   signet sign in.pdf -o out.pdf --key key.pem --cert cert.pem --chain chain.pem \\
-      --page -1 --rect 380,40,560,140 --image seal.png --text 'Signed by ACME' --reason Approved")]
+      --page -1 --rect 380,40,560,140 --image seal.png --text 'Signed by ACME' --reason Approved
+  signet sign in.pdf -o out.pdf --p12 me.p12 --level b-lta --tsa http://127.0.0.1:8080/tsa")]
 pub(crate) struct SignArgs {
     /// The PDF to sign (never modified).
     input: PathBuf,
@@ -80,6 +81,13 @@ pub(crate) struct SignArgs {
     /// Environment variable holding the password of an encrypted input PDF.
     #[arg(long, value_name = "VAR")]
     pdf_password_env: Option<String>,
+    /// PAdES baseline level: b-b (the signature), b-t (+ a signature timestamp from --tsa),
+    /// b-lt (+ every certificate, OCSP response and CRL needed to validate offline, in the
+    /// DSS), b-lta (+ a document timestamp over them).
+    #[arg(long, value_name = "LEVEL", default_value = "b-b", value_parser = ["b-b", "b-t", "b-lt", "b-lta"])]
+    level: String,
+    #[command(flatten)]
+    services: crate::services::ServiceArgs,
     /// Flush the output to the disk before it replaces OUTPUT.pdf (survives a power loss;
     /// costs about as much as signing on a large file).
     #[arg(long)]
@@ -292,24 +300,38 @@ fn sign(a: &SignArgs) -> anyhow::Result<()> {
     };
     let pdf_password =
         a.pdf_password_env.as_deref().map(secret_from_env).transpose().map_err(|e| Usage(e.to_string()))?;
+    let level: signet_pades::Level = a.level.parse().map_err(Usage)?;
+    let parts = a.services.parts()?;
+    if level >= signet_pades::Level::BT && parts.tsa_url().is_none() {
+        bail!(Usage(format!("--level {} needs a timestamp authority: give --tsa URL", a.level)));
+    }
+    let built = parts.build();
     let cms = LoadingIdentity::start(material, digest, a.pss);
-    let summary =
-        signet_pades::sign_file(&a.input, &a.output, pdf_password.as_deref().map(str::as_bytes), &opts, &cms, a.fsync)
-            .map_err(|e| match (cms.take_error(), e) {
-                (Some(load_error), _) => load_error,
-                (None, e) => match e {
-                    signet_pades::Error::Pdf(signet_pdf::Error::Encryption(m)) if pdf_password.is_none() => {
-                        anyhow::Error::new(Usage(format!(
-                            "{}: {m}; give it with --pdf-password-env VAR",
-                            a.input.display()
-                        )))
-                    }
-                    other => anyhow::Error::new(other).context(format!("cannot sign {}", a.input.display())),
-                },
-            })?;
+    let (summary, notes) = signet_pades::sign_file_at_level(
+        &a.input,
+        &a.output,
+        pdf_password.as_deref().map(str::as_bytes),
+        &opts,
+        &cms,
+        level,
+        built.services(digest),
+        a.fsync,
+    )
+    .map_err(|e| match (cms.take_error(), e) {
+        (Some(load_error), _) => load_error,
+        (None, e) => match e {
+            signet_pades::Error::Pdf(signet_pdf::Error::Encryption(m)) if pdf_password.is_none() => {
+                anyhow::Error::new(Usage(format!("{}: {m}; give it with --pdf-password-env VAR", a.input.display())))
+            }
+            other => anyhow::Error::new(other).context(format!("cannot sign {}", a.input.display())),
+        },
+    })?;
+    for n in &notes {
+        eprintln!("signet sign: note: {n}");
+    }
     if !a.quiet {
         eprintln!(
-            "signed {} -> {} (field '{}', {:.0} ms)",
+            "signed {} -> {} (field '{}', PAdES {level}, {:.0} ms)",
             a.input.display(),
             a.output.display(),
             summary.field_name,

@@ -20,8 +20,8 @@ mod error;
 pub mod ocsp;
 pub mod oid;
 mod parse;
-mod unsigned;
 pub mod tsp;
+mod unsigned;
 
 pub use build::{
     EncapsulatedContent, assemble_signed_data, assemble_signed_data_with, build_signed_data, estimated_len,

@@ -22,6 +22,11 @@ pub enum Error {
     },
     /// Writing the output failed.
     Io(std::io::Error),
+    /// No timestamp could be obtained (B-T and above).
+    Timestamp(String),
+    /// The validation data is incomplete or could not be gathered (B-LT and above): the file
+    /// is not written rather than written without it.
+    Validation(String),
 }
 
 impl fmt::Display for Error {
@@ -34,6 +39,8 @@ impl fmt::Display for Error {
                 write!(f, "the signature needs {needed} bytes but only {reserved} were reserved")
             }
             Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Timestamp(s) => write!(f, "timestamp: {s}"),
+            Error::Validation(s) => write!(f, "validation data: {s}"),
         }
     }
 }

@@ -25,8 +25,9 @@ use signet_crypto::asn1::{self, tag};
 use signet_pdf::{Document, FileSource, Object, form};
 
 use crate::dss::dss_update;
-use crate::ltv::ValidationData;
 use crate::error::{Error, Result};
+use crate::fetch::{Fetcher, TsaClient};
+use crate::ltv::{Revocation, ValidationData, collect};
 use crate::prepare::{SignatureKind, SignatureOptions};
 use crate::sign::{CmsProvider, TbsSummary, create_temp, persist, sign_into, sign_update};
 use crate::timestamp::{DocTimestampCms, TimestampedCms, Timestamper};
@@ -79,6 +80,46 @@ pub trait ValidationSource {
     fn collect(&self, leaves: &[Vec<u8>], certs: &[Vec<u8>], at: SystemTime) -> Result<ValidationData>;
 }
 
+impl Timestamper for TsaClient<'_> {
+    fn timestamp(&self, alg: DigestAlgorithm, imprint: &[u8]) -> Result<Vec<u8>> {
+        TsaClient::timestamp(self, alg, imprint).map(|t| t.der).map_err(|e| Error::Timestamp(e.to_string()))
+    }
+}
+
+/// A [`ValidationSource`] that fetches what is missing over the network ([`collect`]): issuer
+/// certificates from AIA, OCSP responses, CRLs.
+pub struct OnlineValidation<'a> {
+    fetcher: &'a dyn Fetcher,
+    anchors: Vec<Vec<u8>>,
+    policy: Revocation,
+}
+
+impl<'a> OnlineValidation<'a> {
+    /// Collects through `fetcher` up to `anchors`; with no anchors given, up to the
+    /// self-signed certificates the signature and timestamp tokens carry.
+    pub fn new(fetcher: &'a dyn Fetcher, anchors: Vec<Vec<u8>>, policy: Revocation) -> Self {
+        OnlineValidation { fetcher, anchors, policy }
+    }
+}
+
+impl ValidationSource for OnlineValidation<'_> {
+    fn collect(&self, leaves: &[Vec<u8>], certs: &[Vec<u8>], at: SystemTime) -> Result<ValidationData> {
+        let self_signed;
+        let anchors = if self.anchors.is_empty() {
+            self_signed = leaves
+                .iter()
+                .chain(certs)
+                .filter(|c| signet_cms::CertView::parse(c).is_ok_and(|v| v.is_self_issued()))
+                .cloned()
+                .collect::<Vec<_>>();
+            &self_signed
+        } else {
+            &self.anchors
+        };
+        collect(leaves, certs, anchors, self.fetcher, at, self.policy).map_err(|e| Error::Validation(e.to_string()))
+    }
+}
+
 /// The services a level above B-B needs.
 #[derive(Clone, Copy)]
 pub struct Services<'a> {
@@ -101,7 +142,8 @@ impl<'a> Services<'a> {
 
 /// Signs `input` into `output` at `level`. See [`crate::sign_file`] for the streaming and
 /// atomicity guarantees; the levels above B-T append the DSS and timestamp updates before
-/// the output appears.
+/// the output appears. Returns what was signed and the validation-data findings that did not
+/// stop the signing (e.g. revocation data older than the signature timestamp).
 #[allow(clippy::too_many_arguments)]
 pub fn sign_file_at_level(
     input: &Path,
@@ -112,7 +154,7 @@ pub fn sign_file_at_level(
     level: Level,
     services: Services<'_>,
     durable: bool,
-) -> Result<TbsSummary> {
+) -> Result<(TbsSummary, Vec<String>)> {
     let timestamped;
     let cms: &dyn CmsProvider = if level >= Level::BT {
         timestamped = TimestampedCms::new(cms, services.tsa(level)?);
@@ -125,6 +167,7 @@ pub fn sign_file_at_level(
     }
     let mut tmp = create_temp(output)?;
     let summary = sign_into(input, tmp.as_file_mut(), password, opts, cms)?;
+    let mut notes = Vec::new();
     if level >= Level::BLT {
         let file = tmp.as_file_mut();
         let mut doc = Document::open(FileSource::new(file.try_clone()?)?, password)?;
@@ -132,12 +175,13 @@ pub fn sign_file_at_level(
         let at = sig.timestamp_time.unwrap_or_else(SystemTime::now);
         let data = services.validation(level)?.collect(&sig.leaves, &sig.certs, at)?;
         append(file, dss_update(&mut doc, &data)?)?;
+        notes.extend(data.notes);
         if level >= Level::BLTA {
-            add_archive_timestamp(file, password, services)?;
+            notes.extend(add_archive_timestamp(file, password, services)?);
         }
     }
     persist(tmp, output, durable)?;
-    Ok(summary)
+    Ok((summary, notes))
 }
 
 /// What an extension did.
@@ -151,6 +195,9 @@ pub struct ExtendSummary {
     pub time_mark_added: bool,
     /// Whether an archive document timestamp was added.
     pub archive_timestamp_added: bool,
+    /// Findings that did not stop the extension (e.g. revocation data older than a
+    /// signature's timestamp).
+    pub notes: Vec<String>,
 }
 
 /// Extends every signature of `input` to `level` (B-LT or B-LTA) into `output`: signatures
@@ -198,8 +245,9 @@ pub fn extend_file(
     let mut doc = Document::open(FileSource::new(file.try_clone()?)?, password)?;
     let before = dss_counts(&mut doc)?;
     append(file, dss_update(&mut doc, &data)?)?;
+    summary.notes.extend(data.notes);
     if level >= Level::BLTA {
-        add_archive_timestamp(file, password, services)?;
+        summary.notes.extend(add_archive_timestamp(file, password, services)?);
         summary.archive_timestamp_added = true;
     }
     let after = dss_counts(&mut Document::open(FileSource::new(file.try_clone()?)?, password)?)?;
@@ -209,14 +257,15 @@ pub fn extend_file(
 }
 
 /// Appends a document timestamp, then the validation data of its chain when the DSS lacks it.
-fn add_archive_timestamp(file: &mut File, password: Option<&[u8]>, services: Services<'_>) -> Result<()> {
+fn add_archive_timestamp(file: &mut File, password: Option<&[u8]>, services: Services<'_>) -> Result<Vec<String>> {
     let level = Level::BLTA;
     let field = add_doc_timestamp(file, password, services.tsa(level)?, services.timestamp_digest)?;
     let mut doc = Document::open(FileSource::new(file.try_clone()?)?, password)?;
     let ts = read_signature(&mut doc, &field)?;
     let at = ts.timestamp_time.unwrap_or_else(SystemTime::now);
     let data = services.validation(level)?.collect(&ts.leaves, &ts.certs, at)?;
-    append(file, dss_update(&mut doc, &data)?)
+    append(file, dss_update(&mut doc, &data)?)?;
+    Ok(data.notes)
 }
 
 fn add_doc_timestamp(
@@ -234,7 +283,8 @@ fn add_doc_timestamp(
 
 /// Appends `other`'s items that `data` lacks.
 fn merge(data: &mut ValidationData, other: ValidationData) {
-    for (mine, theirs) in [(&mut data.certs, other.certs), (&mut data.ocsps, other.ocsps), (&mut data.crls, other.crls)] {
+    for (mine, theirs) in [(&mut data.certs, other.certs), (&mut data.ocsps, other.ocsps), (&mut data.crls, other.crls)]
+    {
         for item in theirs {
             if !mine.contains(&item) {
                 mine.push(item);

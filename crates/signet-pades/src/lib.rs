@@ -3,8 +3,8 @@
 
 pub mod dss;
 pub mod error;
-pub mod level;
 pub mod fetch;
+pub mod level;
 pub mod ltv;
 pub mod placement;
 pub mod prepare;
@@ -14,8 +14,8 @@ pub mod timestamp;
 
 pub use dss::dss_update;
 pub use error::{Error, Result};
-pub use level::{ExtendSummary, Level, Services, ValidationSource, extend_file, sign_file_at_level};
 pub use fetch::{FetchError, Fetched, Fetcher, FnFetcher, HttpFetcher, TimestampToken, TsaClient};
+pub use level::{ExtendSummary, Level, OnlineValidation, Services, ValidationSource, extend_file, sign_file_at_level};
 pub use ltv::{LtvError, Revocation, ValidationData, collect};
 pub use placement::VisualRect;
 pub use prepare::{

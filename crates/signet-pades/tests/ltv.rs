@@ -187,7 +187,10 @@ fn server_down_and_missing_anchor_are_clear_errors() {
     )
     .unwrap_err();
     assert!(matches!(e, LtvError::NoIssuer { .. }), "{e}");
-    assert!(e.to_string().contains("Root CA, O=Peer Kit Test, C=FR' is self-signed but not one of the trust anchors"), "{e}");
+    assert!(
+        e.to_string().contains("Root CA, O=Peer Kit Test, C=FR' is self-signed but not one of the trust anchors"),
+        "{e}"
+    );
 }
 
 #[test]
