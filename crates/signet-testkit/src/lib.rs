@@ -129,6 +129,75 @@ pub fn validate(
     if out.status.success() { Ok(text) } else { Err(text) }
 }
 
+/// `validate.sh` with a minimum PAdES level (`B-B`, `B-T`, `B-LT` or `B-LTA`).
+pub fn validate_level(
+    pdf: &Path,
+    root: &Path,
+    expect_sigs: usize,
+    password: Option<&str>,
+    revocation: &str,
+    level: &str,
+) -> Result<String, String> {
+    let mut cmd = Command::new(peer_dir().join("validate.sh"));
+    cmd.arg(pdf).arg(root).args(["--expect-sigs", &expect_sigs.to_string(), "--revocation", revocation]);
+    cmd.args(["--pades-level", level]);
+    if let Some(p) = password {
+        cmd.args(["--password", p]);
+    }
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    if out.status.success() { Ok(text) } else { Err(text) }
+}
+
+fn pyhanko() -> PathBuf {
+    python().with_file_name("pyhanko")
+}
+
+/// `pyhanko sign adesverify --trust ROOT` (ETSI EN 319 102-1 style, revocation required): run
+/// while no revocation or timestamp server answers, it validates from the embedded data
+/// alone. `Ok` when every signature is VALID. Retried with `--no-strict-syntax` when strict
+/// parsing refuses the file (hybrid references).
+pub fn pyhanko_ades(pdf: &Path, root: &Path, password: Option<&str>) -> Result<String, String> {
+    let run = |lenient: bool| {
+        let mut cmd = Command::new(pyhanko());
+        cmd.args(["sign", "adesverify", "--trust"]).arg(root).args(["--trust-replace", "--executive-summary"]);
+        if let Some(p) = password {
+            cmd.args(["--password", p]);
+        }
+        if lenient {
+            cmd.arg("--no-strict-syntax");
+        }
+        let out = cmd.arg(pdf).stdin(Stdio::null()).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let (mut ok, mut text) = run(false);
+    if !ok && (text.contains("strict") || text.contains("hybrid")) {
+        (ok, text) = run(true);
+    }
+    let verdicts: Vec<&str> = text.lines().filter(|l| l.ends_with(":VALID") || l.ends_with(":INVALID")).collect();
+    if ok && !verdicts.is_empty() && verdicts.iter().all(|l| l.ends_with(":VALID")) { Ok(text) } else { Err(text) }
+}
+
+/// Signs `input` with pyHanko's CLI (`sign addsig --use-pades`, PAdES B-B) into `output` with
+/// the PKI's `<key>.p12`, in a new field `field`.
+pub fn pyhanko_sign(pki: &Pki, key: &str, field: &str, input: &Path, output: &Path) -> Result<(), String> {
+    let out = Command::new(pyhanko())
+        .args(["sign", "addsig", "--field", field, "--use-pades", "pkcs12", "--passfile"])
+        .arg(pki.dir.join("p12.pass"))
+        .arg(input)
+        .arg(output)
+        .arg(pki.p12(key))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("pyhanko addsig {}: {}", input.display(), String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
 /// pyHanko's verdict per signature of each file: "intact", "modified" or "invalid".
 pub fn pyhanko_verdicts(root: &Path, password: Option<&str>, files: &[PathBuf]) -> Vec<(PathBuf, Vec<String>)> {
     if files.is_empty() {
