@@ -72,7 +72,7 @@ impl fmt::Display for Level {
 /// Finds the validation data for certificates: issuers (from what is given or by AIA),
 /// OCSP responses and CRLs, up to trust anchors. Implementations must fail, naming the
 /// certificate, rather than return data that leaves a path unverifiable.
-pub trait ValidationSource {
+pub trait ValidationSource: Send + Sync {
     /// Validation data for the paths of every certificate in `leaves`, using `certs` as
     /// candidate issuers. Revocation data should be produced at or after `at` (the time the
     /// signature is proven to have existed), so that past validation can use it
