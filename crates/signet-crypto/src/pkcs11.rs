@@ -197,6 +197,12 @@ impl Pkcs11Key {
         .map_err(|e| ck(format!("cannot read the certificates of the token '{}'", self.token_label), e))
     }
 
+    /// The number of idle sessions in the pool: at most the largest number of signatures
+    /// that were made at the same time.
+    pub fn idle_sessions(&self) -> usize {
+        self.sessions.lock().map(|p| p.len()).unwrap_or(0)
+    }
+
     /// Runs `f` on a pooled session of the key's token.
     fn with_session<T>(&self, f: impl FnOnce(&Session) -> Result<T, CkError>) -> Result<T, CkError> {
         let pooled = self.sessions.lock().ok().and_then(|mut p| p.pop());
@@ -485,8 +491,9 @@ fn ck(context: String, e: CkError) -> Error {
     Error::Token(format!("{context}: {}", ck_text(&e)))
 }
 
-/// A cryptoki error as `CKR_...` name plus the function, without the specification's
-/// paragraph that cryptoki's `Display` prints.
+/// A cryptoki error as the function and the return value's name (e.g. "Sign returned
+/// KeyFunctionNotPermitted"), without the specification's paragraph that cryptoki's `Display`
+/// prints.
 fn ck_text(e: &CkError) -> String {
     match e {
         CkError::Pkcs11(rv, function) => format!("{function:?} returned {rv:?}"),
