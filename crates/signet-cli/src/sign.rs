@@ -7,19 +7,22 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use clap::Args;
-use signet_crypto::{DigestAlgorithm, Identity, SignatureScheme};
+use clap::{ArgGroup, Args};
+use signet_crypto::{DigestAlgorithm, Identity, KeyRef, Pkcs11Key, SignatureScheme, TokenRef};
 use signet_pades::{Certification, CmsProvider, SignatureOptions, Visible, VisualRect};
 use signet_pdf::appearance::SealImage;
 
 use crate::{EXIT_USAGE, secret_from_env};
 
 #[derive(Args, Debug)]
+#[command(group(ArgGroup::new("private_key").args(["key", "pkcs11_key"])))]
 #[command(after_help = "Examples:
   signet sign in.pdf -o out.pdf --p12 me.p12 --p12-password-env P12_PASSWORD
   signet sign in.pdf -o out.pdf --key key.pem --cert cert.pem --chain chain.pem \\
       --page -1 --rect 380,40,560,140 --image seal.png --text 'Signed by ACME' --reason Approved
-  signet sign in.pdf -o out.pdf --p12 me.p12 --level b-lta --tsa http://127.0.0.1:8080/tsa")]
+  signet sign in.pdf -o out.pdf --p12 me.p12 --level b-lta --tsa http://127.0.0.1:8080/tsa
+  signet sign in.pdf -o out.pdf --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\
+      --pkcs11-token seals --pkcs11-key company-seal --pkcs11-pin-env PIN --chain chain.pem")]
 pub(crate) struct SignArgs {
     /// The PDF to sign (never modified).
     input: PathBuf,
@@ -27,7 +30,12 @@ pub(crate) struct SignArgs {
     #[arg(short, long, value_name = "OUTPUT.pdf")]
     output: PathBuf,
     /// PKCS#12 file with the key and its certificate chain (OpenSSL 3 or legacy RC2/3DES).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["key", "cert"], required_unless_present = "key")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["key", "cert", "pkcs11_key"],
+        required_unless_present_any = ["key", "pkcs11_key"]
+    )]
     p12: Option<PathBuf>,
     /// Environment variable holding the PKCS#12 password (default: empty password).
     #[arg(long, value_name = "VAR", requires = "p12")]
@@ -38,12 +46,25 @@ pub(crate) struct SignArgs {
     /// Environment variable holding the password of an encrypted --key.
     #[arg(long, value_name = "VAR", requires = "key")]
     key_password_env: Option<String>,
-    /// Signer certificate, PEM (may also hold the chain).
-    #[arg(long, value_name = "CERT.pem", requires = "key")]
+    /// Signer certificate, PEM (may also hold the chain). With --pkcs11-key it may be left
+    /// out when the token stores the certificate with the key (same CKA_ID).
+    #[arg(long, value_name = "CERT.pem", requires = "private_key")]
     cert: Option<PathBuf>,
     /// Issuer certificates to embed, PEM.
-    #[arg(long, value_name = "CHAIN.pem", requires = "key")]
+    #[arg(long, value_name = "CHAIN.pem", requires = "private_key")]
     chain: Option<PathBuf>,
+    /// PKCS#11 module (shared library) of the token holding the key.
+    #[arg(long, value_name = "MODULE.so", env = "SIGNET_PKCS11_MODULE")]
+    pkcs11_module: Option<PathBuf>,
+    /// Label of the PKCS#11 token holding the key.
+    #[arg(long, value_name = "LABEL", requires = "pkcs11_key")]
+    pkcs11_token: Option<String>,
+    /// Label (CKA_LABEL) of the private key on the token.
+    #[arg(long, value_name = "LABEL", conflicts_with = "key", requires_all = ["pkcs11_token", "pkcs11_pin_env"])]
+    pkcs11_key: Option<String>,
+    /// Environment variable holding the token's user PIN.
+    #[arg(long, value_name = "VAR", requires = "pkcs11_key")]
+    pkcs11_pin_env: Option<String>,
     /// Signature field: an existing empty signature field, or the name of a new field.
     #[arg(long, value_name = "NAME")]
     field: Option<String>,
@@ -145,6 +166,14 @@ enum KeyMaterial {
         chain_pem: Option<Vec<u8>>,
         password: Option<String>,
     },
+    Pkcs11 {
+        module: PathBuf,
+        token: String,
+        key: String,
+        pin: String,
+        /// `--cert` then `--chain`, DER.
+        certs: Vec<Vec<u8>>,
+    },
 }
 
 impl KeyMaterial {
@@ -156,8 +185,14 @@ impl KeyMaterial {
             };
             return Ok(KeyMaterial::Pkcs12 { path: p12.clone(), bytes: read(p12)?, password });
         }
+        if let Some(key) = &a.pkcs11_key {
+            return Self::read_pkcs11(a, key);
+        }
         let (Some(key), Some(cert)) = (&a.key, &a.cert) else {
-            return Err(Usage("give --p12 FILE, or --key KEY.pem with --cert CERT.pem".into()).into());
+            return Err(Usage(
+                "give --p12 FILE, --key KEY.pem with --cert CERT.pem, or --pkcs11-key LABEL with its token".into(),
+            )
+            .into());
         };
         let password =
             a.key_password_env.as_deref().map(secret_from_env).transpose().map_err(|e| Usage(e.to_string()))?;
@@ -171,6 +206,26 @@ impl KeyMaterial {
         })
     }
 
+    fn read_pkcs11(a: &SignArgs, key: &str) -> anyhow::Result<KeyMaterial> {
+        let module = a.pkcs11_module.clone().ok_or_else(|| {
+            Usage("--pkcs11-key needs the token's module: give --pkcs11-module PATH or set SIGNET_PKCS11_MODULE".into())
+        })?;
+        if module.components().count() > 1 && !module.is_file() {
+            bail!(Usage(format!("the PKCS#11 module {} does not exist", module.display())));
+        }
+        let (Some(token), Some(pin_env)) = (&a.pkcs11_token, &a.pkcs11_pin_env) else {
+            bail!(Usage("--pkcs11-key needs --pkcs11-token LABEL and --pkcs11-pin-env VAR".into()));
+        };
+        let pin = secret_from_env(pin_env).map_err(|e| Usage(e.to_string()))?;
+        let mut certs = Vec::new();
+        for path in [&a.cert, &a.chain].into_iter().flatten() {
+            let found = signet_crypto::certificates_from_pem_or_der(&read(path)?)
+                .map_err(|e| Usage(format!("{}: {e}", path.display())))?;
+            certs.extend(found);
+        }
+        Ok(KeyMaterial::Pkcs11 { module, token: token.clone(), key: key.to_string(), pin, certs })
+    }
+
     fn load(self) -> anyhow::Result<Identity> {
         match self {
             KeyMaterial::Pkcs12 { path, bytes, password } => {
@@ -179,6 +234,13 @@ impl KeyMaterial {
             KeyMaterial::Pem { key, cert, key_pem, cert_pem, chain_pem, password } => {
                 Identity::from_pem(&key_pem, password.as_deref().map(str::as_bytes), &cert_pem, chain_pem.as_deref())
                     .with_context(|| format!("cannot load the key {} with {}", key.display(), cert.display()))
+            }
+            KeyMaterial::Pkcs11 { module, token, key, pin, certs } => {
+                let context = || format!("cannot use the key '{key}' of the token '{token}'");
+                let signer =
+                    Pkcs11Key::open(&module, &TokenRef::Label(token.clone()), &KeyRef::Label(key.clone()), &pin)
+                        .with_context(context)?;
+                Identity::from_pkcs11(signer, certs).with_context(context)
             }
         }
     }

@@ -26,6 +26,14 @@ pub enum Error {
     BadSignature,
     /// The signing operation itself failed.
     SigningFailed(String),
+    /// A PKCS#11 module, token or key could not be used (module not found, token or key not
+    /// on the token, unusable key attributes, a token error).
+    Token(String),
+    /// The token refused the user PIN (`CKR_PIN_INCORRECT`, `CKR_PIN_LEN_RANGE`).
+    WrongPin {
+        /// The label of the token.
+        token: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -40,6 +48,8 @@ impl fmt::Display for Error {
             Self::Der(e) => write!(f, "malformed DER: {e}"),
             Self::BadSignature => f.write_str("signature does not verify"),
             Self::SigningFailed(s) => write!(f, "signing failed: {s}"),
+            Self::Token(s) => write!(f, "PKCS#11: {s}"),
+            Self::WrongPin { token } => write!(f, "PKCS#11: wrong PIN for the token '{token}'"),
         }
     }
 }

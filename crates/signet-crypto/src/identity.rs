@@ -4,7 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::asn1::{self, tag};
-use crate::{Error, KeyKind, Signer, SoftwareKey};
+use crate::{
+    DigestAlgorithm, Error, KeyKind, Pkcs11Key, SignatureAlgorithm, Signer, SoftwareKey, certificate_spki,
+    verify_signature,
+};
 
 /// A signing key with its certificate and chain.
 #[derive(Clone)]
@@ -60,6 +63,38 @@ impl Identity {
         };
         let mut rest = certs;
         let certificate = rest.remove(i);
+        let chain = order_chain(&certificate, rest)?;
+        Ok(Self::new(Arc::new(key), certificate, chain))
+    }
+
+    /// Pairs a token key with its certificate: the first of `certs`, then of the certificates
+    /// stored with the key on the token ([`Pkcs11Key::token_certificates`]), whose public key
+    /// verifies a signature the token makes now (this proves the pairing for any token,
+    /// including those that do not show the public key). The other `certs` go to `chain`,
+    /// ordered from the signer's issuer upward.
+    pub fn from_pkcs11(key: Pkcs11Key, certs: Vec<Vec<u8>>) -> Result<Self, Error> {
+        let on_token = key.token_certificates()?;
+        if certs.is_empty() && on_token.is_empty() {
+            return Err(Error::InvalidCertificate(format!(
+                "no certificate given, and none on the token '{}' with the key's CKA_ID",
+                key.token_label()
+            )));
+        }
+        const PROBE: &[u8] = b"Signet: does this certificate hold the public key of this token key?";
+        let scheme = key.key_kind().default_scheme();
+        let probe = key.sign(scheme, DigestAlgorithm::Sha256, PROBE)?;
+        let alg = SignatureAlgorithm::new(scheme, DigestAlgorithm::Sha256);
+        let matches =
+            |cert: &[u8]| certificate_spki(cert).is_ok_and(|spki| verify_signature(spki, &alg, PROBE, &probe).is_ok());
+        let mut rest = certs;
+        let certificate = if let Some(i) = rest.iter().position(|c| matches(c)) {
+            rest.remove(i)
+        } else if let Some(c) = on_token.into_iter().find(|c| matches(c)) {
+            c
+        } else {
+            return Err(Error::KeyMismatch);
+        };
+        rest.retain(|c| *c != certificate);
         let chain = order_chain(&certificate, rest)?;
         Ok(Self::new(Arc::new(key), certificate, chain))
     }

@@ -6,6 +6,8 @@
 //!   PKCS#11 tokens and remote signing services are interchangeable.
 //! - [`SoftwareKey`], a [`Signer`] over `aws-lc-rs` key pairs, and [`Identity`] (signer plus
 //!   certificate chain) loaded from PKCS#12 or PEM files.
+//! - [`Pkcs11Key`], a [`Signer`] over a private key on a PKCS#11 token (HSM, smart card,
+//!   SoftHSM2), and [`Identity::from_pkcs11`].
 //! - [`verify_signature`] over a `SubjectPublicKeyInfo` with a [`SignatureAlgorithm`] read from
 //!   an X.509/CMS `AlgorithmIdentifier` (RFC 5280 §4.1.1.2, RFC 4055, RFC 5754, RFC 5758).
 //! - [`asn1`], a small DER reader shared by the CMS and path-validation code.
@@ -18,6 +20,7 @@ mod digest;
 mod error;
 mod identity;
 pub mod oid;
+mod pkcs11;
 mod signer;
 mod verify;
 
@@ -25,6 +28,7 @@ pub use algorithm::SignatureAlgorithm;
 pub use digest::{DigestAlgorithm, Hasher};
 pub use error::Error;
 pub use identity::{Identity, certificates_from_pem_or_der};
+pub use pkcs11::{KeyRef, Pkcs11Key, TokenRef};
 pub use signer::{KeyKind, SignatureScheme, Signer, SoftwareKey};
 pub use verify::{PublicKeyInfo, certificate_spki, verify_signature};
 

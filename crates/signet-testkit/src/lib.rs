@@ -384,3 +384,104 @@ impl Pki {
         assert!(out.status.success(), "signet sign {}: {}", input.display(), String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// The SoftHSM2 PKCS#11 module: `$SIGNET_SOFTHSM2_MODULE`, else the first of the usual
+/// Debian/Ubuntu, Fedora, Homebrew and source-build locations that exists.
+pub fn softhsm_module() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("SIGNET_SOFTHSM2_MODULE") {
+        return Some(PathBuf::from(p));
+    }
+    let mut candidates: Vec<PathBuf> = [
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "/usr/lib64/softhsm/libsofthsm2.so",
+        "/usr/lib64/pkcs11/libsofthsm2.so",
+        "/usr/lib/pkcs11/libsofthsm2.so",
+        "/usr/local/lib/softhsm/libsofthsm2.so",
+        "/opt/homebrew/lib/softhsm/libsofthsm2.so",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
+    // Debian multiarch: /usr/lib/<triplet>/softhsm/
+    if let Ok(entries) = std::fs::read_dir("/usr/lib") {
+        for e in entries.flatten() {
+            candidates.push(e.path().join("softhsm/libsofthsm2.so"));
+            candidates.push(e.path().join("pkcs11/libsofthsm2.so"));
+        }
+    }
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+/// The SoftHSM2 module for the test `test`, with `softhsm2-util` on the PATH. When either is
+/// missing: in CI (`CI` set, not "false"/"0") the test fails; elsewhere it prints a loud notice
+/// and returns `None`, and the caller returns (the only tests allowed to be skipped: SoftHSM2
+/// is a system package, installed by `../shared/peer/setup.sh`).
+pub fn softhsm_module_or_skip(test: &str) -> Option<PathBuf> {
+    let util = Command::new("softhsm2-util").arg("--version").output().is_ok_and(|o| o.status.success());
+    let module = softhsm_module();
+    if let (true, Some(m)) = (util, &module) {
+        return Some(m.clone());
+    }
+    let what = if module.is_none() { "the libsofthsm2.so module" } else { "softhsm2-util" };
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(!ci, "{test}: SoftHSM2 is not installed ({what} not found) and CI is set; run ../shared/peer/setup.sh");
+    eprintln!();
+    eprintln!("!!! {test}: SKIPPED: SoftHSM2 is not installed ({what} not found).");
+    eprintln!("!!! Install it (../shared/peer/setup.sh, or apt-get install softhsm2) to run the PKCS#11 tests.");
+    eprintln!();
+    None
+}
+
+/// A throw-away SoftHSM2 token store in a directory of its own (`softhsm2.conf` with
+/// `directories.tokendir` inside it). Processes see it through `SOFTHSM2_CONF` (see
+/// [`SoftHsm::env`]); nothing outside the directory is touched.
+pub struct SoftHsm {
+    pub dir: PathBuf,
+    pub conf: PathBuf,
+    pub module: PathBuf,
+}
+
+impl SoftHsm {
+    /// An empty token store under `dir` (created).
+    pub fn new(dir: &Path, module: PathBuf) -> SoftHsm {
+        let tokens = dir.join("tokens");
+        std::fs::create_dir_all(&tokens).unwrap();
+        let conf = dir.join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
+                tokens.display()
+            ),
+        )
+        .unwrap();
+        SoftHsm { dir: dir.to_path_buf(), conf, module }
+    }
+
+    /// The environment variable a process needs to see this store.
+    pub fn env(&self) -> (&'static str, &Path) {
+        ("SOFTHSM2_CONF", &self.conf)
+    }
+
+    fn util(&self, args: &[&str]) {
+        let out = Command::new("softhsm2-util").args(args).env("SOFTHSM2_CONF", &self.conf).output().unwrap();
+        assert!(
+            out.status.success(),
+            "softhsm2-util {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Initialises a new token in the first free slot (`softhsm2-util --init-token --free`).
+    pub fn init_token(&self, label: &str, so_pin: &str, pin: &str) {
+        self.util(&["--init-token", "--free", "--label", label, "--so-pin", so_pin, "--pin", pin]);
+    }
+
+    /// Imports a PKCS#8 PEM private key (and its public key) onto the token `token` with the
+    /// object label `label` and `CKA_ID` `id_hex` (`softhsm2-util --import`).
+    pub fn import_key(&self, token: &str, pin: &str, pkcs8_pem: &Path, label: &str, id_hex: &str) {
+        let path = pkcs8_pem.to_str().unwrap();
+        self.util(&["--import", path, "--token", token, "--pin", pin, "--label", label, "--id", id_hex]);
+    }
+}
