@@ -53,6 +53,8 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// At start: the certification authority could not be opened or created.
+    Authority(signet_authority::Error),
     /// At start: the listening socket could not be opened.
     Bind {
         /// The address asked for.
@@ -78,9 +80,11 @@ impl Error {
             Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::UnreadablePdf(_) | Error::EncryptedPdf(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::DataDir { .. } | Error::TrustAnchor { .. } | Error::Bind { .. } | Error::Internal { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::DataDir { .. }
+            | Error::TrustAnchor { .. }
+            | Error::Authority(_)
+            | Error::Bind { .. }
+            | Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -94,9 +98,11 @@ impl Error {
             Error::UnreadablePdf(_) => "unreadable_pdf",
             Error::EncryptedPdf(_) => "encrypted_pdf",
             Error::NotFound => "not_found",
-            Error::DataDir { .. } | Error::TrustAnchor { .. } | Error::Bind { .. } | Error::Internal { .. } => {
-                "internal_error"
-            }
+            Error::DataDir { .. }
+            | Error::TrustAnchor { .. }
+            | Error::Authority(_)
+            | Error::Bind { .. }
+            | Error::Internal { .. } => "internal_error",
         }
     }
 
@@ -128,6 +134,7 @@ impl fmt::Display for Error {
                 write!(f, "cannot prepare the data directory at {}: {source}", path.display())
             }
             Error::TrustAnchor { path, reason } => write!(f, "trust anchor {}: {reason}", path.display()),
+            Error::Authority(e) => write!(f, "certification authority: {e}"),
             Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             Error::Internal { context, source } => write!(f, "{context}: {source}"),
         }
@@ -140,6 +147,7 @@ impl std::error::Error for Error {
             Error::UnreadablePdf(e) | Error::EncryptedPdf(e) => Some(e),
             Error::DataDir { source, .. } | Error::Bind { source, .. } => Some(source),
             Error::Internal { source, .. } => Some(source.as_ref()),
+            Error::Authority(e) => Some(e),
             _ => None,
         }
     }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod ca;
 mod error;
 mod state;
 mod verify;
@@ -13,7 +14,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 pub use error::Error;
-pub use state::AppState;
+pub use state::{AppState, open_authority};
 
 /// Where the server listens, where it keeps its data, what it trusts.
 #[derive(Clone, Debug)]
@@ -27,6 +28,9 @@ pub struct ServerConfig {
     pub trust: Vec<PathBuf>,
     /// Largest accepted upload in bytes (default 256 MiB).
     pub max_upload_bytes: u64,
+    /// Base URL of the CRLs, CA certificates and OCSP responder named in the certificates the
+    /// authority issues; `http://` + `listen` when `None`.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -36,15 +40,22 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("signet-data"),
             trust: Vec::new(),
             max_upload_bytes: 256 * 1024 * 1024,
+            public_url: None,
         }
     }
 }
 
-/// The server's routes: `/healthz`, and the API under `/api/v1`.
+/// The server's routes: `/healthz`, the certification authority's CRLs and certificates
+/// (`/crl/root.crl`, `/crl/issuing.crl`, `/ca/root.crt`, `/ca/issuing.crt`), and the API under
+/// `/api/v1`.
 pub fn app(state: AppState) -> Router {
     let api_v1 = Router::new().route("/verify", post(verify::verify));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/crl/root.crl", get(ca::root_crl))
+        .route("/crl/issuing.crl", get(ca::issuing_crl))
+        .route("/ca/root.crt", get(ca::root_certificate))
+        .route("/ca/issuing.crt", get(ca::issuing_certificate))
         .nest("/api/v1", api_v1)
         .fallback(async || Error::NotFound)
         .with_state(state)
