@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod ca;
 mod serve;
 mod sign;
 mod verify;
@@ -29,6 +30,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Measure signing (and verification) throughput of one PDF on this machine.
     Bench(bench::BenchArgs),
+    /// Manage the built-in certification authority: init, issue, revoke, list, crl, export.
+    Ca(ca::CaArgs),
 }
 
 /// Exit status for usage errors and unreadable input (as `verify` documents).
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Sign(a) => sign::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Ca(a) => ca::run(a),
     }
 }
 
