@@ -39,6 +39,7 @@ pub(crate) struct CaArgs {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once
 enum CaCommand {
     /// Create the root and issuing CA, TSA and OCSP responder certificates and the first CRLs.
     Init(InitArgs),
