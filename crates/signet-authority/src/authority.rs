@@ -542,7 +542,8 @@ impl Authority {
 
     /// Revokes the certificate with this serial number (hexadecimal, `:` separators allowed)
     /// and reissues its CA's CRL. The root cannot be revoked (take it out of trust stores
-    /// instead).
+    /// instead). Revoking the TSA or OCSP responder certificate in use issues its successor,
+    /// with a new key.
     pub fn revoke(&self, serial: &str, reason: RevocationReason, time: SystemTime) -> Result<CertificateRecord, Error> {
         let serial = normalize_serial(serial)?;
         let mut inner = self.lock();
@@ -559,13 +560,11 @@ impl Authority {
         record.revocation = Some(Revocation { time: x509::whole_seconds(time), reason });
         let record = record.clone();
         self.save_index(&mut inner)?;
-        if inner.state.tsa == serial {
-            inner.tsa = None;
-        }
-        if inner.state.ocsp == serial {
-            inner.ocsp = None;
-        }
         self.generate_crl(&mut inner, record.issuer)?;
+        if inner.state.tsa == serial || inner.state.ocsp == serial {
+            // The TSA or OCSP responder must not keep answering with a revoked certificate.
+            self.renew_locked(&mut inner)?;
+        }
         Ok(record)
     }
 
@@ -812,6 +811,10 @@ impl Authority {
     /// revoked, with a new key.
     fn renew_service_certificates(&self) -> Result<(), Error> {
         let mut inner = self.lock();
+        self.renew_locked(&mut inner)
+    }
+
+    fn renew_locked(&self, inner: &mut Inner) -> Result<(), Error> {
         let deadline = SystemTime::now() + RENEW_BEFORE;
         let mut changed = false;
         for profile in [Profile::Tsa, Profile::Ocsp] {
@@ -833,7 +836,7 @@ impl Authority {
                 key: KeySource::Generate(kind),
                 validity: None,
             };
-            let issued = self.issue_locked(&mut inner, &request)?;
+            let issued = self.issue_locked(inner, &request)?;
             if profile == Profile::Tsa {
                 inner.state.tsa = issued.record.serial;
             } else {
@@ -844,7 +847,7 @@ impl Authority {
         if changed {
             inner.tsa = None;
             inner.ocsp = None;
-            self.save_state(&mut inner)?;
+            self.save_state(inner)?;
         }
         Ok(())
     }

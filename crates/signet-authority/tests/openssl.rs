@@ -290,6 +290,23 @@ fn a_change_made_by_another_process_is_seen() {
 }
 
 #[test]
+fn a_revoked_service_certificate_is_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = init(tmp.path());
+    let old = ca.ocsp_identity().unwrap().certificate;
+    let serial = CertView::parse(&old).unwrap().serial_bytes().to_vec();
+    let hex: String = serial.iter().map(|b| format!("{b:02X}")).collect();
+    ca.revoke(&hex, RevocationReason::KeyCompromise, SystemTime::now()).unwrap();
+    let new = ca.ocsp_identity().unwrap().certificate;
+    assert_ne!(new, old);
+    let new_serial = CertView::parse(&new).unwrap().serial_bytes().to_vec();
+    assert_eq!(ca.status(CaLevel::Issuing, &new_serial).unwrap(), CertStatus::Good);
+    // The successor survives a restart.
+    drop(ca);
+    assert_eq!(Authority::open(&tmp.path().join("data")).unwrap().ocsp_identity().unwrap().certificate, new);
+}
+
+#[test]
 fn requests_that_make_no_sense_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let ca = init(tmp.path());

@@ -28,7 +28,7 @@ Examples:
   signet ca issue --profile seal --cn 'Example Invoices' --org 'Example SA' \\
       --org-id VATBE-0123456789 --key rsa-3072
   signet ca list
-  signet ca revoke 4A1F09C3D2E5B6A7980112233445566 --reason keyCompromise
+  signet ca revoke 4A1F09C3D2E5B6A79801122334455667 --reason keyCompromise
   signet ca crl --ca issuing --out issuing.crl && openssl crl -inform DER -in issuing.crl -noout -text")]
 pub(crate) struct CaArgs {
     /// Data directory of the authority.
