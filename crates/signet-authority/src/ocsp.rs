@@ -64,66 +64,8 @@ pub enum CertStatus {
     Unknown,
 }
 
-/// `CRLReason` (RFC 5280 §5.3.1), as in `RevokedInfo.revocationReason`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RevocationReason {
-    /// unspecified (0)
-    Unspecified,
-    /// keyCompromise (1)
-    KeyCompromise,
-    /// cACompromise (2)
-    CaCompromise,
-    /// affiliationChanged (3)
-    AffiliationChanged,
-    /// superseded (4)
-    Superseded,
-    /// cessationOfOperation (5)
-    CessationOfOperation,
-    /// certificateHold (6)
-    CertificateHold,
-    /// removeFromCRL (8)
-    RemoveFromCrl,
-    /// privilegeWithdrawn (9)
-    PrivilegeWithdrawn,
-    /// aACompromise (10)
-    AaCompromise,
-}
-
-impl RevocationReason {
-    /// The ENUMERATED value.
-    pub fn code(self) -> u8 {
-        match self {
-            Self::Unspecified => 0,
-            Self::KeyCompromise => 1,
-            Self::CaCompromise => 2,
-            Self::AffiliationChanged => 3,
-            Self::Superseded => 4,
-            Self::CessationOfOperation => 5,
-            Self::CertificateHold => 6,
-            Self::RemoveFromCrl => 8,
-            Self::PrivilegeWithdrawn => 9,
-            Self::AaCompromise => 10,
-        }
-    }
-
-    /// The reason with this ENUMERATED value (7 is unused).
-    pub fn from_code(code: u8) -> Option<Self> {
-        Some(match code {
-            0 => Self::Unspecified,
-            1 => Self::KeyCompromise,
-            2 => Self::CaCompromise,
-            3 => Self::AffiliationChanged,
-            4 => Self::Superseded,
-            5 => Self::CessationOfOperation,
-            6 => Self::CertificateHold,
-            8 => Self::RemoveFromCrl,
-            9 => Self::PrivilegeWithdrawn,
-            10 => Self::AaCompromise,
-            _ => return None,
-        })
-    }
-}
+/// `CRLReason` (RFC 5280 §5.3.1), as in `RevokedInfo.revocationReason`: the CA's own type.
+pub use crate::crl::RevocationReason;
 
 /// Where the responder reads certificate statuses: the CA's database.
 ///
@@ -133,6 +75,13 @@ pub trait StatusSource: Send + Sync {
     /// of its `CertificateSerialNumber` INTEGER, as the certificate encodes them (big-endian
     /// two's complement, minimal).
     fn status(&self, serial: &[u8]) -> CertStatus;
+
+    /// A value that changes whenever a status may have changed (a revocation), so cached
+    /// answers given before it are not served after it. Sources that never change keep the
+    /// default.
+    fn revision(&self) -> u64 {
+        0
+    }
 }
 
 impl<F> StatusSource for F
@@ -248,6 +197,8 @@ struct IssuerHashes {
 struct CachedReply {
     der: Vec<u8>,
     next_update: SystemTime,
+    /// [`StatusSource::revision`] when the answer was made.
+    revision: u64,
 }
 
 /// An OCSP responder for one CA.
@@ -351,9 +302,10 @@ impl OcspResponder {
         }
         let cache_key: Option<Vec<u8>> =
             (request.nonce.is_none() && !self.validity.is_zero()).then(|| request.cert_ids.concat_raw());
+        let revision = self.status.revision();
         if let Some(key) = &cache_key {
             let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(hit) = cache.get(key).filter(|c| now < c.next_update) {
+            if let Some(hit) = cache.get(key).filter(|c| now < c.next_update && c.revision == revision) {
                 return OcspReply {
                     der: hit.der.clone(),
                     status: ResponseStatus::Successful,
@@ -378,7 +330,7 @@ impl OcspResponder {
                     cache.clear();
                 }
             }
-            cache.insert(key, CachedReply { der: der.clone(), next_update: next });
+            cache.insert(key, CachedReply { der: der.clone(), next_update: next, revision });
         }
         OcspReply { der, status: ResponseStatus::Successful, next_update, refusal: None }
     }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod ca;
 mod extend;
 mod serve;
 mod services;
@@ -33,6 +34,8 @@ enum Command {
     Extend(extend::ExtendArgs),
     /// Measure signing (and verification) throughput of one PDF on this machine.
     Bench(bench::BenchArgs),
+    /// Manage the built-in certification authority: init, issue, revoke, list, crl, export.
+    Ca(ca::CaArgs),
 }
 
 /// Exit status for usage errors and unreadable input (as `verify` documents).
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => verify::run(a),
         Command::Extend(a) => extend::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Ca(a) => ca::run(a),
     }
 }
 

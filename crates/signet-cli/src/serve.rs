@@ -10,12 +10,19 @@ use signet_server::ServerConfig;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Args, Debug)]
-#[command(after_help = "Logs go to stderr; RUST_LOG sets the level (default info). SIGINT or SIGTERM stops the
+#[command(after_help = "The first start creates the data directory with a certification authority (root and
+issuing CA, TSA and OCSP responder certificates, CRLs) whose private keys are sealed under
+DATA/master.key (mode 0600), or under the key in SIGNET_MASTER_KEY (64 hex digits) when set.
+Back up the master key: without it the keys cannot be used. `signet ca` manages the authority.
+
+Logs go to stderr; RUST_LOG sets the level (default info). SIGINT or SIGTERM stops the
 server after the requests in flight.
 
 Examples:
   signet serve
-  signet serve --listen 0.0.0.0:8080 --data-dir /var/lib/signet --trust root-ca.pem
+  signet serve --listen 0.0.0.0:8080 --data-dir /var/lib/signet --trust root-ca.pem \\
+      --public-url http://pki.example.com
+  curl -s http://127.0.0.1:8080/crl/issuing.crl | openssl crl -inform DER -noout -text
   curl -s --data-binary @signed.pdf -H 'Content-Type: application/pdf' \\
       http://127.0.0.1:8080/api/v1/verify | jq .valid")]
 pub(crate) struct ServeArgs {
@@ -28,6 +35,14 @@ pub(crate) struct ServeArgs {
     /// More trust anchor certificates (PEM, may hold several; or DER). Repeat for more files.
     #[arg(long, value_name = "ROOT.pem")]
     trust: Vec<PathBuf>,
+    /// Base URL put into issued certificates for CRLs, CA certificates and OCSP
+    /// [default: http:// + the --listen address].
+    #[arg(long, value_name = "URL", env = "SIGNET_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Policy OID written into the timestamps of /tsa (RFC 3161 TSTInfo.policy).
+    #[arg(long, value_name = "OID", env = "SIGNET_TSA_POLICY", default_value_t = signet_server::DEFAULT_TSA_POLICY,
+          value_parser = parse_oid)]
+    tsa_policy: signet_cms::oid::ObjectIdentifier,
     /// Largest accepted upload, in MiB.
     #[arg(long, value_name = "MIB", env = "SIGNET_MAX_UPLOAD_MIB", default_value_t = ServerConfig::default().max_upload_bytes >> 20)]
     max_upload_mib: u64,
@@ -42,6 +57,8 @@ pub(crate) fn run(a: ServeArgs) -> ExitCode {
         data_dir: a.data_dir,
         trust: a.trust,
         max_upload_bytes: a.max_upload_mib.saturating_mul(1 << 20),
+        public_url: a.public_url,
+        tsa_policy: a.tsa_policy,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
@@ -57,4 +74,8 @@ pub(crate) fn run(a: ServeArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn parse_oid(s: &str) -> Result<signet_cms::oid::ObjectIdentifier, String> {
+    signet_cms::oid::ObjectIdentifier::new(s).map_err(|_| format!("'{s}' is not an object identifier (e.g. 1.2.3.4)"))
 }

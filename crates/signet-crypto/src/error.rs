@@ -34,6 +34,24 @@ pub enum Error {
         /// The label of the token.
         token: String,
     },
+    /// The keystore master key is missing, malformed or unsafely stored.
+    MasterKey(String),
+    /// No key of this name is in the keystore.
+    KeyNotFound(String),
+    /// A sealed key did not open: another master key sealed it, or the file was altered.
+    KeyDecryption {
+        /// The key's name.
+        name: String,
+    },
+    /// A keystore operation failed (bad name, corrupt file, existing key).
+    Keystore(String),
+    /// A keystore file or directory could not be read or written.
+    KeystoreIo {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 impl fmt::Display for Error {
@@ -50,6 +68,14 @@ impl fmt::Display for Error {
             Self::SigningFailed(s) => write!(f, "signing failed: {s}"),
             Self::Token(s) => write!(f, "PKCS#11: {s}"),
             Self::WrongPin { token } => write!(f, "PKCS#11: wrong PIN for the token '{token}'"),
+            Self::MasterKey(s) => write!(f, "master key: {s}"),
+            Self::KeyNotFound(name) => write!(f, "no key named '{name}' in the keystore"),
+            Self::KeyDecryption { name } => write!(
+                f,
+                "key '{name}' does not open: it was sealed under a different master key, or its file was altered"
+            ),
+            Self::Keystore(s) => write!(f, "keystore: {s}"),
+            Self::KeystoreIo { path, source } => write!(f, "keystore: {}: {source}", path.display()),
         }
     }
 }
@@ -58,6 +84,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Der(e) => Some(e),
+            Self::KeystoreIo { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -11,6 +11,7 @@
 //! - [`verify_signature`] over a `SubjectPublicKeyInfo` with a [`SignatureAlgorithm`] read from
 //!   an X.509/CMS `AlgorithmIdentifier` (RFC 5280 §4.1.1.2, RFC 4055, RFC 5754, RFC 5758).
 //! - [`asn1`], a small DER reader shared by the CMS and path-validation code.
+//! - [`Keystore`]: private keys sealed at rest with AES-256-GCM under a [`MasterKey`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -19,6 +20,7 @@ pub mod asn1;
 mod digest;
 mod error;
 mod identity;
+pub mod keystore;
 pub mod oid;
 mod pkcs11;
 mod signer;
@@ -28,6 +30,7 @@ pub use algorithm::SignatureAlgorithm;
 pub use digest::{DigestAlgorithm, Hasher};
 pub use error::Error;
 pub use identity::{Identity, certificates_from_pem_or_der};
+pub use keystore::{Keystore, MasterKey};
 pub use pkcs11::{KeyRef, Pkcs11Key, TokenRef};
 pub use signer::{KeyKind, SignatureScheme, Signer, SoftwareKey};
 pub use verify::{PublicKeyInfo, certificate_spki, verify_signature};

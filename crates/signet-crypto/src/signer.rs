@@ -166,6 +166,11 @@ impl SoftwareKey {
             KeyPairInner::Ec { pair, .. } => pair.public_key().as_ref(),
         }
     }
+
+    /// The public key with its kind (what a certificate's `SubjectPublicKeyInfo` holds).
+    pub fn public_key_info(&self) -> crate::PublicKeyInfo {
+        crate::PublicKeyInfo { kind: self.kind, key: self.public_key().to_vec() }
+    }
 }
 
 impl Signer for SoftwareKey {

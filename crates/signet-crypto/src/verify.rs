@@ -16,6 +16,24 @@ pub struct PublicKeyInfo {
 }
 
 impl PublicKeyInfo {
+    /// The DER `SubjectPublicKeyInfo`: `rsaEncryption` with NULL parameters (RFC 3279 §2.3.1)
+    /// or `id-ecPublicKey` with the named curve (RFC 5480 §2.1.1).
+    pub fn to_spki_der(&self) -> Vec<u8> {
+        let alg = match self.kind {
+            KeyKind::Rsa { .. } => {
+                asn1::encode_parts(tag::SEQUENCE, &[&asn1::encode_oid(&oid::RSA_ENCRYPTION), &[tag::NULL, 0]])
+            }
+            KeyKind::EcP256 | KeyKind::EcP384 => {
+                let curve = if self.kind == KeyKind::EcP256 { oid::SECP256R1 } else { oid::SECP384R1 };
+                asn1::encode_parts(tag::SEQUENCE, &[&asn1::encode_oid(&oid::EC_PUBLIC_KEY), &asn1::encode_oid(&curve)])
+            }
+        };
+        let mut bits = Vec::with_capacity(self.key.len() + 1);
+        bits.push(0);
+        bits.extend_from_slice(&self.key);
+        asn1::encode_parts(tag::SEQUENCE, &[&alg, &asn1::encode(tag::BIT_STRING, &bits)])
+    }
+
     /// Reads a DER `SubjectPublicKeyInfo` (RSA, or EC on P-256/P-384).
     pub fn from_spki_der(spki_der: &[u8]) -> Result<Self, Error> {
         let spki = asn1::parse_single(spki_der)?.expect(tag::SEQUENCE)?;

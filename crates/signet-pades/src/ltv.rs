@@ -368,7 +368,10 @@ impl Collector<'_> {
             CertStatus::Unknown => return Err(LtvError::UnknownToResponder { subject: subject.to_string() }),
             _ => return Err(invalid("unrecognised status".into())),
         }
-        if resp.produced_at < self.at || single.this_update < self.at {
+        // producedAt and thisUpdate carry whole seconds (RFC 6960 §4.2.2.1 GeneralizedTime
+        // without fraction): an answer from the same second as `at` is as fresh as it can be
+        let at = whole_seconds(self.at);
+        if resp.produced_at < at || single.this_update < at {
             self.out.notes.push(format!(
                 "the OCSP response for '{subject}' ({url}) was produced before the signature time (EN 319 102-1 §5.2.5)"
             ));
@@ -409,12 +412,10 @@ impl Collector<'_> {
                     ),
                 });
             }
+            // A CRL is issued on a schedule, usually before the signature: validators judge it by
+            // its thisUpdate–nextUpdate window (EN 319 102-1 §5.2.5.4 item 2), so only a CRL
+            // already past its nextUpdate is worth a note.
             if !self.crl_cache.contains_key(url) {
-                if crl.this_update < self.at {
-                    self.out.notes.push(format!(
-                        "the CRL {url} (covering '{subject}') was issued before the signature time (EN 319 102-1 §5.2.5)"
-                    ));
-                }
                 if crl.next_update.is_some_and(|n| n < SystemTime::now()) {
                     self.out.notes.push(format!("the CRL {url} is past its nextUpdate"));
                 }
@@ -473,4 +474,12 @@ fn certs_only(body: &[u8]) -> Option<Vec<Vec<u8>>> {
         }
     }
     Some(out)
+}
+
+/// `t` without its fraction of a second.
+fn whole_seconds(t: SystemTime) -> SystemTime {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => std::time::UNIX_EPOCH + std::time::Duration::from_secs(d.as_secs()),
+        Err(_) => t,
+    }
 }

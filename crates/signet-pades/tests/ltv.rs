@@ -77,7 +77,7 @@ fn signer_and_tsa_chains_with_ocsp_and_crls() {
     assert!(data.notes.is_empty(), "{:?}", data.notes);
 
     // The same with no intermediate given: it comes from the caIssuers URL. A signature time
-    // after the CRLs were issued is reported, not refused.
+    // after the OCSP response was produced is reported, not refused.
     let later = SystemTime::now() + Duration::from_secs(3600);
     let data = collect(
         std::slice::from_ref(&signer),
@@ -91,7 +91,8 @@ fn signer_and_tsa_chains_with_ocsp_and_crls() {
     assert!(data.certs.contains(&inter));
     assert_eq!((data.ocsps.len(), data.crls.len()), (1, 2));
     assert!(data.notes.iter().any(|n| n.contains("OCSP")), "{:?}", data.notes);
-    assert!(data.notes.iter().filter(|n| n.contains("CRL")).count() == 2, "{:?}", data.notes);
+    // CRLs are judged by their validity window, not by when they were issued
+    assert!(!data.notes.iter().any(|n| n.contains("CRL")), "{:?}", data.notes);
 
     // OCSP preferred: no CRL for the signer, the root's CRL for the intermediate (no OCSP).
     let data = collect(

@@ -53,6 +53,10 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// At start: the certification authority could not be opened or created.
+    Authority(signet_authority::Error),
+    /// At start: the OCSP responder or the timestamp authority could not be set up.
+    TrustService(String),
     /// At start: the listening socket could not be opened.
     Bind {
         /// The address asked for.
@@ -78,9 +82,12 @@ impl Error {
             Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::UnreadablePdf(_) | Error::EncryptedPdf(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::DataDir { .. } | Error::TrustAnchor { .. } | Error::Bind { .. } | Error::Internal { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::DataDir { .. }
+            | Error::TrustAnchor { .. }
+            | Error::Authority(_)
+            | Error::TrustService(_)
+            | Error::Bind { .. }
+            | Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -94,9 +101,12 @@ impl Error {
             Error::UnreadablePdf(_) => "unreadable_pdf",
             Error::EncryptedPdf(_) => "encrypted_pdf",
             Error::NotFound => "not_found",
-            Error::DataDir { .. } | Error::TrustAnchor { .. } | Error::Bind { .. } | Error::Internal { .. } => {
-                "internal_error"
-            }
+            Error::DataDir { .. }
+            | Error::TrustAnchor { .. }
+            | Error::Authority(_)
+            | Error::TrustService(_)
+            | Error::Bind { .. }
+            | Error::Internal { .. } => "internal_error",
         }
     }
 
@@ -128,6 +138,8 @@ impl fmt::Display for Error {
                 write!(f, "cannot prepare the data directory at {}: {source}", path.display())
             }
             Error::TrustAnchor { path, reason } => write!(f, "trust anchor {}: {reason}", path.display()),
+            Error::Authority(e) => write!(f, "certification authority: {e}"),
+            Error::TrustService(s) => f.write_str(s),
             Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             Error::Internal { context, source } => write!(f, "{context}: {source}"),
         }
@@ -140,6 +152,7 @@ impl std::error::Error for Error {
             Error::UnreadablePdf(e) | Error::EncryptedPdf(e) => Some(e),
             Error::DataDir { source, .. } | Error::Bind { source, .. } => Some(source),
             Error::Internal { source, .. } => Some(source.as_ref()),
+            Error::Authority(e) => Some(e),
             _ => None,
         }
     }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod ca;
 mod error;
 mod state;
 mod trust;
@@ -14,7 +15,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 pub use error::Error;
-pub use state::AppState;
+pub use state::{AppState, open_authority};
 pub use trust::{MAX_TRUST_REQUEST_BYTES, TrustServices, trust_routes};
 
 /// Where the server listens, where it keeps its data, what it trusts.
@@ -29,7 +30,20 @@ pub struct ServerConfig {
     pub trust: Vec<PathBuf>,
     /// Largest accepted upload in bytes (default 256 MiB).
     pub max_upload_bytes: u64,
+    /// Base URL of the CRLs, CA certificates and OCSP responder named in the certificates the
+    /// authority issues; `http://` + `listen` when `None`.
+    pub public_url: Option<String>,
+    /// Policy OID of the timestamps the TSA issues (RFC 3161 §2.4.2 `policy`).
+    pub tsa_policy: signet_cms::oid::ObjectIdentifier,
 }
+
+/// The TSA policy used when none is configured: `1.2.3.4.1`, the placeholder of OpenSSL's
+/// sample TSA configuration, which validators accept and nobody relies on. A TSA whose tokens
+/// others rely on states its policy (ETSI EN 319 421) and sets that policy's OID
+/// (`--tsa-policy`). (An unregistered UUID OID under 2.25 would be the better default, but
+/// its 128-bit arc does not fit the OID type used throughout.)
+pub const DEFAULT_TSA_POLICY: signet_cms::oid::ObjectIdentifier =
+    signet_cms::oid::ObjectIdentifier::new_unwrap("1.2.3.4.1");
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -38,15 +52,24 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("signet-data"),
             trust: Vec::new(),
             max_upload_bytes: 256 * 1024 * 1024,
+            public_url: None,
+            tsa_policy: DEFAULT_TSA_POLICY,
         }
     }
 }
 
-/// The server's routes: `/healthz`, and the API under `/api/v1`.
+/// The server's routes: `/healthz`, the certification authority's CRLs and certificates
+/// (`/crl/root.crl`, `/crl/issuing.crl`, `/ca/root.crt`, `/ca/issuing.crt`), its OCSP
+/// responder (`/ocsp`) and timestamp authority (`/tsa`), and the API under `/api/v1`.
 pub fn app(state: AppState) -> Router {
     let api_v1 = Router::new().route("/verify", post(verify::verify));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/crl/root.crl", get(ca::root_crl))
+        .route("/crl/issuing.crl", get(ca::issuing_crl))
+        .route("/ca/root.crt", get(ca::root_certificate))
+        .route("/ca/issuing.crt", get(ca::issuing_certificate))
+        .merge(trust_routes())
         .nest("/api/v1", api_v1)
         .fallback(async || Error::NotFound)
         .with_state(state)

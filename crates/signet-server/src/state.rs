@@ -4,6 +4,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use axum::extract::FromRef;
+use signet_authority::ocsp::{self, OcspResponder, StatusSource};
+use signet_authority::tsa::TimestampAuthority;
+use signet_authority::{Authority, AuthorityOptions, CaLevel, MasterKeySource};
+
+use crate::trust::TrustServices;
+
 use crate::{Error, ServerConfig};
 
 const TRUST_README: &str = "\
@@ -23,6 +30,8 @@ pub struct AppState {
 
 #[derive(Debug)]
 struct Shared {
+    authority: Arc<Authority>,
+    trust: TrustServices,
     tmp_dir: PathBuf,
     trust_anchors: Vec<Vec<u8>>,
     max_upload_bytes: u64,
@@ -30,8 +39,9 @@ struct Shared {
 
 impl AppState {
     /// Prepares `config.data_dir` (created with mode 0700 if missing, with `trust/` and its
-    /// README.txt, and `tmp/` for uploads) and reads the trust anchors of `data_dir/trust/`
-    /// and `config.trust`.
+    /// README.txt, and `tmp/` for uploads), opens the certification authority there or creates
+    /// it on first start (see [`open_authority`]), and reads the trust anchors of
+    /// `data_dir/trust/` and `config.trust`.
     pub fn load(config: &ServerConfig) -> Result<AppState, Error> {
         let data = &config.data_dir;
         let trust_dir = data.join("trust");
@@ -44,6 +54,8 @@ impl AppState {
             std::fs::write(&readme, TRUST_README).map_err(|source| Error::DataDir { path: readme, source })?;
         }
         remove_stale_uploads(&tmp_dir);
+        let authority = Arc::new(open_authority(config)?);
+        let trust = trust_services(&authority, config)?;
 
         let mut files = trust_files(&trust_dir).map_err(|source| Error::DataDir { path: trust_dir, source })?;
         files.extend(config.trust.iter().cloned());
@@ -57,7 +69,20 @@ impl AppState {
                 Err(e) => return Err(Error::TrustAnchor { path, reason: e.to_string() }),
             }
         }
-        Ok(AppState { shared: Arc::new(Shared { tmp_dir, trust_anchors, max_upload_bytes: config.max_upload_bytes }) })
+        Ok(AppState {
+            shared: Arc::new(Shared {
+                authority,
+                trust,
+                tmp_dir,
+                trust_anchors,
+                max_upload_bytes: config.max_upload_bytes,
+            }),
+        })
+    }
+
+    /// The certification authority of the data directory.
+    pub fn authority(&self) -> &Arc<Authority> {
+        &self.shared.authority
     }
 
     /// How many trust anchor certificates were loaded.
@@ -76,6 +101,98 @@ impl AppState {
     pub(crate) fn max_upload_bytes(&self) -> u64 {
         self.shared.max_upload_bytes
     }
+}
+
+impl FromRef<AppState> for TrustServices {
+    fn from_ref(state: &AppState) -> TrustServices {
+        state.shared.trust.clone()
+    }
+}
+
+/// The OCSP responder of the issuing CA (the authority's delegated responder certificate) and
+/// the TSA (its timestamping certificate), both answering from the authority's records.
+fn trust_services(authority: &Arc<Authority>, config: &ServerConfig) -> Result<TrustServices, Error> {
+    let status: Arc<dyn StatusSource> = Arc::new(IssuingStatus(authority.clone()));
+    let responder = OcspResponder::new(
+        authority.ocsp_identity().map_err(Error::Authority)?,
+        authority.ca_certificate(CaLevel::Issuing),
+        status,
+    )
+    .map_err(|e| Error::TrustService(format!("OCSP responder: {e}")))?;
+    let tsa = TimestampAuthority::new(authority.tsa_identity().map_err(Error::Authority)?, config.tsa_policy)
+        .map_err(|e| Error::TrustService(format!("timestamp authority: {e}")))?;
+    Ok(TrustServices { ocsp: Some(Arc::new(responder)), tsa: Some(Arc::new(tsa)) })
+}
+
+/// The issuing CA's certificate statuses, as the OCSP responder asks for them.
+struct IssuingStatus(Arc<Authority>);
+
+impl StatusSource for IssuingStatus {
+    fn status(&self, serial: &[u8]) -> ocsp::CertStatus {
+        match self.0.status(CaLevel::Issuing, serial) {
+            Ok(signet_authority::CertStatus::Good) => ocsp::CertStatus::Good,
+            Ok(signet_authority::CertStatus::Revoked(r)) => {
+                ocsp::CertStatus::Revoked { time: r.time, reason: Some(r.reason) }
+            }
+            Ok(signet_authority::CertStatus::Unknown) => ocsp::CertStatus::Unknown,
+            Err(e) => {
+                // RFC 6960 §2.2 "unknown": the responder cannot tell; never "good"
+                tracing::error!("OCSP: reading the certificate records failed: {e}");
+                ocsp::CertStatus::Unknown
+            }
+        }
+    }
+
+    fn revision(&self) -> u64 {
+        self.0.status_revision()
+    }
+}
+
+/// Opens the authority of `config.data_dir`, or creates it without asking anything: P-256
+/// keys (instant), URLs under [`ServerConfig::public_url`] or, when unset, under the listening
+/// address. An explicit public URL given to an existing authority applies to the certificates
+/// issued from then on. What was created, and where the master key is, goes to the log.
+pub fn open_authority(config: &ServerConfig) -> Result<Authority, Error> {
+    let public_url = config.public_url.clone().unwrap_or_else(|| default_public_url(config.listen));
+    let options = AuthorityOptions { public_url, ..AuthorityOptions::default() };
+    let (authority, created) = Authority::open_or_init(&config.data_dir, &options).map_err(Error::Authority)?;
+    let ca_dir = config.data_dir.join("ca");
+    if created {
+        tracing::info!(
+            "created the certification authority in {}: root and issuing CA, TSA and OCSP responder certificates, CRLs (URLs under {})",
+            ca_dir.display(),
+            options.public_url
+        );
+    } else if let Some(url) = &config.public_url {
+        if authority.set_public_url(url).map_err(Error::Authority)? {
+            tracing::info!("certificates issued from now on point at {url}");
+        }
+    }
+    match authority.master_key_source() {
+        MasterKeySource::Created(path) => tracing::warn!(
+            "created the master key {}: keep a copy somewhere safe, the private keys in {} cannot be used without it",
+            path.display(),
+            config.data_dir.join("keys").display()
+        ),
+        MasterKeySource::File(path) => tracing::info!("master key: {}", path.display()),
+        MasterKeySource::Environment => tracing::info!("master key: from {}", signet_crypto::MasterKey::ENV_VAR),
+    }
+    Ok(authority)
+}
+
+/// `http://` and the listening address, with a wildcard address replaced by loopback (a
+/// wildcard cannot be fetched; set the public URL to the host name clients use).
+fn default_public_url(listen: std::net::SocketAddr) -> String {
+    let mut addr = listen;
+    if addr.ip().is_unspecified() {
+        let loopback: std::net::IpAddr =
+            if addr.is_ipv4() { std::net::Ipv4Addr::LOCALHOST.into() } else { std::net::Ipv6Addr::LOCALHOST.into() };
+        tracing::warn!(
+            "listening on {listen}: certificates will name {loopback}; set --public-url to the host name clients use"
+        );
+        addr.set_ip(loopback);
+    }
+    format!("http://{addr}")
 }
 
 /// Creates `dir` and its missing parents, readable only by the owner; an existing directory is
