@@ -99,6 +99,55 @@ impl Drop for Server {
     }
 }
 
+/// A `signet serve` process on 127.0.0.1 with its own data directory, stopped (killed and
+/// reaped) when dropped, also when the test fails.
+pub struct SignetServer {
+    /// The port it listens on.
+    pub port: u16,
+    child: Child,
+}
+
+impl SignetServer {
+    /// Starts `bin serve --listen 127.0.0.1:<free port> --data-dir DATA` with `extra`
+    /// arguments, its log in `DATA.log`, and waits (up to 30 s) until it accepts connections.
+    pub fn start(bin: &str, data_dir: &Path, extra: &[&str]) -> SignetServer {
+        let port = free_port();
+        let log = std::fs::File::create(data_dir.with_extension("log")).unwrap();
+        let child = Command::new(bin)
+            .arg("serve")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut server = SignetServer { port, child };
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("signet serve exited with {status}: see {}", data_dir.with_extension("log").display());
+            }
+            assert!(start.elapsed() < std::time::Duration::from_secs(30), "signet serve did not start in 30 s");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for SignetServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Writes the peer corpus for `seed` into `dir` (large file of `large_mb` MB).
 pub fn make_corpus(dir: &Path, pki: &Pki, seed: u32, large_mb: f64) -> PathBuf {
     let out = Command::new(python())
