@@ -74,7 +74,8 @@ pub(crate) fn check<S: Source + Clone>(
     r.coverage = if rev_end == src.len() {
         Coverage::Whole
     } else {
-        match changes::analyze(src.clone(), rev_end, r.certification, opts.password.as_deref()) {
+        let perms = changes::Permissions { docmdp: r.certification, lock: field_lock(doc, field, &sig) };
+        match changes::analyze_with(src.clone(), rev_end, &perms, opts.password.as_deref()) {
             Ok(v) if v.is_empty() => Coverage::PermittedChanges,
             Ok(v) => {
                 r.reasons.extend(v);
@@ -87,6 +88,25 @@ pub(crate) fn check<S: Source + Clone>(
         }
     };
     r
+}
+
+/// The fields this signature locks: its FieldMDP transform (ISO 32000-2 §12.8.2.4) or its
+/// field's `/Lock` (§12.7.5.5).
+fn field_lock<S: Source>(doc: &mut Document<S>, field: &Field, sig: &Dict) -> Option<changes::FieldLock> {
+    if let Ok(Some(Object::Array(refs))) = doc.resolve_key(sig, "Reference") {
+        for r in refs {
+            let Ok(Object::Dict(r)) = doc.resolve(&r) else { continue };
+            if r.is_name("TransformMethod", "FieldMDP")
+                && let Ok(Some(Object::Dict(params))) = doc.resolve_key(&r, "TransformParams")
+            {
+                return changes::FieldLock::from_dict(&params);
+            }
+        }
+    }
+    match doc.resolve_key(&field.dict, "Lock") {
+        Ok(Some(Object::Dict(lock))) => changes::FieldLock::from_dict(&lock),
+        _ => None,
+    }
 }
 
 /// Parses and checks `/ByteRange` (ISO 32000-2 §12.8.1): `[0 b c d]` covering everything
