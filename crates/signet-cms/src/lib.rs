@@ -7,15 +7,20 @@
 //! - Parsing and verifying: [`ParsedSignedData`] reads hostile input without panicking and
 //!   checks the signature, the message digest and the ESS signing-certificate-v2.
 //! - [`certpath`]: path building and basic validation up to a trust anchor.
+//! - [`tsp`]: RFC 3161 time-stamp requests, responses and token verification.
+//! - [`ocsp`] and [`crl`]: RFC 6960 OCSP requests and responses, RFC 5280 §5 CRLs.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod build;
 mod cert;
 pub mod certpath;
+pub mod crl;
 mod error;
+pub mod ocsp;
 pub mod oid;
 mod parse;
+pub mod tsp;
 
 pub use build::{assemble_signed_data, build_signed_data, estimated_len, signed_attributes};
 pub use cert::{CertView, Extension};
