@@ -122,7 +122,7 @@ pub fn analyze_with<S: Source + Clone>(
 /// An object defined after `revision_end` that the final cross-reference data does not point
 /// at: incremental saving attacks append objects without (or beside) a cross-reference
 /// section so that a reader repairing the file uses them while a validator does not.
-fn hidden_definitions<S: Source>(
+fn hidden_definitions<S: Source + Clone>(
     src: &S,
     revision_end: u64,
     new: &mut Document<S>,
@@ -135,15 +135,40 @@ fn hidden_definitions<S: Source>(
         return Ok(());
     }
     let tail = src.read_vec(revision_end, tail_len as usize)?;
-    let listed: HashMap<u64, u32> = new
-        .xref()
-        .entries
-        .iter()
-        .filter_map(|(&n, e)| match e {
-            XrefEntry::Offset { offset, .. } if *offset >= revision_end => Some((*offset, n)),
-            _ => None,
-        })
-        .collect();
+    // what each revision after the signed one lists (a later revision may supersede an
+    // object an earlier one defined: that definition is still listed by its own revision)
+    let mut listed: HashMap<u64, (u32, usize)> = HashMap::new();
+    let mut revisions: Vec<Document<Prefix<S>>> = Vec::new();
+    let mut ends: Vec<u64> = Vec::new();
+    let mut i = 0;
+    while let Some(p) = find_from(&tail, b"%%EOF", i) {
+        i = p + 5;
+        ends.push(revision_end + i as u64);
+    }
+    if ends.len() > 256 {
+        ends.drain(..ends.len() - 256);
+    }
+    for end in ends {
+        let Ok(doc) = Document::open(Prefix::new(src.clone(), end), None) else { continue };
+        if doc.xref().repaired {
+            continue;
+        }
+        for (&n, e) in &doc.xref().entries {
+            if let XrefEntry::Offset { offset, .. } = e
+                && *offset >= revision_end
+            {
+                listed.entry(*offset).or_insert((n, revisions.len()));
+            }
+        }
+        revisions.push(doc);
+    }
+    for (&n, e) in &new.xref().entries {
+        if let XrefEntry::Offset { offset, .. } = e
+            && *offset >= revision_end
+        {
+            listed.entry(*offset).or_insert((n, usize::MAX));
+        }
+    }
     // cross-reference stream sections are objects that need not be listed: every update
     // names its own section after `startxref`
     let mut sections = HashSet::new();
@@ -170,11 +195,13 @@ fn hidden_definitions<S: Source>(
         let Some((start, num)) = object_header_before(&tail, p) else { continue };
         let at = revision_end + start as u64;
         match listed.get(&at) {
-            Some(&n) if n == num => {
+            Some(&(n, rev)) if n == num => {
                 // the data of a listed stream is not searched for headers
-                if let Ok(Object::Stream(Stream { data: StreamData::InFile { offset, len }, .. })) =
-                    new.get(ObjRef::new(num, 0))
-                {
+                let obj = match revisions.get_mut(rev) {
+                    Some(doc) => doc.get(ObjRef::new(num, 0)),
+                    None => new.get(ObjRef::new(num, 0)),
+                };
+                if let Ok(Object::Stream(Stream { data: StreamData::InFile { offset, len }, .. })) = obj {
                     skip_until = usize::try_from((offset + len).saturating_sub(revision_end)).unwrap_or(usize::MAX);
                 }
             }
