@@ -196,7 +196,12 @@ fn hidden_definitions<S: Source + Clone>(
         let at = revision_end + start as u64;
         match listed.get(&at) {
             Some(&(n, rev)) if n == num => {
-                // the data of a listed stream is not searched for headers
+                // the data of a listed stream is not searched for headers (other objects,
+                // such as signature dictionaries with their long /Contents, are not parsed)
+                let end = find_from(&tail, b"endobj", p).unwrap_or(tail.len());
+                if find_from(&tail[..end], b"stream", p).is_none() {
+                    continue;
+                }
                 let obj = match revisions.get_mut(rev) {
                     Some(doc) => doc.get(ObjRef::new(num, 0)),
                     None => new.get(ObjRef::new(num, 0)),
