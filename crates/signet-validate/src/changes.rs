@@ -106,7 +106,7 @@ pub fn analyze_with<S: Source + Clone>(
                 .to_string(),
         );
     }
-    hidden_definitions(&src, revision_end, &mut new, &mut violations)?;
+    hidden_definitions(&src, revision_end, &mut new, password, &mut violations)?;
     let mut cx = Cx { old, new, level: perms.docmdp.unwrap_or(2), lock: perms.lock.clone(), roles: None };
     cx.compare(&mut violations)?;
     if cx.new.xref().repaired && !cx.old.xref().repaired && !violations.iter().any(|v| v.contains("rebuild")) {
@@ -126,6 +126,7 @@ fn hidden_definitions<S: Source + Clone>(
     src: &S,
     revision_end: u64,
     new: &mut Document<S>,
+    password: Option<&[u8]>,
     violations: &mut Vec<String>,
 ) -> signet_pdf::Result<()> {
     let len = src.len();
@@ -149,7 +150,7 @@ fn hidden_definitions<S: Source + Clone>(
         ends.drain(..ends.len() - 256);
     }
     for end in ends {
-        let Ok(doc) = Document::open(Prefix::new(src.clone(), end), None) else { continue };
+        let Ok(doc) = Document::open(Prefix::new(src.clone(), end), password) else { continue };
         if doc.xref().repaired {
             continue;
         }
@@ -425,6 +426,21 @@ impl<P: Source, S: Source + Clone> Cx<P, S> {
             }
             match key.as_str() {
                 "DSS" | "Extensions" | "Version" => {}
+                // updated XMP metadata (pyHanko rewrites it on each signature): not rendered
+                "Metadata" => {
+                    let is_xmp = match nv {
+                        Some(n) => self
+                            .new
+                            .resolve(n)
+                            .map_err(|e| e.to_string())?
+                            .as_dict()
+                            .is_some_and(|d| d.is_name("Type", "Metadata") && d.is_name("Subtype", "XML")),
+                        None => false,
+                    };
+                    if !is_xmp {
+                        return Err("the catalog's /Metadata was replaced by something other than XMP metadata".into());
+                    }
+                }
                 "AcroForm" => match (ov, nv) {
                     (Some(Object::Dict(o)), Some(Object::Dict(n))) => self.judge_acroform(o, n)?,
                     (None, Some(n)) => {

@@ -1,6 +1,6 @@
 //! Signet's verdict (valid or not) must equal pyHanko's on files that pyHanko's CLI signs
 //! with the peer kit's PKI (the commands of ../shared/peer/selftest_validate.sh): B-B, B-T,
-//! B-LT and B-LTA signatures, a revoked signer, an untrusted root and a tampered file.
+//! B-LT and B-LTA signatures, a second signature, a revoked signer, an untrusted root and a tampered file.
 //! pyHanko validates with the PKI server running (hard-fail revocation, fetching allowed);
 //! Signet validates offline from what the file embeds. pyHanko refuses to embed validation
 //! data for the revoked signer, so that file gets the intermediate's CRL in a DSS added here.
@@ -95,6 +95,7 @@ fn signet_agrees_with_pyhanko() {
     opts.extend(lt);
     pyhanko_sign(&pki, &input, &f("blta.pdf"), "signer-ec", &opts);
     pyhanko_sign(&pki, &input, &f("revoked-bb.pdf"), "signer-revoked", &["--field", "Sig1", "--use-pades"]);
+    pyhanko_sign(&pki, &f("bb.pdf"), &f("second.pdf"), "signer-ec", &["--field", "Sig2", "--use-pades"]);
     let crls = vec![
         std::fs::read(pki.dir.join("inter-ca.crl.der")).unwrap(),
         std::fs::read(pki.dir.join("root-ca.crl.der")).unwrap(),
@@ -113,6 +114,7 @@ fn signet_agrees_with_pyhanko() {
         ("bt.pdf", root.clone(), true),
         ("blt.pdf", root.clone(), true),
         ("blta.pdf", root.clone(), true),
+        ("second.pdf", root.clone(), true),
         ("revoked.pdf", root.clone(), false),
         ("tampered.pdf", root.clone(), false),
         ("bb.pdf", other.root(), false),
