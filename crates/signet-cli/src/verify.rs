@@ -1,30 +1,50 @@
 //! `signet verify`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use signet_pdf::FileSource;
-use signet_validate::{ValidationOptions, validate};
+use signet_validate::{RevocationPolicy, ValidationOptions, validate};
 
 use crate::{EXIT_USAGE, secret_from_env};
 
 #[derive(Args, Debug)]
-#[command(after_help = "Exit status: 0 when every signature is intact, trusted and unmodified (or modified only in
-permitted ways); 1 when any is not, or there is none; 2 on usage errors or unreadable input.
+#[command(after_help = "One line per signature and document timestamp: number, verdict (VALID, INVALID or
+INDETERMINATE), field, signer, PAdES level, proven time, and the first reason when not valid.
+-v prints every detail; --json the report documented in docs/validation.md (schema_version 2).
+
+Revocation is checked with the data embedded in the document (DSS, the CMS
+adbe-revocationInfoArchival attribute): a certificate revoked at the signature time makes the
+signature INVALID; an unknown status is a note, or INDETERMINATE with --require-revocation.
+
+Exit status: 0 when every signature is valid (intact, trusted, not revoked, unmodified or
+modified only in permitted ways); 1 when any is not, or there is none; 2 on usage errors or
+unreadable input.
 
 Examples:
   signet verify signed.pdf --trust root-ca.pem
-  signet verify signed.pdf --trust root-ca.pem --json | jq '.signatures[].coverage'")]
+  signet verify signed.pdf --trust root-ca.pem -v
+  signet verify signed.pdf --trust root-ca.pem --json | jq '.signatures[] | {verdict, level}'")]
 pub(crate) struct VerifyArgs {
     /// The signed PDF.
     input: PathBuf,
     /// Trust anchor certificates (PEM, may hold several; or DER). Repeat for more files.
     #[arg(long, value_name = "ROOT.pem")]
     trust: Vec<PathBuf>,
-    /// Print the report as JSON.
+    /// Print the report as JSON (docs/validation.md).
     #[arg(long)]
     json: bool,
+    /// Print every detail: reasons, notes, revocation per certificate, timestamps.
+    #[arg(short, long)]
+    verbose: bool,
+    /// A signature whose revocation status is unknown is not valid (INDETERMINATE).
+    #[arg(long, conflicts_with = "no_revocation_check")]
+    require_revocation: bool,
+    /// Do not check revocation.
+    #[arg(long)]
+    no_revocation_check: bool,
     /// Environment variable holding the password of an encrypted PDF.
     #[arg(long, value_name = "VAR")]
     pdf_password_env: Option<String>,
@@ -54,18 +74,29 @@ pub(crate) fn run(a: VerifyArgs) -> ExitCode {
         Ok(s) => std::sync::Arc::new(s),
         Err(e) => return usage(format!("cannot read {}: {e}", a.input.display())),
     };
-    let opts = ValidationOptions { trust_anchors: anchors, password, ..ValidationOptions::default() };
+    let revocation = if a.no_revocation_check {
+        RevocationPolicy::Off
+    } else if a.require_revocation {
+        RevocationPolicy::Require
+    } else {
+        RevocationPolicy::Soft
+    };
+    let opts = ValidationOptions { trust_anchors: anchors, password, revocation, ..ValidationOptions::default() };
     let report = match validate(src, &opts) {
         Ok(r) => r,
         Err(e) => return usage(format!("{}: {e}", a.input.display())),
     };
-    if a.json {
+    // a closed pipe (`| head`) ends the output quietly
+    let mut out = std::io::stdout().lock();
+    let _ = if a.json {
         match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => writeln!(out, "{s}"),
             Err(e) => return usage(format!("cannot write the report: {e}")),
         }
+    } else if a.verbose {
+        write!(out, "{}", report.details())
     } else {
-        print!("{report}");
-    }
+        write!(out, "{report}")
+    };
     if report.is_valid() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
