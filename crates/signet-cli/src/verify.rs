@@ -18,6 +18,8 @@ INDETERMINATE), field, signer, PAdES level, proven time, and the first reason wh
 Revocation is checked with the data embedded in the document (DSS, the CMS
 adbe-revocationInfoArchival attribute): a certificate revoked at the signature time makes the
 signature INVALID; an unknown status is a note, or INDETERMINATE with --require-revocation.
+With --online, what the document does not embed is asked of the certificates' OCSP responders
+(or read from their CRLs).
 
 Exit status: 0 when every signature is valid (intact, trusted, not revoked, unmodified or
 modified only in permitted ways); 1 when any is not, or there is none; 2 on usage errors or
@@ -26,6 +28,7 @@ unreadable input.
 Examples:
   signet verify signed.pdf --trust root-ca.pem
   signet verify signed.pdf --trust root-ca.pem -v
+  signet verify signed.pdf --trust root-ca.pem --online --require-revocation
   signet verify signed.pdf --trust root-ca.pem --json | jq '.signatures[] | {verdict, level}'")]
 pub(crate) struct VerifyArgs {
     /// The signed PDF.
@@ -45,6 +48,10 @@ pub(crate) struct VerifyArgs {
     /// Do not check revocation.
     #[arg(long)]
     no_revocation_check: bool,
+    /// Where the document embeds no revocation data for a certificate, ask its OCSP responder
+    /// (or read its CRL) over the network.
+    #[arg(long, conflicts_with = "no_revocation_check")]
+    online: bool,
     /// Environment variable holding the password of an encrypted PDF.
     #[arg(long, value_name = "VAR")]
     pdf_password_env: Option<String>,
@@ -81,7 +88,12 @@ pub(crate) fn run(a: VerifyArgs) -> ExitCode {
     } else {
         RevocationPolicy::Soft
     };
-    let opts = ValidationOptions { trust_anchors: anchors, password, revocation, ..ValidationOptions::default() };
+    let online = a.online.then(|| {
+        let fetcher = signet_pades::HttpFetcher::default();
+        std::sync::Arc::new(Online(fetcher)) as std::sync::Arc<dyn signet_validate::OnlineRevocation>
+    });
+    let opts =
+        ValidationOptions { trust_anchors: anchors, password, revocation, online, ..ValidationOptions::default() };
     let report = match validate(src, &opts) {
         Ok(r) => r,
         Err(e) => return usage(format!("{}: {e}", a.input.display())),
@@ -99,4 +111,18 @@ pub(crate) fn run(a: VerifyArgs) -> ExitCode {
         write!(out, "{report}")
     };
     if report.is_valid() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Revocation data over HTTP for `--online`.
+struct Online(signet_pades::HttpFetcher);
+
+impl signet_validate::OnlineRevocation for Online {
+    fn get(&self, url: &str) -> Result<Vec<u8>, String> {
+        use signet_pades::Fetcher;
+        self.0.get(url).map(|f| f.body).map_err(|e| e.to_string())
+    }
+    fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, String> {
+        use signet_pades::Fetcher;
+        self.0.post(url, content_type, body).map(|f| f.body).map_err(|e| e.to_string())
+    }
 }

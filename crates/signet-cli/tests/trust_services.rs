@@ -204,10 +204,7 @@ fn signet_services_serve_openssl_and_the_validators() {
         s(&data),
     ]));
     let revoked = ocsp_status(&server, &issuing, &root, &person_pem);
-    assert!(
-        revoked.contains(": revoked") && revoked.contains("keyCompromise"),
-        "openssl ocsp after revoke: {revoked}"
-    );
+    assert!(revoked.contains(": revoked") && revoked.contains("keyCompromise"), "openssl ocsp after revoke: {revoked}");
     let refused = dir.join("refused.pdf");
     let out = Command::new(SIGNET)
         .arg("sign")

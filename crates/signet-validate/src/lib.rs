@@ -4,6 +4,7 @@
 pub mod changes;
 pub mod report;
 mod revocation;
+pub use revocation::OnlineRevocation;
 mod signature;
 
 use std::time::SystemTime;
@@ -33,7 +34,7 @@ pub enum RevocationPolicy {
 }
 
 /// What to validate against.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ValidationOptions {
     /// Trust anchors (DER certificates). Without any, no signature is trusted.
     pub trust_anchors: Vec<Vec<u8>>,
@@ -43,6 +44,21 @@ pub struct ValidationOptions {
     pub at: SystemTime,
     /// Revocation checking.
     pub revocation: RevocationPolicy,
+    /// Network access for revocation data the document does not embed (`None`: embedded
+    /// data only).
+    pub online: Option<std::sync::Arc<dyn OnlineRevocation>>,
+}
+
+impl std::fmt::Debug for ValidationOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidationOptions")
+            .field("trust_anchors", &self.trust_anchors.len())
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("at", &self.at)
+            .field("revocation", &self.revocation)
+            .field("online", &self.online.is_some())
+            .finish()
+    }
 }
 
 impl Default for ValidationOptions {
@@ -52,6 +68,7 @@ impl Default for ValidationOptions {
             password: None,
             at: SystemTime::now(),
             revocation: RevocationPolicy::default(),
+            online: None,
         }
     }
 }
@@ -102,11 +119,21 @@ fn settle(checked: &mut [Checked], dss: &Evidence, opts: &ValidationOptions) {
         if opts.revocation != RevocationPolicy::Off {
             if let Some(path) = &c.path {
                 let at = best.unwrap_or(opts.at);
-                c.report.revocation = Revocation::of(revocation::check_path(path, at, &[dss, &c.evidence]));
+                c.report.revocation = Revocation::of(revocation::check_path_online(
+                    path,
+                    at,
+                    &[dss, &c.evidence],
+                    opts.online.as_deref(),
+                ));
             }
             if let (Some(path), Some(t), Some(ts)) = (&c.ts_path, c.ts_time, c.report.timestamp.as_mut()) {
                 // the TSA's path at genTime
-                ts.revocation = Revocation::of(revocation::check_path(path, t, &[dss, &c.ts_evidence]));
+                ts.revocation = Revocation::of(revocation::check_path_online(
+                    path,
+                    t,
+                    &[dss, &c.ts_evidence],
+                    opts.online.as_deref(),
+                ));
             }
             if c.report.kind == SignatureKind::DocumentTimestamp
                 && let Some(ts) = c.report.timestamp.as_mut()

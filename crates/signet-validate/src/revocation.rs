@@ -3,7 +3,9 @@
 //! adbe-revocationInfoArchival (ISO 32000-1 §12.8.3.3.2, OID 1.2.840.113583.1.1.8) that
 //! Adobe and pyHanko write. OCSP responses (RFC 6960 §4.2.2.2: signed by the issuer or its
 //! delegated responder) are tried first, then CRLs (RFC 5280 §6.3.3: issued and signed by the
-//! certificate's issuer). Online fetching is not done here.
+//! certificate's issuer). With an [`OnlineRevocation`] (`signet verify --online`), what the
+//! embedded data leaves unknown is asked of the certificate's OCSP responder, else read from
+//! its CRL distribution point.
 
 use std::time::SystemTime;
 
@@ -26,6 +28,56 @@ pub(crate) enum Origin {
     Dss,
     /// The signature's adbe-revocationInfoArchival attribute.
     Cms,
+    /// Fetched during validation.
+    Online,
+}
+
+/// Network access for revocation data (the validator does no I/O of its own). Errors are
+/// messages for the report.
+pub trait OnlineRevocation: Send + Sync {
+    /// `GET url` (a CRL): the body of a successful answer.
+    fn get(&self, url: &str) -> Result<Vec<u8>, String>;
+    /// `POST url` with `body` of type `content_type` (an OCSP request): the body of a
+    /// successful answer.
+    fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+/// Revocation data for every certificate of `path` (end entity first) fetched through
+/// `online`: an OCSP response from the certificate's AIA responder (RFC 6960 App. A.1, POST),
+/// else its CRL (RFC 5280 §4.2.1.13). What cannot be fetched is simply missing: the path's
+/// check then says why the status is unknown.
+pub(crate) fn fetch_for_path(path: &[Vec<u8>], online: &dyn OnlineRevocation) -> Evidence {
+    let mut ev = Evidence::default();
+    for pair in path.windows(2) {
+        let Ok(cert) = CertView::parse(&pair[0]) else { continue };
+        if cert.extension(&oid::OCSP_NOCHECK).is_some() {
+            continue;
+        }
+        let mut got = false;
+        if let Ok(id) = CertId::new(&pair[0], &pair[1], CertIdHash::Sha1) {
+            let request = signet_cms::ocsp::ocsp_request(std::slice::from_ref(&id), None);
+            for url in cert.aia_uris(&oid::AD_OCSP) {
+                if let Some(resp) = online
+                    .post(&url, "application/ocsp-request", &request)
+                    .ok()
+                    .and_then(|b| OcspResponse::parse(&b).ok())
+                {
+                    ev.ocsps.push((Origin::Online, resp));
+                    got = true;
+                    break;
+                }
+            }
+        }
+        if !got {
+            for url in cert.crl_distribution_uris() {
+                if let Some(crl) = online.get(&url).ok().and_then(|b| Crl::parse(&b).ok()) {
+                    ev.crls.push((Origin::Online, crl));
+                    break;
+                }
+            }
+        }
+    }
+    ev
 }
 
 impl Origin {
@@ -33,6 +85,7 @@ impl Origin {
         match self {
             Origin::Dss => "dss",
             Origin::Cms => "cms",
+            Origin::Online => "online",
         }
     }
 }
@@ -132,6 +185,25 @@ pub(crate) fn check_path(path: &[Vec<u8>], at: SystemTime, sources: &[&Evidence]
         out.push(check_cert(&pair[0], &pair[1], at, sources));
     }
     out
+}
+
+/// [`check_path`] from the embedded `sources`, then, when that leaves a status unknown and
+/// `online` is given, again with what the network says.
+pub(crate) fn check_path_online(
+    path: &[Vec<u8>],
+    at: SystemTime,
+    sources: &[&Evidence],
+    online: Option<&dyn OnlineRevocation>,
+) -> Vec<CertRevocation> {
+    let embedded = check_path(path, at, sources);
+    let Some(online) = online else { return embedded };
+    if !embedded.iter().any(|r| r.status == RevocationStatus::Unknown) {
+        return embedded;
+    }
+    let fetched = fetch_for_path(path, online);
+    let mut all: Vec<&Evidence> = sources.to_vec();
+    all.push(&fetched);
+    check_path(path, at, &all)
 }
 
 fn check_cert(cert_der: &[u8], issuer_der: &[u8], at: SystemTime, sources: &[&Evidence]) -> CertRevocation {

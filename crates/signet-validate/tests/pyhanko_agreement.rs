@@ -53,8 +53,28 @@ fn pyhanko_valid(pdf: &Path, root: &Path) -> bool {
 }
 
 fn signet_report(pdf: &Path, root: &Path) -> Report {
+    signet_report_with(pdf, root, false)
+}
+
+/// Revocation data over HTTP, as `signet verify --online` fetches it.
+struct Online(signet_pades::HttpFetcher);
+
+impl signet_validate::OnlineRevocation for Online {
+    fn get(&self, url: &str) -> Result<Vec<u8>, String> {
+        use signet_pades::Fetcher;
+        self.0.get(url).map(|f| f.body).map_err(|e| e.to_string())
+    }
+    fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, String> {
+        use signet_pades::Fetcher;
+        self.0.post(url, content_type, body).map(|f| f.body).map_err(|e| e.to_string())
+    }
+}
+
+fn signet_report_with(pdf: &Path, root: &Path, online: bool) -> Report {
     let anchors = signet_crypto::certificates_from_pem_or_der(&std::fs::read(root).unwrap()).unwrap();
-    let opts = ValidationOptions { trust_anchors: anchors, ..ValidationOptions::default() };
+    let online = online
+        .then(|| Arc::new(Online(signet_pades::HttpFetcher::default())) as Arc<dyn signet_validate::OnlineRevocation>);
+    let opts = ValidationOptions { trust_anchors: anchors, online, ..ValidationOptions::default() };
     validate(Arc::new(std::fs::read(pdf).unwrap()), &opts).unwrap()
 }
 
@@ -108,23 +128,28 @@ fn signet_agrees_with_pyhanko() {
     std::fs::write(f("tampered.pdf"), tampered).unwrap();
     let other = Pki::make(&tmp.path().join("other-pki"));
 
-    // (file, trust root, expected verdict)
-    let cases: Vec<(&str, PathBuf, bool)> = vec![
-        ("bb.pdf", root.clone(), true),
-        ("bt.pdf", root.clone(), true),
-        ("blt.pdf", root.clone(), true),
-        ("blta.pdf", root.clone(), true),
-        ("second.pdf", root.clone(), true),
-        ("revoked.pdf", root.clone(), false),
-        ("tampered.pdf", root.clone(), false),
-        ("bb.pdf", other.root(), false),
+    // (file, trust root, expected verdict, revocation data fetched online as pyHanko does)
+    let cases: Vec<(&str, PathBuf, bool, bool)> = vec![
+        ("bb.pdf", root.clone(), true, false),
+        ("bt.pdf", root.clone(), true, false),
+        ("blt.pdf", root.clone(), true, false),
+        ("blta.pdf", root.clone(), true, false),
+        ("second.pdf", root.clone(), true, false),
+        ("revoked.pdf", root.clone(), false, false),
+        ("revoked-bb.pdf", root.clone(), false, true),
+        ("bb.pdf", root.clone(), true, true),
+        ("tampered.pdf", root.clone(), false, false),
+        ("bb.pdf", other.root(), false, false),
     ];
     let mut failures = Vec::new();
-    for (name, anchor, expected) in &cases {
+    for (name, anchor, expected, online) in &cases {
         let pdf = f(name);
-        let ours = signet_report(&pdf, anchor);
+        let ours = signet_report_with(&pdf, anchor, *online);
         let theirs = pyhanko_valid(&pdf, anchor);
-        let label = if *anchor == root { name.to_string() } else { format!("{name} (untrusted root)") };
+        let mut label = if *anchor == root { name.to_string() } else { format!("{name} (untrusted root)") };
+        if *online {
+            label.push_str(" (online)");
+        }
         if ours.is_valid() != theirs || ours.is_valid() != *expected {
             failures.push(format!(
                 "{label}: Signet {}, pyHanko {}, expected {}\n{}",
