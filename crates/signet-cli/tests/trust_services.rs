@@ -193,6 +193,20 @@ fn signet_services_serve_openssl_and_the_validators() {
     );
     let mut failures: Vec<String> = results.iter().filter_map(|r| r.as_ref().err().cloned()).collect();
 
+    // ---- renewal: extend a B-LTA file again: fresh validation data, a second archive timestamp ----
+    let first = dir.join("01-simple-1page-b-lta.pdf");
+    let renewed = dir.join("renewed.pdf");
+    let out = text(&run(Command::new(SIGNET).arg("extend").arg(&first).arg("-o").arg(&renewed).args(["--tsa", &tsa])));
+    assert!(out.contains("archive timestamp"), "{out}");
+    let before = std::fs::read(&first).unwrap();
+    let after = std::fs::read(&renewed).unwrap();
+    assert!(after.starts_with(&before), "extending appends: every earlier byte is kept");
+    let count = |b: &[u8]| b.windows(13).filter(|w| w == b"/DocTimeStamp").count();
+    assert!(count(&after) > count(&before), "a second document timestamp");
+    if let Err(r) = validate_level(&renewed, &root, 1, None, "hard", "B-LTA") {
+        failures.push(format!("renewed B-LTA: validators failed:\n{r}"));
+    }
+
     // ---- revocation: OCSP says so at once, and B-LT refuses the identity ----
     run(Command::new(SIGNET).args([
         "ca",
@@ -224,12 +238,13 @@ fn signet_services_serve_openssl_and_the_validators() {
     drop(server);
 
     // ---- offline: the long-term files validate from their embedded data alone ----
-    let offline: Vec<(PathBuf, Option<&'static str>)> = results
+    let mut offline: Vec<(PathBuf, Option<&'static str>)> = results
         .iter()
         .filter_map(|r| r.as_ref().ok())
         .filter(|(_, level, _)| *level != "b-t")
         .map(|(p, _, pw)| (p.clone(), *pw))
         .collect();
+    offline.push((renewed, None));
     assert!(offline.len() >= 17, "too few files reached the offline check");
     let offline_results = parallel(offline, 2, |(pdf, pw)| {
         pyhanko_ades(&pdf, &root, pw).map_err(|t| format!("{}: offline AdES validation failed:\n{t}", pdf.display()))

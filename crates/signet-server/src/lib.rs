@@ -90,12 +90,39 @@ pub async fn serve(config: ServerConfig) -> Result<(), Error> {
         config.data_dir.display(),
         if anchors == 1 { "" } else { "s" }
     );
+    tokio::spawn(renew_crls(state.authority().clone()));
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(Error::internal("serving"))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often the CRLs are looked at: [`signet_authority::Authority::crl`] reissues a CRL once
+/// half of its validity (7 days by default) has passed, so an hourly look keeps the published
+/// CRLs fresh even when nobody fetches them (RFC 5280 §5: a new CRL before nextUpdate).
+const CRL_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Reissues the CRLs on schedule, for as long as the server runs.
+async fn renew_crls(authority: std::sync::Arc<signet_authority::Authority>) {
+    let mut tick = tokio::time::interval(CRL_CHECK_INTERVAL);
+    loop {
+        tick.tick().await;
+        let a = authority.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            for level in [signet_authority::CaLevel::Root, signet_authority::CaLevel::Issuing] {
+                a.crl(level)?;
+            }
+            Ok::<(), signet_authority::Error>(())
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("reissuing the CRLs failed: {e}"),
+            Err(e) => tracing::error!("the CRL task failed: {e}"),
+        }
+    }
 }
 
 async fn healthz() -> Json<Value> {
