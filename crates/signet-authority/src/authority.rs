@@ -557,6 +557,11 @@ impl Authority {
         if record.revocation.is_some() {
             return Err(Error::AlreadyRevoked(serial));
         }
+        if !RevocationReason::ISSUABLE.contains(&reason) {
+            return Err(Error::InvalidRequest(format!(
+                "{reason} cannot be given on a complete CRL (RFC 5280 §5.3.1: removeFromCRL is for delta CRLs)"
+            )));
+        }
         record.revocation = Some(Revocation { time: x509::whole_seconds(time), reason });
         let record = record.clone();
         self.save_index(&mut inner)?;
@@ -1058,7 +1063,7 @@ mod reason_name {
     use crate::RevocationReason;
 
     pub(super) fn serialize<S: Serializer>(r: &RevocationReason, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(r.name())
+        s.serialize_str(&r.to_string())
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<RevocationReason, D::Error> {

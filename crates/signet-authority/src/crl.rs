@@ -1,7 +1,5 @@
 //! Certificate revocation lists (RFC 5280 §5) and revocation reasons (§5.3.1).
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::SystemTime;
 
 use signet_cms::oid;
@@ -13,98 +11,13 @@ use crate::x509::{self, Extension, whole_seconds};
 
 const ENUMERATED: u8 = 0x0A;
 
-/// Why a certificate was revoked: `CRLReason` (RFC 5280 §5.3.1). `removeFromCRL` (8) exists
-/// only for delta CRLs, which Signet does not issue, so it is not offered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RevocationReason {
-    /// unspecified (0): written without a reasonCode entry extension, as §5.3.1 asks.
-    Unspecified,
-    /// keyCompromise (1).
-    KeyCompromise,
-    /// cACompromise (2).
-    CaCompromise,
-    /// affiliationChanged (3).
-    AffiliationChanged,
-    /// superseded (4).
-    Superseded,
-    /// cessationOfOperation (5).
-    CessationOfOperation,
-    /// certificateHold (6).
-    CertificateHold,
-    /// privilegeWithdrawn (9).
-    PrivilegeWithdrawn,
-    /// aACompromise (10).
-    AaCompromise,
-}
+/// Why a certificate was revoked: `CRLReason` (RFC 5280 §5.3.1), the type the CRL and OCSP
+/// readers use too. The authority issues only [`RevocationReason::ISSUABLE`] ones.
+pub use signet_cms::crl::RevocationReason;
 
-impl RevocationReason {
-    /// Every reason.
-    pub const ALL: [Self; 9] = [
-        Self::Unspecified,
-        Self::KeyCompromise,
-        Self::CaCompromise,
-        Self::AffiliationChanged,
-        Self::Superseded,
-        Self::CessationOfOperation,
-        Self::CertificateHold,
-        Self::PrivilegeWithdrawn,
-        Self::AaCompromise,
-    ];
-
-    /// The `CRLReason` value.
-    pub fn code(self) -> u8 {
-        match self {
-            Self::Unspecified => 0,
-            Self::KeyCompromise => 1,
-            Self::CaCompromise => 2,
-            Self::AffiliationChanged => 3,
-            Self::Superseded => 4,
-            Self::CessationOfOperation => 5,
-            Self::CertificateHold => 6,
-            Self::PrivilegeWithdrawn => 9,
-            Self::AaCompromise => 10,
-        }
-    }
-
-    /// The reason with this `CRLReason` value.
-    pub fn from_code(code: u8) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.code() == code)
-    }
-
-    /// The ASN.1 name, as in RFC 5280 (`keyCompromise`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Unspecified => "unspecified",
-            Self::KeyCompromise => "keyCompromise",
-            Self::CaCompromise => "cACompromise",
-            Self::AffiliationChanged => "affiliationChanged",
-            Self::Superseded => "superseded",
-            Self::CessationOfOperation => "cessationOfOperation",
-            Self::CertificateHold => "certificateHold",
-            Self::PrivilegeWithdrawn => "privilegeWithdrawn",
-            Self::AaCompromise => "aACompromise",
-        }
-    }
-}
-
-impl fmt::Display for RevocationReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for RevocationReason {
-    type Err = Error;
-
-    /// The RFC 5280 names in any case, with or without `-`/`_` (`key-compromise`).
-    fn from_str(s: &str) -> Result<Self, Error> {
-        let wanted: String = s.chars().filter(|c| *c != '-' && *c != '_').collect();
-        Self::ALL.into_iter().find(|r| r.name().eq_ignore_ascii_case(&wanted)).ok_or_else(|| {
-            let names: Vec<&str> = Self::ALL.iter().map(|r| r.name()).collect();
-            Error::InvalidRequest(format!("unknown revocation reason '{s}' (one of {})", names.join(", ")))
-        })
-    }
+/// The one-octet ENUMERATED content of an issuable reason (all are below 128).
+pub(crate) fn reason_octet(r: RevocationReason) -> u8 {
+    u8::try_from(r.code()).unwrap_or(0)
 }
 
 /// One revoked certificate on a CRL.
@@ -145,7 +58,7 @@ impl CrlContents<'_> {
                 let reason = Extension {
                     oid: oid::CRL_REASON,
                     critical: false,
-                    value: asn1::encode(ENUMERATED, &[r.reason.code()]),
+                    value: asn1::encode(ENUMERATED, &[reason_octet(r.reason)]),
                 };
                 asn1::encode_parts(tag::SEQUENCE, &[&serial, &date, &x509::encode_extensions(&[reason])])
             });
@@ -176,13 +89,14 @@ mod tests {
 
     #[test]
     fn reasons_by_name_and_code() {
-        for r in RevocationReason::ALL {
-            assert_eq!(r.name().parse::<RevocationReason>().unwrap(), r);
-            assert_eq!(RevocationReason::from_code(r.code()), Some(r));
+        for r in RevocationReason::ISSUABLE {
+            assert_eq!(r.to_string().parse::<RevocationReason>().unwrap(), r);
+            assert_eq!(RevocationReason::from_code(r.code()), r);
+            assert_eq!(u64::from(reason_octet(r)), r.code());
         }
         assert_eq!("key-compromise".parse::<RevocationReason>().unwrap(), RevocationReason::KeyCompromise);
         assert_eq!("CACOMPROMISE".parse::<RevocationReason>().unwrap(), RevocationReason::CaCompromise);
-        assert!("removeFromCRL".parse::<RevocationReason>().is_err());
-        assert_eq!(RevocationReason::from_code(8), None);
+        assert!(!RevocationReason::ISSUABLE.contains(&RevocationReason::RemoveFromCrl));
+        assert!("nonsense".parse::<RevocationReason>().is_err());
     }
 }

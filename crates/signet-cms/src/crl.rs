@@ -59,6 +59,37 @@ pub enum RevocationReason {
 }
 
 impl RevocationReason {
+    /// The reasons a CA puts on a complete CRL or in an OCSP answer: all of RFC 5280 §5.3.1
+    /// but removeFromCRL, which belongs to delta CRLs only.
+    pub const ISSUABLE: [Self; 9] = [
+        Self::Unspecified,
+        Self::KeyCompromise,
+        Self::CaCompromise,
+        Self::AffiliationChanged,
+        Self::Superseded,
+        Self::CessationOfOperation,
+        Self::CertificateHold,
+        Self::PrivilegeWithdrawn,
+        Self::AaCompromise,
+    ];
+
+    /// The ENUMERATED value.
+    pub fn code(self) -> u64 {
+        match self {
+            Self::Unspecified => 0,
+            Self::KeyCompromise => 1,
+            Self::CaCompromise => 2,
+            Self::AffiliationChanged => 3,
+            Self::Superseded => 4,
+            Self::CessationOfOperation => 5,
+            Self::CertificateHold => 6,
+            Self::RemoveFromCrl => 8,
+            Self::PrivilegeWithdrawn => 9,
+            Self::AaCompromise => 10,
+            Self::Other(n) => n,
+        }
+    }
+
     /// The reason for an ENUMERATED value.
     pub fn from_code(code: u64) -> Self {
         match code {
@@ -93,6 +124,23 @@ impl fmt::Display for RevocationReason {
             Self::Other(n) => return write!(f, "reason code {n}"),
         };
         f.write_str(s)
+    }
+}
+
+impl std::str::FromStr for RevocationReason {
+    type Err = String;
+
+    /// The RFC 5280 names in any case, with or without `-`/`_` (`key-compromise`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let wanted: String = s.chars().filter(|c| *c != '-' && *c != '_').collect();
+        Self::ISSUABLE
+            .into_iter()
+            .chain([Self::RemoveFromCrl])
+            .find(|r| r.to_string().eq_ignore_ascii_case(&wanted))
+            .ok_or_else(|| {
+                let names: Vec<String> = Self::ISSUABLE.iter().map(|r| r.to_string()).collect();
+                format!("unknown revocation reason '{s}' (one of {})", names.join(", "))
+            })
     }
 }
 

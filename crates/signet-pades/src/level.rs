@@ -21,7 +21,6 @@ use std::time::SystemTime;
 
 use signet_cms::{ParsedSignedData, oid};
 use signet_crypto::DigestAlgorithm;
-use signet_crypto::asn1::{self, tag};
 use signet_pdf::{Document, FileSource, Object, form};
 
 use crate::dss::dss_update;
@@ -378,22 +377,14 @@ pub fn read_signature(doc: &mut Document<FileSource>, name: &str) -> Result<Sign
     Ok(SignatureCerts { field: name.to_string(), doc_timestamp, leaves, certs, timestamp_time })
 }
 
-/// `TSTInfo.genTime` (RFC 3161 §2.4.2) of a parsed timestamp token: the fifth field after
-/// version, policy, messageImprint and serialNumber.
+/// `TSTInfo.genTime` (RFC 3161 §2.4.2) of a parsed timestamp token.
 fn gen_time(token: &ParsedSignedData) -> std::result::Result<SystemTime, signet_cms::Error> {
-    let malformed = || signet_cms::Error::Invalid("the timestamp token holds no readable TSTInfo".into());
     if token.content_type != oid::TST_INFO {
         return Err(signet_cms::Error::Invalid(format!("timestamp token content type is {}", token.content_type)));
     }
-    let info = token.econtent.as_deref().ok_or_else(malformed)?;
-    let seq = asn1::parse_single(info).ok().filter(|t| t.tag == tag::SEQUENCE).ok_or_else(malformed)?;
-    let mut r = seq.reader();
-    for _ in 0..4 {
-        r.read().map_err(|_| malformed())?;
-    }
-    let t = r.read().map_err(|_| malformed())?;
-    if t.tag != tag::GENERALIZED_TIME {
-        return Err(malformed());
-    }
-    asn1::decode_time(&t).map_err(|_| malformed())
+    let info = token
+        .econtent
+        .as_deref()
+        .ok_or_else(|| signet_cms::Error::Invalid("the timestamp token holds no TSTInfo".into()))?;
+    Ok(signet_cms::tsp::TstInfo::parse(info)?.gen_time)
 }
