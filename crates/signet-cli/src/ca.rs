@@ -263,7 +263,7 @@ fn issue(data_dir: &Path, a: &IssueArgs) -> anyhow::Result<()> {
 }
 
 fn revoke(data_dir: &Path, a: &RevokeArgs) -> anyhow::Result<()> {
-    let reason: RevocationReason = a.reason.parse().map_err(anyhow::Error::msg)?;
+    let reason: RevocationReason = a.reason.parse().map_err(Usage)?;
     let ca = Authority::open(data_dir)?;
     let record = ca.revoke(&a.serial, reason, SystemTime::now())?;
     println!("revoked {} ({}): {reason}", record.serial, record.subject);
