@@ -23,6 +23,7 @@ use crate::secret_from_env;
   signet bench --pdf one-page.pdf --p12 signer.p12 --p12-password-env P12_PASSWORD --verify --trust root-ca.pem
   signet bench --pdf one-page.pdf --p12 signer.p12 --p12-password-env P12_PASSWORD --level b-lta \\
       --tsa http://127.0.0.1:8080/tsa --verify --trust root-ca.pem
+  signet bench --pdf signed-elsewhere.pdf --verify-only --trust root-ca.pem
 
 Above B-B each iteration is a whole `signet sign --level` minus process start: the document
 is signed from its file into a temporary file, with the TSA, OCSP and CRL requests that level
@@ -32,8 +33,8 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     pdf: PathBuf,
     /// PKCS#12 file with the key and its certificate chain.
-    #[arg(long, value_name = "FILE")]
-    p12: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "verify_only")]
+    p12: Option<PathBuf>,
     /// Environment variable holding the PKCS#12 password (default: empty password).
     #[arg(long, value_name = "VAR")]
     p12_password_env: Option<String>,
@@ -50,9 +51,12 @@ pub(crate) struct BenchArgs {
     /// check the byte range, digest, CMS signature, certificate path and later changes).
     #[arg(long)]
     verify: bool,
+    /// Only measure verification of --pdf as it is (an already signed PDF, from any tool).
+    #[arg(long, conflicts_with_all = ["p12", "level"])]
+    verify_only: bool,
     /// Trust anchor for --verify (PEM or DER; repeat for more). Without one, verification
     /// does all the work but only integrity is required to pass.
-    #[arg(long, value_name = "ROOT.pem", requires = "verify")]
+    #[arg(long, value_name = "ROOT.pem")]
     trust: Vec<PathBuf>,
     /// PAdES level to sign at (above b-b: with the network requests of --tsa and the
     /// certificates' OCSP/CRL URLs).
@@ -154,16 +158,44 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
     if !(a.seconds.is_finite() && a.seconds > 0.0) {
         bail!(Usage("--seconds must be a positive number".into()));
     }
+    if !a.trust.is_empty() && !a.verify && !a.verify_only {
+        bail!(Usage("--trust is for --verify or --verify-only".into()));
+    }
     let pdf = std::fs::read(&a.pdf).map_err(|e| Usage(format!("cannot read {}: {e}", a.pdf.display())))?;
-    let p12 = std::fs::read(&a.p12).map_err(|e| Usage(format!("cannot read {}: {e}", a.p12.display())))?;
+    let duration = Duration::from_secs_f64(a.seconds);
+    if a.verify_only {
+        if !a.json {
+            println!(
+                "signet bench: verifying {} ({} bytes) as it is, {} s, load average {}",
+                a.pdf.display(),
+                pdf.len(),
+                a.seconds,
+                load_average().as_deref().unwrap_or("unknown")
+            );
+        }
+        let v = measure_verify(a, &pdf, duration)?;
+        if a.json {
+            let o = serde_json::json!({
+                "pdf": a.pdf.display().to_string(),
+                "pdf_bytes": pdf.len(),
+                "load_average": load_average(),
+                "verify": v.json(),
+            });
+            println!("{o}");
+        } else {
+            v.print();
+        }
+        return Ok(());
+    }
+    let Some(p12_path) = &a.p12 else { bail!(Usage("--p12 is required".into())) };
+    let p12 = std::fs::read(p12_path).map_err(|e| Usage(format!("cannot read {}: {e}", p12_path.display())))?;
     let pw = match &a.p12_password_env {
         Some(v) => secret_from_env(v).map_err(|e| Usage(e.to_string()))?,
         None => String::new(),
     };
-    let identity = Identity::from_pkcs12(&p12, &pw).with_context(|| format!("cannot load {}", a.p12.display()))?;
+    let identity = Identity::from_pkcs12(&p12, &pw).with_context(|| format!("cannot load {}", p12_path.display()))?;
     let digest: DigestAlgorithm = a.digest.parse().map_err(|e| Usage(format!("{e}")))?;
     let opts = SignatureOptions::default();
-    let duration = Duration::from_secs_f64(a.seconds);
 
     let level: signet_pades::Level = a.level.parse().map_err(Usage)?;
     let parts = a.services.parts()?;
@@ -205,20 +237,10 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
         sign.print();
     }
     let verify = if a.verify {
-        let mut anchors = Vec::new();
-        for t in &a.trust {
-            let bytes = std::fs::read(t).map_err(|e| Usage(format!("cannot read {}: {e}", t.display())))?;
-            anchors.extend(
-                signet_crypto::certificates_from_pem_or_der(&bytes)
-                    .map_err(|e| Usage(format!("{}: {e}", t.display())))?,
-            );
-        }
-        let vopts = ValidationOptions { trust_anchors: anchors, ..ValidationOptions::default() };
-        verify_once(&signed, &vopts).context("the signed document does not verify")?;
         if !a.json {
             println!("verifying the {} bytes signed at {level}", signed.len());
         }
-        let v = measure("verify", a.threads, duration, || verify_once(&signed, &vopts))?;
+        let v = measure_verify(a, &signed, duration)?;
         if !a.json {
             v.print();
         }
@@ -243,6 +265,21 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
         println!("{o}");
     }
     Ok(())
+}
+
+/// Verifies `signed` once (it must pass), then over and over for `duration`.
+fn measure_verify(a: &BenchArgs, signed: &[u8], duration: Duration) -> anyhow::Result<Stats> {
+    use crate::sign::Usage;
+    let mut anchors = Vec::new();
+    for t in &a.trust {
+        let bytes = std::fs::read(t).map_err(|e| Usage(format!("cannot read {}: {e}", t.display())))?;
+        anchors.extend(
+            signet_crypto::certificates_from_pem_or_der(&bytes).map_err(|e| Usage(format!("{}: {e}", t.display())))?,
+        );
+    }
+    let vopts = ValidationOptions { trust_anchors: anchors, ..ValidationOptions::default() };
+    verify_once(signed, &vopts).context("the signed document does not verify")?;
+    measure("verify", a.threads, duration, || verify_once(signed, &vopts))
 }
 
 /// One complete in-memory signature: the signed document's bytes.

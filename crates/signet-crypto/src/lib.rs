@@ -33,7 +33,7 @@ pub use identity::{Identity, certificates_from_pem_or_der};
 pub use keystore::{Keystore, MasterKey};
 pub use pkcs11::{KeyRef, Pkcs11Key, TokenRef};
 pub use signer::{KeyKind, SignatureScheme, Signer, SoftwareKey};
-pub use verify::{PublicKeyInfo, certificate_spki, verify_signature};
+pub use verify::{PublicKeyInfo, certificate_spki, verify_signature, with_verification_memo};
 
 /// Seeds the random generator now. Its first use gathers entropy (tens of milliseconds of
 /// CPU); a caller with idle time on another thread, such as a file copy, can pay it there.

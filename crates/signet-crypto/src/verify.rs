@@ -77,11 +77,84 @@ const PSS_MAX_256: RsaParameters = signature::RSA_PSS_2048_8192_SHA256.with_pss_
 const PSS_MAX_384: RsaParameters = signature::RSA_PSS_2048_8192_SHA384.with_pss_salt_length(RsaPssSaltLength::Max);
 const PSS_MAX_512: RsaParameters = signature::RSA_PSS_2048_8192_SHA512.with_pss_salt_length(RsaPssSaltLength::Max);
 
+thread_local! {
+    /// Results of [`verify_signature`] while a [`with_verification_memo`] scope is open on
+    /// this thread, keyed by the SHA-256 of everything the result depends on.
+    static MEMO: std::cell::RefCell<Option<std::collections::HashMap<[u8; 32], bool>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Most results one memo scope keeps; past it, nothing more is remembered.
+const MEMO_CAPACITY: usize = 4096;
+
+/// Runs `f` with [`verify_signature`] remembering its results on this thread, and forgets
+/// them when `f` returns. Validating one document checks the same signatures several times
+/// (a CA certificate on the signer's, the TSA's and a document timestamp's paths; a CRL for
+/// each certificate it covers); within the scope each is computed once. The key is a
+/// SHA-256 over the key, the algorithm, the signature and the message, so a result is only
+/// reused for exactly the same inputs. Nested scopes share the outer one.
+pub fn with_verification_memo<R>(f: impl FnOnce() -> R) -> R {
+    let opened = MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.is_none() {
+            *m = Some(std::collections::HashMap::new());
+            true
+        } else {
+            false
+        }
+    });
+    /// Closes the scope even when `f` panics.
+    struct Close(bool);
+    impl Drop for Close {
+        fn drop(&mut self) {
+            if self.0 {
+                MEMO.with(|m| *m.borrow_mut() = None);
+            }
+        }
+    }
+    let _close = Close(opened);
+    f()
+}
+
 /// Verifies `signature` over `message` with the key in `spki_der`.
 ///
 /// RSA keys must be 2048–8192 bits. RSASSA-PSS salt lengths supported: the digest length
 /// (RFC 4055 recommendation) and the maximum (`emLen - hLen - 2`).
 pub fn verify_signature(
+    spki_der: &[u8],
+    algorithm: &SignatureAlgorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
+    let active = MEMO.with(|m| m.borrow().is_some());
+    if !active {
+        return verify_uncached(spki_der, algorithm, message, signature);
+    }
+    let mut h = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for part in [spki_der, format!("{algorithm:?}").as_bytes(), signature, message] {
+        h.update(&(part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    let mut key = [0u8; 32];
+    key.copy_from_slice(h.finish().as_ref());
+    if let Some(ok) = MEMO.with(|m| m.borrow().as_ref().and_then(|m| m.get(&key).copied())) {
+        return if ok { Ok(()) } else { Err(Error::BadSignature) };
+    }
+    let result = verify_uncached(spki_der, algorithm, message, signature);
+    // only the verdict on well-formed input is remembered; other errors are recomputed
+    if matches!(result, Ok(()) | Err(Error::BadSignature)) {
+        MEMO.with(|m| {
+            if let Some(m) = m.borrow_mut().as_mut()
+                && m.len() < MEMO_CAPACITY
+            {
+                m.insert(key, result.is_ok());
+            }
+        });
+    }
+    result
+}
+
+fn verify_uncached(
     spki_der: &[u8],
     algorithm: &SignatureAlgorithm,
     message: &[u8],

@@ -281,3 +281,27 @@ fn base64_decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+#[test]
+fn verification_memo_gives_the_same_verdicts() {
+    let pass = String::from_utf8(read("p12.pass")).unwrap();
+    let id = Identity::from_pkcs12(&read("signer-ec.p12"), &pass).unwrap();
+    let spki = certificate_spki(&id.certificate).unwrap().to_vec();
+    let alg = SignatureAlgorithm::new(SignatureScheme::Ecdsa, DigestAlgorithm::Sha256);
+    let sig = id.signer.sign(SignatureScheme::Ecdsa, DigestAlgorithm::Sha256, b"message").unwrap();
+    let mut flipped = sig.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    signet_crypto::with_verification_memo(|| {
+        for _ in 0..3 {
+            // good stays good, bad stays bad, a different message is not confused with a cached one
+            verify_signature(&spki, &alg, b"message", &sig).unwrap();
+            assert!(verify_signature(&spki, &alg, b"message", &flipped).is_err());
+            assert!(matches!(verify_signature(&spki, &alg, b"messagf", &sig), Err(Error::BadSignature)));
+            // nested scopes share the outer memo and do not close it
+            signet_crypto::with_verification_memo(|| verify_signature(&spki, &alg, b"message", &sig)).unwrap();
+        }
+    });
+    verify_signature(&spki, &alg, b"message", &sig).unwrap();
+    assert!(matches!(verify_signature(&spki, &alg, b"messagf", &sig), Err(Error::BadSignature)));
+}

@@ -751,6 +751,9 @@ fn roles<P: Source>(old: &mut Document<P>) -> signet_pdf::Result<HashMap<u32, Ro
             let is_sig = field.is_signature();
             let filled = match &field.value {
                 None => false,
+                // a signature field's value is its signature dictionary: a reference to one
+                // means signed, without reading it (and its long /Contents)
+                Some(Object::Ref(_)) if is_sig => true,
                 Some(v) => match old.resolve(v)? {
                     Object::Null => false,
                     Object::String(s) => !s.is_empty(),

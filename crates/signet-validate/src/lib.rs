@@ -78,6 +78,12 @@ pub type Error = signet_pdf::Error;
 
 /// Validates every signature and document timestamp in the document at `src`.
 pub fn validate<S: Source + Clone>(src: S, opts: &ValidationOptions) -> Result<Report, Error> {
+    // the same CA, OCSP and CRL signatures recur across the paths of one document: each is
+    // checked once (signet_crypto::with_verification_memo)
+    signet_crypto::with_verification_memo(|| validate_document(src, opts))
+}
+
+fn validate_document<S: Source + Clone>(src: S, opts: &ValidationOptions) -> Result<Report, Error> {
     let mut doc = Document::open(src.clone(), opts.password.as_deref())?;
     let dss = Evidence::from_dss(&mut doc);
     let fields = form::fields(&mut doc)?;
