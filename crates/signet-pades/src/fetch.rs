@@ -265,7 +265,27 @@ impl<'a> TsaClient<'a> {
     /// `application/timestamp-reply` granting a token, and verifies the token against the
     /// imprint and nonce ([`tsp::verify_token`], lenient on the TSA certificate's EKU
     /// criticality; see `signet_cms::tsp`).
+    ///
+    /// A failed attempt (transport error, refusal, unusable token) is retried twice, after
+    /// 100 ms and 300 ms, with a new nonce: TSAs have transient failures (OpenSSL's
+    /// `ts -reply` refuses with "Error during serial number generation" when two requests
+    /// race for its serial file), and a token is worth a short wait.
     pub fn timestamp(&self, digest_alg: DigestAlgorithm, imprint: &[u8]) -> Result<TimestampToken, FetchError> {
+        let mut pause = std::time::Duration::from_millis(100);
+        for _ in 0..2 {
+            match self.timestamp_once(digest_alg, imprint) {
+                Ok(token) => return Ok(token),
+                Err(FetchError::UnsupportedScheme { .. }) => break,
+                Err(_) => {
+                    std::thread::sleep(pause);
+                    pause *= 3;
+                }
+            }
+        }
+        self.timestamp_once(digest_alg, imprint)
+    }
+
+    fn timestamp_once(&self, digest_alg: DigestAlgorithm, imprint: &[u8]) -> Result<TimestampToken, FetchError> {
         let bad = |source| FetchError::Response { url: self.url.clone(), source };
         let nonce = tsp::random_nonce().map_err(bad)?;
         let query = tsp::timestamp_request(digest_alg, imprint, Some(&nonce), true, self.policy);

@@ -290,6 +290,19 @@ fn tsa_client_against_openssl_tsa() {
     let e =
         TsaClient::new(&wrong_type, "http://tsa.invalid/").timestamp(DigestAlgorithm::Sha256, &imprint).unwrap_err();
     assert!(matches!(e, FetchError::ContentType { .. }), "{e}");
+
+    // A transient failure (here: the first answer is an error page) is retried.
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let flaky = FnFetcher(|req: Request<'_>| {
+        let Request::Post { url, content_type, body } = req else { panic!("a TSA request is a POST") };
+        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return Ok(Fetched::new("text/html", b"busy".to_vec()));
+        }
+        fetcher.post(url, content_type, body)
+    });
+    let token = TsaClient::new(&flaky, &url("/tsa")).timestamp(DigestAlgorithm::Sha256, &imprint).unwrap();
+    assert_eq!(token.verified.tst_info.imprint, imprint);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 #[test]
