@@ -36,6 +36,11 @@ pub(crate) struct VerifyArgs {
     /// Trust anchor certificates (PEM, may hold several; or DER). Repeat for more files.
     #[arg(long, value_name = "ROOT.pem")]
     trust: Vec<PathBuf>,
+    /// Also trust the operating system's root certificates (the first bundle found of
+    /// /etc/ssl/certs/ca-certificates.crt, /etc/pki/tls/certs/ca-bundle.crt, /etc/ssl/cert.pem;
+    /// or the file named by SSL_CERT_FILE).
+    #[arg(long)]
+    system_roots: bool,
     /// Print the report as JSON (docs/validation.md).
     #[arg(long)]
     json: bool,
@@ -71,6 +76,18 @@ pub(crate) fn run(a: VerifyArgs) -> ExitCode {
         match signet_crypto::certificates_from_pem_or_der(&bytes) {
             Ok(c) => anchors.extend(c),
             Err(e) => return usage(format!("{}: {e}", t.display())),
+        }
+    }
+    if a.system_roots {
+        let Some(bundle) = system_root_bundle() else {
+            return usage("--system-roots: no system certificate bundle found (set SSL_CERT_FILE)".into());
+        };
+        match std::fs::read(&bundle)
+            .map_err(|e| e.to_string())
+            .and_then(|b| signet_crypto::certificates_from_pem_or_der(&b).map_err(|e| e.to_string()))
+        {
+            Ok(c) => anchors.extend(c),
+            Err(e) => return usage(format!("{}: {e}", bundle.display())),
         }
     }
     let password = match a.pdf_password_env.as_deref().map(secret_from_env).transpose() {
@@ -111,6 +128,18 @@ pub(crate) fn run(a: VerifyArgs) -> ExitCode {
         write!(out, "{report}")
     };
     if report.is_valid() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// The system's bundle of trusted root certificates.
+fn system_root_bundle() -> Option<PathBuf> {
+    let from_env = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
+    from_env
+        .into_iter()
+        .chain(
+            ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
+                .map(PathBuf::from),
+        )
+        .find(|p| p.is_file())
 }
 
 /// Revocation data over HTTP for `--online`.

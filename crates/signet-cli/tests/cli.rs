@@ -283,6 +283,12 @@ fn verify_exit_statuses() {
     assert_eq!(signet(&["verify", s(&out), "--trust", s(&root)], &[]).status.code(), Some(0));
     // untrusted without anchors
     assert_eq!(signet(&["verify", s(&out)], &[]).status.code(), Some(1));
+    // the system's roots: the bundle SSL_CERT_FILE names, or none usable
+    let root_s = s(&root).to_string();
+    assert_eq!(signet(&["verify", s(&out), "--system-roots"], &[("SSL_CERT_FILE", &root_s)]).status.code(), Some(0));
+    let unrelated = f.pki.dir.join("tsa.pem").to_string_lossy().into_owned();
+    let o = signet(&["verify", s(&out), "--system-roots"], &[("SSL_CERT_FILE", &unrelated)]);
+    assert_eq!(o.status.code(), Some(1), "not among those roots");
     // unsigned document
     assert_eq!(signet(&["verify", s(&input), "--trust", s(&root)], &[]).status.code(), Some(1));
     // one byte changed inside the signed range
