@@ -30,7 +30,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use aws_lc_rs::digest as hash;
 use const_oid::ObjectIdentifier;
@@ -424,12 +424,7 @@ fn check_delegation(responder: &CertView<'_>, issuer: &CertView<'_>) -> Result<(
     Ok(())
 }
 
-fn whole_seconds(t: SystemTime) -> SystemTime {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => UNIX_EPOCH + Duration::from_secs(d.as_secs()),
-        Err(_) => t,
-    }
-}
+use signet_crypto::asn1::whole_seconds;
 
 /// One `CertID` of a request (§4.1.1), borrowed from it.
 #[derive(Debug)]

@@ -2,7 +2,7 @@
 //! through any [`Signer`].
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use const_oid::ObjectIdentifier;
 use signet_cms::oid;
@@ -350,13 +350,7 @@ impl TbsCertificate<'_> {
     }
 }
 
-/// `t` without its fraction of a second (certificate and CRL times have none).
-pub(crate) fn whole_seconds(t: SystemTime) -> SystemTime {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => UNIX_EPOCH + Duration::from_secs(d.as_secs()),
-        Err(_) => t,
-    }
-}
+pub(crate) use signet_crypto::asn1::whole_seconds;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

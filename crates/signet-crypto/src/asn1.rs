@@ -326,6 +326,15 @@ fn time_digits(t: std::time::SystemTime) -> (i64, String) {
     (y, format!("{mo:02}{d:02}{:02}{:02}{:02}", s / 3600, s / 60 % 60, s % 60))
 }
 
+/// `t` without its fraction of a second: what a time encoded without fraction (certificate,
+/// CRL and OCSP times, RFC 5280 §4.1.2.5, RFC 6960 §4.2.2.1) says.
+pub fn whole_seconds(t: std::time::SystemTime) -> std::time::SystemTime {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => std::time::UNIX_EPOCH + std::time::Duration::from_secs(d.as_secs()),
+        Err(_) => t,
+    }
+}
+
 /// A DER GeneralizedTime `YYYYMMDDHHMMSSZ` (X.690 §11.7, RFC 5280 §4.1.2.5.2: UTC, seconds,
 /// no fraction). `fraction_millis` adds `.fff` (trailing zeros removed, as DER requires)
 /// for RFC 3161 `genTime` (§2.4.2).

@@ -370,7 +370,7 @@ impl Collector<'_> {
         }
         // producedAt and thisUpdate carry whole seconds (RFC 6960 §4.2.2.1 GeneralizedTime
         // without fraction): an answer from the same second as `at` is as fresh as it can be
-        let at = whole_seconds(self.at);
+        let at = asn1::whole_seconds(self.at);
         if resp.produced_at < at || single.this_update < at {
             self.out.notes.push(format!(
                 "the OCSP response for '{subject}' ({url}) was produced before the signature time (EN 319 102-1 §5.2.5)"
@@ -474,12 +474,4 @@ fn certs_only(body: &[u8]) -> Option<Vec<Vec<u8>>> {
         }
     }
     Some(out)
-}
-
-/// `t` without its fraction of a second.
-fn whole_seconds(t: SystemTime) -> SystemTime {
-    match t.duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => std::time::UNIX_EPOCH + std::time::Duration::from_secs(d.as_secs()),
-        Err(_) => t,
-    }
 }
