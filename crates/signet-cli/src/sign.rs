@@ -329,6 +329,11 @@ fn sign(a: &SignArgs) -> anyhow::Result<()> {
     if !a.input.is_file() {
         bail!(Usage(format!("cannot read {}: no such file", a.input.display())));
     }
+    let level: signet_pades::Level = a.level.parse().map_err(Usage)?;
+    let parts = a.services.parts()?;
+    if level >= signet_pades::Level::BT && parts.tsa_url().is_none() {
+        bail!(Usage(format!("--level {} needs a timestamp authority: give --tsa URL", a.level)));
+    }
     let material = KeyMaterial::read(a)?;
     let digest: DigestAlgorithm = a.digest.parse().map_err(|e| Usage(format!("{e}")))?;
     let visible = match &a.rect {
@@ -362,11 +367,6 @@ fn sign(a: &SignArgs) -> anyhow::Result<()> {
     };
     let pdf_password =
         a.pdf_password_env.as_deref().map(secret_from_env).transpose().map_err(|e| Usage(e.to_string()))?;
-    let level: signet_pades::Level = a.level.parse().map_err(Usage)?;
-    let parts = a.services.parts()?;
-    if level >= signet_pades::Level::BT && parts.tsa_url().is_none() {
-        bail!(Usage(format!("--level {} needs a timestamp authority: give --tsa URL", a.level)));
-    }
     let built = parts.build();
     let cms = LoadingIdentity::start(material, digest, a.pss);
     let (summary, notes) = signet_pades::sign_file_at_level(

@@ -148,7 +148,10 @@ fn levels_above_b_b_refuse_to_run_without_their_services() {
         .env_remove("SIGNET_TSA_URL")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    // refused for the missing TSA, before the (missing) key files are even read
+    assert!(err.contains("--tsa URL"), "{err}");
     let port = signet_testkit::free_port(); // nothing listens there
     let out = Command::new(SIGNET)
         .arg("extend")

@@ -333,8 +333,10 @@ pub struct SignatureCerts {
 pub fn all_signatures(doc: &mut Document<FileSource>) -> Result<Vec<SignatureCerts>> {
     let mut out = Vec::new();
     for f in form::fields(doc)? {
-        if f.is_signature() && f.value.is_some() {
-            out.push(read_signature(doc, &f.name)?);
+        if f.is_signature()
+            && let Some(value) = &f.value
+        {
+            out.push(signature_certs(doc, &f.name, value)?);
         }
     }
     Ok(out)
@@ -348,7 +350,12 @@ pub fn read_signature(doc: &mut Document<FileSource>, name: &str) -> Result<Sign
         .find(|f| f.name == name)
         .ok_or_else(|| Error::Refused(format!("no signature field named '{name}'")))?;
     let value = field.value.clone().ok_or_else(|| Error::Refused(format!("field '{name}' is not signed")))?;
-    let sig = doc.resolve(&value)?;
+    signature_certs(doc, name, &value)
+}
+
+/// The certificates of the signature dictionary `value` (a field's `/V`).
+fn signature_certs(doc: &mut Document<FileSource>, name: &str, value: &Object) -> Result<SignatureCerts> {
+    let sig = doc.resolve(value)?;
     let sig = sig.as_dict().ok_or_else(|| Error::Refused(format!("field '{name}': /V is not a dictionary")))?;
     let contents = sig
         .get("Contents")
