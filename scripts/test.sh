@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace. Installs what the tests need first (idempotent):
 # the independent validators of the peer kit (pyHanko, poppler's pdfsig and pdftoppm, qpdf,
-# openssl) through ../shared/peer/setup.sh. Extra arguments go to `cargo test`.
+# openssl) through ../shared/peer/setup.sh, and a PostgreSQL server through
+# scripts/postgres.sh (the store's tests run on SQLite and on PostgreSQL). Extra arguments go
+# to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEER="${SIGNET_PEER_DIR:-$(cd .. && pwd)/shared/peer}"
@@ -11,6 +13,10 @@ if [ ! -f "$PEER/setup.sh" ]; then
 fi
 bash "$PEER/setup.sh"
 export SIGNET_PEER_DIR="$PEER"
+if [ -z "${SIGNET_TEST_POSTGRES_URL:-}" ]; then
+  SIGNET_TEST_POSTGRES_URL="$(scripts/postgres.sh)"
+  export SIGNET_TEST_POSTGRES_URL
+fi
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0

@@ -534,3 +534,71 @@ impl SoftHsm {
         self.util(&["--import", path, "--token", token, "--pin", pin, "--label", label, "--id", id_hex]);
     }
 }
+
+/// A database for one test: a SQLite file in `dir`, or a new PostgreSQL database on the
+/// server of `$SIGNET_TEST_POSTGRES_URL`, dropped when this value is dropped.
+pub struct TestDatabase {
+    pub url: String,
+    pub backend: &'static str,
+    admin_url: Option<String>,
+    name: Option<String>,
+}
+
+impl TestDatabase {
+    /// The databases every store test runs on: SQLite always, PostgreSQL when
+    /// `$SIGNET_TEST_POSTGRES_URL` is set (scripts/test.sh sets it). Under `CI` a missing
+    /// PostgreSQL is a failure, not a skip.
+    pub fn all(dir: &Path) -> Vec<TestDatabase> {
+        let mut dbs = vec![TestDatabase::sqlite(dir)];
+        match std::env::var("SIGNET_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => dbs.push(TestDatabase::postgres(&url)),
+            _ => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "SIGNET_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh (it starts PostgreSQL)"
+                );
+                eprintln!("note: SIGNET_TEST_POSTGRES_URL is not set; testing on SQLite only");
+            }
+        }
+        dbs
+    }
+
+    pub fn sqlite(dir: &Path) -> TestDatabase {
+        std::fs::create_dir_all(dir).unwrap();
+        let file = dir.join(format!("test-{}.db", std::process::id()));
+        TestDatabase { url: format!("sqlite://{}", file.display()), backend: "sqlite", admin_url: None, name: None }
+    }
+
+    pub fn postgres(admin_url: &str) -> TestDatabase {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let name = format!("signet_test_{}_{n}_{nanos}", std::process::id());
+        psql(admin_url, &format!("CREATE DATABASE {name}"));
+        let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
+        TestDatabase {
+            url: format!("{base}/{name}"),
+            backend: "postgres",
+            admin_url: Some(admin_url.to_string()),
+            name: Some(name),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let (Some(admin), Some(name)) = (&self.admin_url, &self.name) {
+            let _ = Command::new("psql")
+                .args([admin.as_str(), "-qAtc", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let out =
+        Command::new("psql").args([url, "-qAtc", sql]).output().expect("psql (PostgreSQL client) is not installed");
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+}

@@ -1,0 +1,273 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+/// A query text built from constant pieces (column lists): never from client input.
+macro_rules! dynamic {
+    ($($t:tt)*) => {
+        sqlx::AssertSqlSafe(format!($($t)*))
+    };
+}
+
+mod batches;
+mod blob;
+mod idempotency;
+mod records;
+mod tenants;
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor};
+
+pub use batches::{Batch, BatchItem, BatchProgress, ItemState, NewBatchItem};
+pub use blob::{BlobStore, LocalBlobStore, PutResult};
+pub use idempotency::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
+pub use records::{DocumentRecord, Identity, ImageRecord, KeyStoreKind, SignatureRecord, Template};
+pub use tenants::{ApiKey, NewApiKey, Scope, Tenant, TenantLimits, Usage, UsageDelta, split_token};
+
+/// What went wrong in the store.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database refused or failed a query.
+    Database(sqlx::Error),
+    /// A migration failed.
+    Migration(sqlx::migrate::MigrateError),
+    /// A row with this unique name already exists.
+    Conflict(String),
+    /// Nothing has this identifier (within the tenant).
+    NotFound(String),
+    /// A blob could not be written or read.
+    Blob(std::io::Error),
+    /// A stored value does not parse (JSON, an enumeration): the database was edited by hand
+    /// or by a newer version.
+    Corrupt(String),
+    /// The database URL is not one the store understands.
+    Url(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Database(e) => write!(f, "database: {e}"),
+            Error::Migration(e) => write!(f, "database migration: {e}"),
+            Error::Conflict(what) => write!(f, "{what} already exists"),
+            Error::NotFound(what) => write!(f, "{what} not found"),
+            Error::Blob(e) => write!(f, "blob store: {e}"),
+            Error::Corrupt(what) => write!(f, "stored data does not parse: {what}"),
+            Error::Url(what) => write!(f, "database URL: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Database(e) => Some(e),
+            Error::Migration(e) => Some(e),
+            Error::Blob(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                return Error::Conflict(db.message().to_string());
+            }
+        }
+        Error::Database(e)
+    }
+}
+
+/// The store's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Which database a [`Store`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, a file.
+    Sqlite,
+    /// PostgreSQL, a server.
+    Postgres,
+}
+
+/// The database: a connection pool and the queries of every repository.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` and brings its schema up to date.
+    ///
+    /// - `sqlite://PATH` (created if missing) or `sqlite::memory:` (tests);
+    /// - `postgres://USER:PASSWORD@HOST:PORT/DB` (or `postgresql://`).
+    pub async fn open(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(Error::Url(format!(
+                "'{}' is neither sqlite://PATH nor postgres://USER:PASSWORD@HOST/DB",
+                redact(url)
+            )));
+        };
+        let pool = match backend {
+            Backend::Sqlite => {
+                let url = if url.contains('?') || url.contains(":memory:") {
+                    url.to_string()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                // one writer at a time in SQLite; readers in parallel under WAL
+                AnyPoolOptions::new()
+                    .max_connections(if url.contains(":memory:") { 1 } else { 8 })
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?
+            }
+        };
+        sqlx::migrate!("./migrations").run(&pool).await.map_err(Error::Migration)?;
+        Ok(Store { pool, backend })
+    }
+
+    /// The database kind.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection pool, for queries of other crates.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes every connection (waits for those in use).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// `url` without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A new random identifier: `prefix` + `_` + 26 lowercase base-32 characters (128 bits).
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", random_base32(16))
+}
+
+/// `n` random bytes as lowercase base 32 (RFC 4648 alphabet, no padding).
+pub fn random_base32(n: usize) -> String {
+    use rand::RngCore;
+    let mut bytes = vec![0u8; n];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base32(&bytes)
+}
+
+fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(ALPHABET[((acc >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(ALPHABET[((acc << (5 - bits)) & 31) as usize]));
+    }
+    out
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Now, in milliseconds since the Unix epoch.
+pub fn now_millis() -> i64 {
+    millis(SystemTime::now())
+}
+
+/// Lowercase hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// SHA-256 of `bytes`, lowercase hexadecimal.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+pub(crate) fn get<T>(row: &AnyRow, column: &str) -> Result<T>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    use sqlx::Row;
+    row.try_get(column).map_err(Error::from)
+}
+
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("{what}: {e}")))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base32_is_rfc4648() {
+        assert_eq!(base32(b"foobar"), "mzxw6ytboi");
+        assert_eq!(new_id("tn").len(), 3 + 26);
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,500 @@
+//! Signing identities, seal images, placement templates, documents and signing records.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+
+use crate::tenants::{UsageDelta, add_usage};
+use crate::{Error, Result, Store, get, new_id, now_millis, parse_json, to_json};
+
+/// Where an identity's private key is held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStoreKind {
+    /// Sealed in the data directory's keystore (AES-256-GCM under the master key).
+    Keystore,
+    /// On a PKCS#11 token.
+    Pkcs11,
+}
+
+impl KeyStoreKind {
+    fn name(self) -> &'static str {
+        match self {
+            KeyStoreKind::Keystore => "keystore",
+            KeyStoreKind::Pkcs11 => "pkcs11",
+        }
+    }
+}
+
+/// A named signing identity of a tenant: a key and its certificate chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// `id_…`
+    pub id: String,
+    /// The owner.
+    pub tenant_id: String,
+    /// Unique within the tenant.
+    pub name: String,
+    /// Where the key is.
+    pub key_store: KeyStoreKind,
+    /// The key's name in the keystore, or a JSON reference to the token key.
+    pub key_ref: String,
+    /// SHA-256 of the public key (SubjectPublicKeyInfo), hexadecimal: names the key in
+    /// signing records.
+    pub key_id: String,
+    /// The signer's certificate, then its issuers, base64 DER.
+    pub chain: Vec<String>,
+    /// The serial number when the built-in CA issued the certificate.
+    pub cert_serial: Option<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// A seal image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRecord {
+    /// `img_…`
+    pub id: String,
+    /// The owner.
+    pub tenant_id: String,
+    /// Where its bytes are.
+    pub blob_key: String,
+    /// `image/png` or `image/jpeg`.
+    pub media_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// SHA-256 of the bytes, hexadecimal.
+    pub sha256: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// A named set of placements.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Template {
+    /// `tpl_…`
+    pub id: String,
+    /// The owner.
+    pub tenant_id: String,
+    /// Unique within the tenant.
+    pub name: String,
+    /// The placements, as the API defines them (JSON).
+    pub placements: serde_json::Value,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+}
+
+/// A stored document: an upload or a signed output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRecord {
+    /// `doc_…`
+    pub id: String,
+    /// The owner.
+    pub tenant_id: String,
+    /// `upload` or `signed`.
+    pub kind: String,
+    /// The client's file name, if any.
+    pub name: Option<String>,
+    /// Where its bytes are.
+    pub blob_key: String,
+    /// Bytes.
+    pub size: i64,
+    /// SHA-256, hexadecimal.
+    pub sha256: String,
+    /// For a signed document: the document it was made from, when stored.
+    pub source_id: Option<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// One signature made (or refused once authorised): who, with what key, over which digest.
+///
+/// The signing log of a later version chains these records per tenant in `seq` order; a
+/// record's fields are final once written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureRecord {
+    /// `sig_…`
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// Order within the tenant, from 1; assigned when written.
+    pub seq: i64,
+    /// The identity, when it was found.
+    pub identity_id: Option<String>,
+    /// The identity name asked for.
+    pub identity_name: String,
+    /// SHA-256 of the public key, hexadecimal.
+    pub key_id: Option<String>,
+    /// `sha256`, `sha384`, `sha512`.
+    pub digest_algorithm: String,
+    /// The document digest signed, hexadecimal.
+    pub digest: String,
+    /// `B-B`, `B-T`, `B-LT`, `B-LTA`.
+    pub level: String,
+    /// `sign-hash`, `agent`, `batch`.
+    pub channel: String,
+    /// The API key that asked.
+    pub caller: String,
+    /// `signed` or `failed`.
+    pub outcome: String,
+    /// Why it failed, or a note.
+    pub detail: Option<String>,
+    /// The signed document, when the agent stored one.
+    pub document_id: Option<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+impl SignatureRecord {
+    /// A new record with a fresh id, time now, `seq` to be assigned.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        tenant_id: &str,
+        identity_name: &str,
+        digest_algorithm: &str,
+        digest: &str,
+        level: &str,
+        channel: &str,
+        caller: &str,
+    ) -> Self {
+        SignatureRecord {
+            id: new_id("sig"),
+            tenant_id: tenant_id.into(),
+            seq: 0,
+            identity_id: None,
+            identity_name: identity_name.into(),
+            key_id: None,
+            digest_algorithm: digest_algorithm.into(),
+            digest: digest.into(),
+            level: level.into(),
+            channel: channel.into(),
+            caller: caller.into(),
+            outcome: "signed".into(),
+            detail: None,
+            document_id: None,
+            created_at: now_millis(),
+        }
+    }
+}
+
+fn identity_from_row(row: &AnyRow) -> Result<Identity> {
+    let key_store: String = get(row, "key_store")?;
+    let key_store = match key_store.as_str() {
+        "keystore" => KeyStoreKind::Keystore,
+        "pkcs11" => KeyStoreKind::Pkcs11,
+        other => return Err(Error::Corrupt(format!("identity key store '{other}'"))),
+    };
+    let chain: String = get(row, "chain")?;
+    Ok(Identity {
+        id: get(row, "id")?,
+        tenant_id: get(row, "tenant_id")?,
+        name: get(row, "name")?,
+        key_store,
+        key_ref: get(row, "key_ref")?,
+        key_id: get(row, "key_id")?,
+        chain: parse_json("identity chain", &chain)?,
+        cert_serial: get(row, "cert_serial")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn image_from_row(row: &AnyRow) -> Result<ImageRecord> {
+    Ok(ImageRecord {
+        id: get(row, "id")?,
+        tenant_id: get(row, "tenant_id")?,
+        blob_key: get(row, "blob_key")?,
+        media_type: get(row, "media_type")?,
+        size: get(row, "size")?,
+        sha256: get(row, "sha256")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn template_from_row(row: &AnyRow) -> Result<Template> {
+    let placements: String = get(row, "placements")?;
+    Ok(Template {
+        id: get(row, "id")?,
+        tenant_id: get(row, "tenant_id")?,
+        name: get(row, "name")?,
+        placements: parse_json("template placements", &placements)?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+    })
+}
+
+fn document_from_row(row: &AnyRow) -> Result<DocumentRecord> {
+    Ok(DocumentRecord {
+        id: get(row, "id")?,
+        tenant_id: get(row, "tenant_id")?,
+        kind: get(row, "kind")?,
+        name: get(row, "name")?,
+        blob_key: get(row, "blob_key")?,
+        size: get(row, "size")?,
+        sha256: get(row, "sha256")?,
+        source_id: get(row, "source_id")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn signature_from_row(row: &AnyRow) -> Result<SignatureRecord> {
+    Ok(SignatureRecord {
+        id: get(row, "id")?,
+        tenant_id: get(row, "tenant_id")?,
+        seq: get(row, "seq")?,
+        identity_id: get(row, "identity_id")?,
+        identity_name: get(row, "identity_name")?,
+        key_id: get(row, "key_id")?,
+        digest_algorithm: get(row, "digest_algorithm")?,
+        digest: get(row, "digest")?,
+        level: get(row, "level")?,
+        channel: get(row, "channel")?,
+        caller: get(row, "caller")?,
+        outcome: get(row, "outcome")?,
+        detail: get(row, "detail")?,
+        document_id: get(row, "document_id")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+const IDENTITY_COLUMNS: &str = "id, tenant_id, name, key_store, key_ref, key_id, chain, cert_serial, created_at";
+const IMAGE_COLUMNS: &str = "id, tenant_id, blob_key, media_type, size, sha256, created_at";
+const TEMPLATE_COLUMNS: &str = "id, tenant_id, name, placements, created_at, updated_at";
+const DOCUMENT_COLUMNS: &str = "id, tenant_id, kind, name, blob_key, size, sha256, source_id, created_at";
+const SIGNATURE_COLUMNS: &str = "id, tenant_id, seq, identity_id, identity_name, key_id, digest_algorithm, digest, level, \
+                                 channel, caller, outcome, detail, document_id, created_at";
+
+fn conflict(what: String) -> impl FnOnce(sqlx::Error) -> Error {
+    move |e| match Error::from(e) {
+        Error::Conflict(_) => Error::Conflict(what),
+        e => e,
+    }
+}
+
+impl Store {
+    /// Stores a new identity (its `id` and `created_at` as given).
+    pub async fn insert_identity(&self, identity: &Identity) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO identities (id, tenant_id, name, key_store, key_ref, key_id, chain, cert_serial, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&identity.id)
+        .bind(&identity.tenant_id)
+        .bind(&identity.name)
+        .bind(identity.key_store.name())
+        .bind(&identity.key_ref)
+        .bind(&identity.key_id)
+        .bind(to_json(&identity.chain))
+        .bind(&identity.cert_serial)
+        .bind(identity.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict(format!("an identity named '{}'", identity.name)))?;
+        Ok(())
+    }
+
+    /// A tenant's identity by name.
+    pub async fn identity(&self, tenant_id: &str, name: &str) -> Result<Identity> {
+        let row = sqlx::query(dynamic!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE tenant_id = $1 AND name = $2"))
+            .bind(tenant_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("identity '{name}'")))?;
+        identity_from_row(&row)
+    }
+
+    /// A tenant's identities, by name.
+    pub async fn identities(&self, tenant_id: &str) -> Result<Vec<Identity>> {
+        let rows =
+            sqlx::query(dynamic!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE tenant_id = $1 ORDER BY name"))
+                .bind(tenant_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(identity_from_row).collect()
+    }
+
+    /// Stores a seal image record (its blob already written).
+    pub async fn insert_image(&self, image: &ImageRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO images (id, tenant_id, blob_key, media_type, size, sha256, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&image.id)
+        .bind(&image.tenant_id)
+        .bind(&image.blob_key)
+        .bind(&image.media_type)
+        .bind(image.size)
+        .bind(&image.sha256)
+        .bind(image.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A tenant's image.
+    pub async fn image(&self, tenant_id: &str, id: &str) -> Result<ImageRecord> {
+        let row = sqlx::query(dynamic!("SELECT {IMAGE_COLUMNS} FROM images WHERE tenant_id = $1 AND id = $2"))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("image {id}")))?;
+        image_from_row(&row)
+    }
+
+    /// A tenant's images, newest first.
+    pub async fn images(&self, tenant_id: &str) -> Result<Vec<ImageRecord>> {
+        let rows = sqlx::query(dynamic!(
+            "SELECT {IMAGE_COLUMNS} FROM images WHERE tenant_id = $1 ORDER BY created_at DESC, id"
+        ))
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(image_from_row).collect()
+    }
+
+    /// Creates or replaces a tenant's template by name.
+    pub async fn put_template(&self, tenant_id: &str, name: &str, placements: &serde_json::Value) -> Result<Template> {
+        let now = now_millis();
+        sqlx::query(
+            "INSERT INTO templates (id, tenant_id, name, placements, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
+             ON CONFLICT (tenant_id, name) DO UPDATE SET placements = excluded.placements, updated_at = excluded.updated_at",
+        )
+        .bind(new_id("tpl"))
+        .bind(tenant_id)
+        .bind(name)
+        .bind(placements.to_string())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        self.template(tenant_id, name).await
+    }
+
+    /// A tenant's template by name.
+    pub async fn template(&self, tenant_id: &str, name: &str) -> Result<Template> {
+        let row = sqlx::query(dynamic!("SELECT {TEMPLATE_COLUMNS} FROM templates WHERE tenant_id = $1 AND name = $2"))
+            .bind(tenant_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("template '{name}'")))?;
+        template_from_row(&row)
+    }
+
+    /// A tenant's templates, by name.
+    pub async fn templates(&self, tenant_id: &str) -> Result<Vec<Template>> {
+        let rows = sqlx::query(dynamic!("SELECT {TEMPLATE_COLUMNS} FROM templates WHERE tenant_id = $1 ORDER BY name"))
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(template_from_row).collect()
+    }
+
+    /// Deletes a tenant's template.
+    pub async fn delete_template(&self, tenant_id: &str, name: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM templates WHERE tenant_id = $1 AND name = $2")
+            .bind(tenant_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound(format!("template '{name}'")));
+        }
+        Ok(())
+    }
+
+    /// Stores a document record (its blob already written).
+    pub async fn insert_document(&self, doc: &DocumentRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO documents (id, tenant_id, kind, name, blob_key, size, sha256, source_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&doc.id)
+        .bind(&doc.tenant_id)
+        .bind(&doc.kind)
+        .bind(&doc.name)
+        .bind(&doc.blob_key)
+        .bind(doc.size)
+        .bind(&doc.sha256)
+        .bind(&doc.source_id)
+        .bind(doc.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A tenant's document.
+    pub async fn document(&self, tenant_id: &str, id: &str) -> Result<DocumentRecord> {
+        let row = sqlx::query(dynamic!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = $1 AND id = $2"))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("document {id}")))?;
+        document_from_row(&row)
+    }
+
+    /// Writes signing records and usage in one transaction (a group commit: the server
+    /// gathers the records of many requests and writes them at once). Each record's `seq`
+    /// is assigned here, continuing its tenant's sequence.
+    pub async fn record(&self, records: &mut [SignatureRecord], usage: &[UsageDelta]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let mut next: HashMap<String, i64> = HashMap::new();
+        for r in records.iter_mut() {
+            let seq = match next.get(&r.tenant_id) {
+                Some(s) => *s,
+                None => {
+                    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM signatures WHERE tenant_id = $1")
+                        .bind(&r.tenant_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    get::<i64>(&row, "m")? + 1
+                }
+            };
+            r.seq = seq;
+            next.insert(r.tenant_id.clone(), seq + 1);
+            sqlx::query(dynamic!(
+                "INSERT INTO signatures ({SIGNATURE_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            ))
+            .bind(&r.id)
+            .bind(&r.tenant_id)
+            .bind(r.seq)
+            .bind(&r.identity_id)
+            .bind(&r.identity_name)
+            .bind(&r.key_id)
+            .bind(&r.digest_algorithm)
+            .bind(&r.digest)
+            .bind(&r.level)
+            .bind(&r.channel)
+            .bind(&r.caller)
+            .bind(&r.outcome)
+            .bind(&r.detail)
+            .bind(&r.document_id)
+            .bind(r.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for delta in usage {
+            add_usage(&mut tx, delta).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A tenant's signing records after `after_seq`, in order, at most `limit`.
+    pub async fn signatures(&self, tenant_id: &str, after_seq: i64, limit: i64) -> Result<Vec<SignatureRecord>> {
+        let rows = sqlx::query(dynamic!(
+            "SELECT {SIGNATURE_COLUMNS} FROM signatures WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        ))
+        .bind(tenant_id)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(signature_from_row).collect()
+    }
+}

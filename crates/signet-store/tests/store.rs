@@ -1,0 +1,143 @@
+//! The store's repositories on every database of the test run (SQLite, and PostgreSQL when
+//! `SIGNET_TEST_POSTGRES_URL` is set, as scripts/test.sh does).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use signet_store::*;
+use signet_testkit::TestDatabase;
+
+async fn each_database(test: impl AsyncFn(Store, &'static str)) {
+    let dir = tempfile::tempdir().unwrap();
+    for db in TestDatabase::all(dir.path()) {
+        let store = Store::open(&db.url).await.unwrap_or_else(|e| panic!("{}: {e}", db.backend));
+        test(store.clone(), db.backend).await;
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn tenants_keys_and_usage() {
+    each_database(async |store, backend| {
+        // migrations run again on an up-to-date database without effect
+        let limits = TenantLimits { quota_period: "month".into(), max_calls: Some(10), ..Default::default() };
+        let t = store.create_tenant("acme", &limits).await.unwrap();
+        assert!(matches!(store.create_tenant("acme", &limits).await, Err(Error::Conflict(_))), "{backend}");
+        assert_eq!(store.tenant(&t.id).await.unwrap(), t);
+
+        let k =
+            store.create_api_key(Some(&t.id), "erp", &[Scope::SignHash, Scope::SignHash, Scope::Manage]).await.unwrap();
+        assert_eq!(k.key.scopes, vec![Scope::SignHash, Scope::Manage]);
+        let (id, secret) = split_token(&k.token).unwrap();
+        let stored = store.api_key(&id).await.unwrap();
+        assert!(stored.secret_matches(secret));
+        assert!(!stored.secret_matches("wrong"));
+        assert!(!store.has_admin_key().await.unwrap());
+        let revoked = store.revoke_api_key(&id, Some(&t.id)).await.unwrap();
+        assert!(revoked.revoked_at.is_some());
+        let other = store.create_tenant("other", &limits).await.unwrap();
+        let k2 = store.create_api_key(Some(&t.id), "b", &[Scope::Manage]).await.unwrap();
+        assert!(matches!(store.revoke_api_key(&k2.key.id, Some(&other.id)).await, Err(Error::NotFound(_))));
+
+        assert!(store.ensure_admin_token("sgk_abc.def").await.unwrap());
+        assert!(!store.ensure_admin_token("sgk_abc.def").await.unwrap());
+        assert!(store.has_admin_key().await.unwrap());
+
+        let delta = |c, d| UsageDelta { tenant_id: t.id.clone(), period_start: 1000, calls: c, documents: d };
+        let mut recs = vec![
+            SignatureRecord::new(&t.id, "seal", "sha256", "00", "B-B", "sign-hash", &k.key.id),
+            SignatureRecord::new(&t.id, "seal", "sha256", "01", "B-B", "sign-hash", &k.key.id),
+        ];
+        store.record(&mut recs, &[delta(2, 0)]).await.unwrap();
+        let mut more = vec![SignatureRecord::new(&t.id, "seal", "sha256", "02", "B-T", "agent", &k.key.id)];
+        store.record(&mut more, &[delta(1, 1)]).await.unwrap();
+        assert_eq!(store.usage(&t.id, 1000).await.unwrap(), Usage { period_start: 1000, calls: 3, documents: 1 });
+        assert_eq!(store.usage(&t.id, 2000).await.unwrap().calls, 0);
+        let log = store.signatures(&t.id, 0, 10).await.unwrap();
+        assert_eq!(log.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2, 3], "{backend}");
+        assert_eq!(log[2].digest, "02");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn identities_templates_documents() {
+    each_database(async |store, backend| {
+        let t =
+            store.create_tenant("t", &TenantLimits { quota_period: "day".into(), ..Default::default() }).await.unwrap();
+        let id = Identity {
+            id: new_id("id"),
+            tenant_id: t.id.clone(),
+            name: "company-seal".into(),
+            key_store: KeyStoreKind::Keystore,
+            key_ref: "k1".into(),
+            key_id: "ab".into(),
+            chain: vec!["MIIB".into(), "MIIC".into()],
+            cert_serial: Some("01".into()),
+            created_at: now_millis(),
+        };
+        store.insert_identity(&id).await.unwrap();
+        assert_eq!(store.identity(&t.id, "company-seal").await.unwrap(), id);
+        let dup = Identity { id: new_id("id"), ..id.clone() };
+        match store.insert_identity(&dup).await {
+            Err(Error::Conflict(m)) => assert!(m.contains("company-seal"), "{m}"),
+            other => panic!("{backend}: {other:?}"),
+        }
+        assert!(matches!(store.identity(&t.id, "nope").await, Err(Error::NotFound(_))));
+
+        let p = serde_json::json!([{"page": 1, "rect": [10, 10, 110, 60]}]);
+        let tpl = store.put_template(&t.id, "invoice", &p).await.unwrap();
+        let p2 = serde_json::json!([{"page": 2, "rect": [0, 0, 50, 50]}]);
+        let tpl2 = store.put_template(&t.id, "invoice", &p2).await.unwrap();
+        assert_eq!(tpl.id, tpl2.id);
+        assert_eq!(tpl2.placements, p2);
+        assert_eq!(store.templates(&t.id).await.unwrap().len(), 1);
+        store.delete_template(&t.id, "invoice").await.unwrap();
+        assert!(store.template(&t.id, "invoice").await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn idempotency_keys() {
+    each_database(async |store, _| {
+        let t =
+            store.create_tenant("t", &TenantLimits { quota_period: "day".into(), ..Default::default() }).await.unwrap();
+        assert_eq!(store.claim_idempotency_key(&t.id, "k", "fp").await.unwrap(), IdempotencyClaim::Claimed);
+        assert_eq!(store.claim_idempotency_key(&t.id, "k", "fp").await.unwrap(), IdempotencyClaim::InProgress);
+        assert_eq!(store.claim_idempotency_key(&t.id, "k", "other").await.unwrap(), IdempotencyClaim::Mismatch);
+        let resp = StoredResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Some("{}".into()),
+            document_id: None,
+        };
+        store.complete_idempotency_key(&t.id, "k", &resp).await.unwrap();
+        assert_eq!(store.claim_idempotency_key(&t.id, "k", "fp").await.unwrap(), IdempotencyClaim::Replay(resp));
+        assert_eq!(store.claim_idempotency_key(&t.id, "j", "fp").await.unwrap(), IdempotencyClaim::Claimed);
+        store.release_idempotency_key(&t.id, "j").await.unwrap();
+        assert_eq!(store.claim_idempotency_key(&t.id, "j", "fp").await.unwrap(), IdempotencyClaim::Claimed);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn batches_finish_each_item_once() {
+    each_database(async |store, _| {
+        let t =
+            store.create_tenant("t", &TenantLimits { quota_period: "day".into(), ..Default::default() }).await.unwrap();
+        let items: Vec<_> = (0..3)
+            .map(|i| NewBatchItem { name: format!("{i}.pdf"), input_blob: format!("batches/x/{i}.pdf") })
+            .collect();
+        let b = store.create_batch(&t.id, "key_x", &serde_json::json!({"identity": "s"}), &items).await.unwrap();
+        assert_eq!(store.running_batches().await.unwrap().len(), 1);
+        assert!(store.finish_batch_item(&b.id, 0, ItemState::Done, Some("doc_1"), None).await.unwrap());
+        assert!(!store.finish_batch_item(&b.id, 0, ItemState::Failed, None, Some("late")).await.unwrap());
+        assert!(store.finish_batch_item(&b.id, 1, ItemState::Failed, None, Some("not a PDF")).await.unwrap());
+        let p = store.batch_progress(&b.id).await.unwrap();
+        assert_eq!(p, BatchProgress { total: 3, done: 1, failed: 1, pending: 1 });
+        assert!(store.batch(Some("tn_other"), &b.id).await.is_err());
+        store.finish_batch(&b.id).await.unwrap();
+        assert!(store.running_batches().await.unwrap().is_empty());
+        assert_eq!(store.batch_items(&b.id).await.unwrap()[1].error.as_deref(), Some("not a PDF"));
+    })
+    .await;
+}
