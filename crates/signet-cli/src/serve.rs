@@ -18,8 +18,13 @@ Back up the master key: without it the keys cannot be used. `signet ca` manages 
 Logs go to stderr; RUST_LOG sets the level (default info). SIGINT or SIGTERM stops the
 server after the requests in flight.
 
+The first start also prints an operator API key once (or set SIGNET_ADMIN_TOKEN to choose
+it): it creates tenants and their keys through the API (see /api/docs).
+
 Examples:
   signet serve
+  signet serve --database-url postgres://signet:secret@127.0.0.1/signet
+  SIGN_KEY=sgk_... signet serve --sign-api-url http://sign.example:8080 --sign-api-key-env SIGN_KEY
   signet serve --listen 0.0.0.0:8080 --data-dir /var/lib/signet --trust root-ca.pem \\
       --public-url http://pki.example.com
   curl -s http://127.0.0.1:8080/crl/issuing.crl | openssl crl -inform DER -noout -text
@@ -43,9 +48,31 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "OID", env = "SIGNET_TSA_POLICY", default_value_t = signet_server::DEFAULT_TSA_POLICY,
           value_parser = parse_oid)]
     tsa_policy: signet_cms::oid::ObjectIdentifier,
-    /// Largest accepted upload, in MiB.
+    /// Largest accepted upload (a document to sign or verify), in MiB.
     #[arg(long, value_name = "MIB", env = "SIGNET_MAX_UPLOAD_MIB", default_value_t = ServerConfig::default().max_upload_bytes >> 20)]
     max_upload_mib: u64,
+    /// Database: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB
+    /// [default: sqlite://DATA/signet.db].
+    #[arg(long, value_name = "URL", env = "SIGNET_DATABASE_URL")]
+    database_url: Option<String>,
+    /// An external RFC 3161 timestamp authority for signatures from B-T
+    /// [default: the built-in one].
+    #[arg(long, value_name = "URL", env = "SIGNET_SERVE_TSA_URL")]
+    tsa_url: Option<String>,
+    /// PKCS#11 module (shared library) for identities whose keys are on a token, e.g.
+    /// /usr/lib/softhsm/libsofthsm2.so.
+    #[arg(long, value_name = "PATH", env = "SIGNET_PKCS11_MODULE")]
+    pkcs11_module: Option<PathBuf>,
+    /// Environment variable holding the token's user PIN.
+    #[arg(long, value_name = "VAR", default_value = "SIGNET_PKCS11_PIN", requires = "pkcs11_module")]
+    pkcs11_pin_env: String,
+    /// Let the signing agent use a remote hash-signing API (another `signet serve`) instead
+    /// of this server's keys: only digests are sent there.
+    #[arg(long, value_name = "URL", env = "SIGNET_SIGN_API_URL", requires = "sign_api_key_env")]
+    sign_api_url: Option<String>,
+    /// Environment variable holding the remote sign API's key (sgk_…).
+    #[arg(long, value_name = "VAR", requires = "sign_api_url")]
+    sign_api_key_env: Option<String>,
 }
 
 pub(crate) fn run(a: ServeArgs) -> ExitCode {
@@ -59,7 +86,21 @@ pub(crate) fn run(a: ServeArgs) -> ExitCode {
         max_upload_bytes: a.max_upload_mib.saturating_mul(1 << 20),
         public_url: a.public_url,
         tsa_policy: a.tsa_policy,
+        database_url: a.database_url,
+        tsa_url: a.tsa_url,
+        pkcs11: a.pkcs11_module.map(|module| signet_server::Pkcs11Config { module, pin_env: a.pkcs11_pin_env }),
+        sign_api: None,
     };
+    let mut config = config;
+    if let (Some(url), Some(var)) = (a.sign_api_url, a.sign_api_key_env) {
+        match std::env::var(&var) {
+            Ok(token) if !token.is_empty() => config.sign_api = Some((url, token)),
+            _ => {
+                eprintln!("signet serve: --sign-api-key-env {var}: the variable is not set");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

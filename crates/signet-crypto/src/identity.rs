@@ -103,15 +103,8 @@ impl Identity {
     /// and `-legacy` (RC2-40 / 3DES, HMAC-SHA-1) files. The first private key is used; its
     /// certificate is the one with the matching public key.
     pub fn from_pkcs12(bytes: &[u8], password: &str) -> Result<Self, Error> {
-        use p12_keystore::error::Error as P12;
-        let archive = p12_keystore::Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| match e {
-            P12::MacError(_) | P12::UnpadError | P12::Pkcs5Error(_) => Error::WrongPassword,
-            other => Error::InvalidKey(format!("PKCS#12: {other}")),
-        })?;
-        let bag = archive.keys.first().ok_or_else(|| Error::InvalidKey("PKCS#12 file holds no private key".into()))?;
-        let key = SoftwareKey::from_pkcs8_der(bag.key.as_der())?;
-        let certs = archive.certs.iter().map(|c| c.cert.as_der().to_vec()).collect();
-        Self::from_software_key(key, certs)
+        let (pkcs8, certs) = pkcs12_parts(bytes, password)?;
+        Self::from_software_key(SoftwareKey::from_pkcs8_der(&pkcs8)?, certs)
     }
 
     /// Loads a PEM private key and certificates.
@@ -271,4 +264,18 @@ fn pem_blocks(input: &[u8]) -> Result<Vec<(String, Vec<u8>)>, Error> {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The first private key (PKCS#8 DER) and every certificate of a PKCS#12 file (RFC 7292):
+/// OpenSSL 3 default and `-legacy` files. For storing an imported key elsewhere (a
+/// keystore); [`Identity::from_pkcs12`] to sign with it directly.
+pub fn pkcs12_parts(bytes: &[u8], password: &str) -> Result<(Vec<u8>, Vec<Vec<u8>>), Error> {
+    use p12_keystore::error::Error as P12;
+    let archive = p12_keystore::Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| match e {
+        P12::MacError(_) | P12::UnpadError | P12::Pkcs5Error(_) => Error::WrongPassword,
+        other => Error::InvalidKey(format!("PKCS#12: {other}")),
+    })?;
+    let bag = archive.keys.first().ok_or_else(|| Error::InvalidKey("PKCS#12 file holds no private key".into()))?;
+    let certs = archive.certs.iter().map(|c| c.cert.as_der().to_vec()).collect();
+    Ok((bag.key.as_der().to_vec(), certs))
 }

@@ -29,7 +29,7 @@ mod verify;
 pub use algorithm::SignatureAlgorithm;
 pub use digest::{DigestAlgorithm, Hasher};
 pub use error::Error;
-pub use identity::{Identity, certificates_from_pem_or_der};
+pub use identity::{Identity, certificates_from_pem_or_der, pkcs12_parts};
 pub use keystore::{Keystore, MasterKey};
 pub use pkcs11::{KeyRef, Pkcs11Key, TokenRef};
 pub use signer::{KeyKind, SignatureScheme, Signer, SoftwareKey};

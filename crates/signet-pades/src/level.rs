@@ -155,7 +155,7 @@ pub fn sign_file_at_level(
     durable: bool,
 ) -> Result<(TbsSummary, Vec<String>)> {
     let timestamped;
-    let cms: &dyn CmsProvider = if level >= Level::BT {
+    let cms: &dyn CmsProvider = if level >= Level::BT && !cms.timestamps() {
         timestamped = TimestampedCms::new(cms, services.tsa(level)?);
         &timestamped
     } else {
@@ -361,6 +361,12 @@ fn signature_certs(doc: &mut Document<FileSource>, name: &str, value: &Object) -
         .get("Contents")
         .and_then(Object::as_str)
         .ok_or_else(|| Error::Refused(format!("field '{name}': the signature has no /Contents")))?;
+    cms_certs(name, contents)
+}
+
+/// The certificates of a CMS `SignedData` (a signature's or a document timestamp's): what
+/// [`ValidationSource::collect`] needs. `name` labels errors (a field name, or "the CMS").
+pub fn cms_certs(name: &str, contents: &[u8]) -> Result<SignatureCerts> {
     let bad = |e: signet_cms::Error| Error::Refused(format!("field '{name}': {e}"));
     let cms = ParsedSignedData::parse(contents).map_err(bad)?;
     let doc_timestamp = cms.content_type == oid::TST_INFO;

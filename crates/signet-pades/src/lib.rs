@@ -15,7 +15,10 @@ pub mod timestamp;
 pub use dss::dss_update;
 pub use error::{Error, Result};
 pub use fetch::{FetchError, Fetched, Fetcher, FnFetcher, HttpFetcher, TimestampToken, TsaClient};
-pub use level::{ExtendSummary, Level, OnlineValidation, Services, ValidationSource, extend_file, sign_file_at_level};
+pub use level::{
+    ExtendSummary, Level, OnlineValidation, Services, SignatureCerts, ValidationSource, cms_certs, extend_file,
+    sign_file_at_level,
+};
 pub use ltv::{LtvError, Revocation, ValidationData, collect};
 pub use placement::VisualRect;
 pub use prepare::{

@@ -61,6 +61,13 @@ pub struct ValidationData {
     pub notes: Vec<String>,
 }
 
+impl ValidationData {
+    /// Validation data received from elsewhere (a hash-signing service).
+    pub fn new(certs: Vec<Vec<u8>>, ocsps: Vec<Vec<u8>>, crls: Vec<Vec<u8>>) -> Self {
+        ValidationData { certs, ocsps, crls, notes: Vec::new() }
+    }
+}
+
 /// Why validation data could not be gathered. Each names the certificate concerned.
 #[derive(Debug)]
 #[non_exhaustive]

@@ -58,6 +58,12 @@ pub struct SignatureOptions {
     pub page: i64,
     /// A visible appearance; `None` for an invisible signature.
     pub visible: Option<Visible>,
+    /// More places where the same signature's seal shows (a seal stamped on several pages):
+    /// each becomes a locked stamp annotation (ISO 32000-2 §12.5.6.12) in the signed revision,
+    /// so the signature covers it. (A signature field with several `/Kids` widgets would be
+    /// the closer model, but poppler 22 then sees no signature at all.) Needs `visible` and
+    /// a new field.
+    pub stamps: Vec<Visible>,
     /// `/Reason`.
     pub reason: Option<String>,
     /// `/Location`.
@@ -101,6 +107,7 @@ impl Default for SignatureOptions {
             field: None,
             page: 1,
             visible: None,
+            stamps: Vec::new(),
             reason: None,
             location: None,
             contact_info: None,
@@ -262,6 +269,9 @@ pub fn prepare_hashed<S: Source>(
             .unwrap_or_else(|| "Signature".into()),
     };
 
+    if !opts.stamps.is_empty() && (existing.is_some() || opts.visible.is_none() || doc_ts) {
+        return Err(Error::Refused("more seal placements need a visible signature in a new field".into()));
+    }
     if let Some(field) = existing {
         fill_existing_field(doc, &mut upd, &field, sig_ref, opts)?;
         // §12.7.3.1 Table 225: SigFlags 3 says the document holds signatures (append only)
@@ -428,7 +438,58 @@ fn empty_appearance(w: f64, h: f64) -> Stream {
     Stream::new(d, Vec::new())
 }
 
-/// A new merged field/widget on the target page, appended to the page's `/Annots`.
+/// The appearance stream and rectangle of a visible placement on `page`.
+fn placed_appearance(
+    upd: &mut IncrementalUpdate,
+    v: &Visible,
+    page: &signet_pdf::Page,
+) -> Result<(signet_pdf::Rect, Stream)> {
+    let (rect, matrix) = to_user_space(&v.rect, &page.crop_box, page.rotate);
+    let spec = AppearanceSpec {
+        image: v.image.clone(),
+        text: v.text.clone(),
+        ..AppearanceSpec::new(v.rect.width(), v.rect.height())
+    };
+    let mut form = build_appearance(&spec, &mut |o| upd.add(o))?;
+    form.dict.set("Matrix", Object::Array(matrix.iter().map(|&x| Object::Real(x)).collect()));
+    Ok((rect, form))
+}
+
+/// Appends `annot` to the page's `/Annots`, on top of what this update already changed there.
+fn add_annot<S: Source>(
+    doc: &mut Document<S>,
+    upd: &mut IncrementalUpdate,
+    page: &signet_pdf::Page,
+    annot: ObjRef,
+) -> Result<()> {
+    let mut page_dict = match upd.get(page.id).and_then(Object::as_dict) {
+        Some(d) => d.clone(),
+        None => page.dict.clone(),
+    };
+    match page_dict.get("Annots").cloned() {
+        Some(Object::Ref(ar)) => {
+            let mut arr = match upd.get(ar) {
+                Some(o) => o.as_array().map(<[Object]>::to_vec).unwrap_or_default(),
+                None => doc.get(ar)?.as_array().map(<[Object]>::to_vec).unwrap_or_default(),
+            };
+            arr.push(annot.into());
+            upd.replace(ar, Object::Array(arr));
+        }
+        Some(Object::Array(mut arr)) => {
+            arr.push(annot.into());
+            page_dict.set("Annots", Object::Array(arr));
+            upd.replace(page.id, page_dict);
+        }
+        _ => {
+            page_dict.set("Annots", Object::Array(vec![annot.into()]));
+            upd.replace(page.id, page_dict);
+        }
+    }
+    Ok(())
+}
+
+/// A new merged signature field/widget on the target page, appended to the page's `/Annots`,
+/// and the stamps of [`SignatureOptions::stamps`] on theirs.
 fn new_widget<S: Source>(
     doc: &mut Document<S>,
     upd: &mut IncrementalUpdate,
@@ -441,49 +502,34 @@ fn new_widget<S: Source>(
     let page = doc.page(index)?;
     let (rect, ap) = match &opts.visible {
         None => (signet_pdf::Rect { llx: 0.0, lly: 0.0, urx: 0.0, ury: 0.0 }, empty_appearance(0.0, 0.0)),
-        Some(v) => {
-            let (rect, matrix) = to_user_space(&v.rect, &page.crop_box, page.rotate);
-            let spec = AppearanceSpec {
-                image: v.image.clone(),
-                text: v.text.clone(),
-                ..AppearanceSpec::new(v.rect.width(), v.rect.height())
-            };
-            let mut form = build_appearance(&spec, &mut |o| upd.add(o))?;
-            form.dict.set("Matrix", Object::Array(matrix.iter().map(|&x| Object::Real(x)).collect()));
-            (rect, form)
-        }
+        Some(v) => placed_appearance(upd, v, &page)?,
     };
     let ap_ref = upd.add(ap);
-    let widget = Dict::new()
-        .with("Type", Object::name("Annot"))
-        .with("Subtype", Object::name("Widget"))
-        .with("FT", Object::name("Sig"))
-        .with("T", Object::text(name))
-        .with("V", sig_ref)
-        .with("F", Object::Int(132))
-        .with("P", page.id)
-        .with("Rect", rect.to_object())
-        .with("AP", Object::Dict(Dict::new().with("N", ap_ref)));
-    let widget_ref = upd.add(widget);
-    let mut page_dict = page.dict.clone();
-    match page_dict.get("Annots").cloned() {
-        Some(Object::Ref(ar)) => {
-            let mut arr = match upd.get(ar) {
-                Some(o) => o.as_array().map(<[Object]>::to_vec).unwrap_or_default(),
-                None => doc.get(ar)?.as_array().map(<[Object]>::to_vec).unwrap_or_default(),
-            };
-            arr.push(widget_ref.into());
-            upd.replace(ar, Object::Array(arr));
-        }
-        Some(Object::Array(mut arr)) => {
-            arr.push(widget_ref.into());
-            page_dict.set("Annots", Object::Array(arr));
-            upd.replace(page.id, page_dict);
-        }
-        _ => {
-            page_dict.set("Annots", Object::Array(vec![widget_ref.into()]));
-            upd.replace(page.id, page_dict);
-        }
+    let widget = |rect: signet_pdf::Rect, ap: ObjRef, page: ObjRef| {
+        Dict::new()
+            .with("Type", Object::name("Annot"))
+            .with("Subtype", Object::name("Widget"))
+            .with("F", Object::Int(132))
+            .with("P", page)
+            .with("Rect", rect.to_object())
+            .with("AP", Object::Dict(Dict::new().with("N", ap)))
+    };
+    let merged =
+        widget(rect, ap_ref, page.id).with("FT", Object::name("Sig")).with("T", Object::text(name)).with("V", sig_ref);
+    let widget_ref = upd.add(merged);
+    add_annot(doc, upd, &page, widget_ref)?;
+    for v in &opts.stamps {
+        let i = page_index(doc, v.page)?;
+        let p = doc.page(i)?;
+        let (rect, ap) = placed_appearance(upd, v, &p)?;
+        let ap_ref = upd.add(ap);
+        // Print, Locked, LockedContents (ISO 32000-2 §12.5.3 Table 167)
+        let stamp = widget(rect, ap_ref, p.id)
+            .with("Subtype", Object::name("Stamp"))
+            .with("F", Object::Int(4 | 128 | 512))
+            .with("NM", Object::text(&format!("{name} seal {}", i + 1)));
+        let stamp_ref = upd.add(stamp);
+        add_annot(doc, upd, &p, stamp_ref)?;
     }
     Ok(widget_ref)
 }

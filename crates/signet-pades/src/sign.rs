@@ -30,6 +30,11 @@ pub trait CmsProvider {
     }
     /// The digest algorithm the provider signs with.
     fn digest_algorithm(&self) -> DigestAlgorithm;
+    /// Whether the CMS already carries its signature timestamp (a hash-signing service that
+    /// timestamps, ETSI EN 319 142-1 §6.3 B-T): then no timestamp is added to it.
+    fn timestamps(&self) -> bool {
+        false
+    }
     /// The CMS for `document_digest` (the digest of the `/ByteRange`).
     fn sign_digest(&self, document_digest: &[u8]) -> Result<Vec<u8>>;
 }

@@ -39,6 +39,38 @@ pub enum Error {
     EncryptedPdf(signet_pdf::Error),
     /// No route has this path.
     NotFound,
+    /// No credentials, or credentials that are not valid (unknown, revoked key).
+    Unauthenticated(String),
+    /// Valid credentials without the right to do this (a missing scope).
+    Forbidden(String),
+    /// A thing the request names does not exist (or belongs to another tenant).
+    Missing(String),
+    /// The request is malformed or asks for something impossible; `code` is stable.
+    BadRequest {
+        /// Machine-readable code, e.g. `bad_digest`.
+        code: &'static str,
+        /// What exactly is wrong.
+        message: String,
+    },
+    /// The request conflicts with what exists (a name in use, an idempotency key in use).
+    Conflict {
+        /// Machine-readable code.
+        code: &'static str,
+        /// What conflicts.
+        message: String,
+    },
+    /// Over quota or over the rate: retry after this many seconds.
+    TooManyRequests {
+        /// What limit was reached.
+        message: String,
+        /// Seconds until the request may succeed.
+        retry_after: u64,
+    },
+    /// A service this request needed did not answer usefully (the remote hash-signing API,
+    /// a timestamp authority, an OCSP responder).
+    Upstream(String),
+    /// The database failed.
+    Store(signet_store::Error),
     /// At start: the data directory could not be prepared.
     DataDir {
         /// The directory or file that failed.
@@ -57,6 +89,13 @@ pub enum Error {
     Authority(signet_authority::Error),
     /// At start: the OCSP responder or the timestamp authority could not be set up.
     TrustService(String),
+    /// At start: the database could not be opened or migrated.
+    Database {
+        /// Its URL, password hidden.
+        url: String,
+        /// Why.
+        source: signet_store::Error,
+    },
     /// At start: the listening socket could not be opened.
     Bind {
         /// The address asked for.
@@ -81,12 +120,20 @@ impl Error {
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::UnreadablePdf(_) | Error::EncryptedPdf(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::NotFound | Error::Missing(_) => StatusCode::NOT_FOUND,
+            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::DataDir { .. }
             | Error::TrustAnchor { .. }
             | Error::Authority(_)
             | Error::TrustService(_)
             | Error::Bind { .. }
+            | Error::Database { .. }
             | Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -100,12 +147,19 @@ impl Error {
             Error::UnsupportedMediaType { .. } => "unsupported_media_type",
             Error::UnreadablePdf(_) => "unreadable_pdf",
             Error::EncryptedPdf(_) => "encrypted_pdf",
-            Error::NotFound => "not_found",
+            Error::NotFound | Error::Missing(_) => "not_found",
+            Error::Unauthenticated(_) => "unauthenticated",
+            Error::Forbidden(_) => "forbidden",
+            Error::BadRequest { code, .. } | Error::Conflict { code, .. } => code,
+            Error::TooManyRequests { .. } => "too_many_requests",
+            Error::Upstream(_) => "upstream_failed",
+            Error::Store(_) => "internal_error",
             Error::DataDir { .. }
             | Error::TrustAnchor { .. }
             | Error::Authority(_)
             | Error::TrustService(_)
             | Error::Bind { .. }
+            | Error::Database { .. }
             | Error::Internal { .. } => "internal_error",
         }
     }
@@ -113,6 +167,11 @@ impl Error {
     /// Wraps a server-side failure; `context` says what the server was doing.
     pub(crate) fn internal(context: &'static str) -> impl FnOnce(io::Error) -> Error {
         move |e| Error::Internal { context, source: Box::new(e) }
+    }
+
+    /// A 400 with this code and message.
+    pub(crate) fn bad(code: &'static str, message: impl Into<String>) -> Error {
+        Error::BadRequest { code, message: message.into() }
     }
 
     /// Sorts a reader error: the client's document, or the server's own I/O.
@@ -134,6 +193,10 @@ impl fmt::Display for Error {
             Error::UnsupportedMediaType { expected } => write!(f, "send the body with Content-Type: {expected}"),
             Error::UnreadablePdf(e) | Error::EncryptedPdf(e) => e.fmt(f),
             Error::NotFound => f.write_str("no such route"),
+            Error::Unauthenticated(m) | Error::Forbidden(m) | Error::Missing(m) | Error::Upstream(m) => f.write_str(m),
+            Error::BadRequest { message, .. } | Error::Conflict { message, .. } => f.write_str(message),
+            Error::TooManyRequests { message, .. } => f.write_str(message),
+            Error::Store(e) => e.fmt(f),
             Error::DataDir { path, source } => {
                 write!(f, "cannot prepare the data directory at {}: {source}", path.display())
             }
@@ -141,6 +204,7 @@ impl fmt::Display for Error {
             Error::Authority(e) => write!(f, "certification authority: {e}"),
             Error::TrustService(s) => f.write_str(s),
             Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            Error::Database { url, source } => write!(f, "database {url}: {source}"),
             Error::Internal { context, source } => write!(f, "{context}: {source}"),
         }
     }
@@ -153,6 +217,7 @@ impl std::error::Error for Error {
             Error::DataDir { source, .. } | Error::Bind { source, .. } => Some(source),
             Error::Internal { source, .. } => Some(source.as_ref()),
             Error::Authority(e) => Some(e),
+            Error::Store(e) => Some(e),
             _ => None,
         }
     }
@@ -167,6 +232,31 @@ impl IntoResponse for Error {
         } else {
             self.to_string()
         };
-        (status, Json(json!({ "error": { "code": self.code(), "message": message } }))).into_response()
+        let mut response =
+            (status, Json(json!({ "error": { "code": self.code(), "message": message } }))).into_response();
+        match &self {
+            Error::TooManyRequests { retry_after, .. } => {
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, (*retry_after).max(1).into());
+            }
+            Error::Unauthenticated(_) => {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<signet_store::Error> for Error {
+    fn from(e: signet_store::Error) -> Self {
+        match e {
+            signet_store::Error::NotFound(what) => Error::Missing(what),
+            signet_store::Error::Conflict(what) => {
+                Error::Conflict { code: "conflict", message: format!("{what} already exists") }
+            }
+            e => Error::Store(e),
+        }
     }
 }

@@ -1,21 +1,32 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod admin;
+pub mod agent;
+pub mod assets;
+pub mod auth;
 mod ca;
 mod error;
+pub mod identities;
+mod local;
+pub mod meter;
+pub mod remote;
+pub mod signhash;
 mod state;
 mod trust;
+mod util;
 mod verify;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 pub use error::Error;
-pub use state::{AppState, open_authority};
+pub use identities::Pkcs11Config;
+pub use state::{ADMIN_TOKEN_ENV, AppState, LocalServices, open_authority};
 pub use trust::{MAX_TRUST_REQUEST_BYTES, TrustServices, trust_routes};
 
 /// Where the server listens, where it keeps its data, what it trusts.
@@ -28,13 +39,21 @@ pub struct ServerConfig {
     /// Trust anchor files (PEM, may hold several certificates; or DER), in addition to those
     /// in `data_dir/trust/`.
     pub trust: Vec<PathBuf>,
-    /// Largest accepted upload in bytes (default 256 MiB).
+    /// Largest accepted upload in bytes (default 200 MiB).
     pub max_upload_bytes: u64,
     /// Base URL of the CRLs, CA certificates and OCSP responder named in the certificates the
     /// authority issues; `http://` + `listen` when `None`.
     pub public_url: Option<String>,
     /// Policy OID of the timestamps the TSA issues (RFC 3161 §2.4.2 `policy`).
     pub tsa_policy: signet_cms::oid::ObjectIdentifier,
+    /// Database URL (`sqlite://PATH` or `postgres://…`); `DATA/signet.db` when `None`.
+    pub database_url: Option<String>,
+    /// An external RFC 3161 TSA for signatures from B-T; the built-in one when `None`.
+    pub tsa_url: Option<String>,
+    /// The PKCS#11 module for identities whose keys are on a token.
+    pub pkcs11: Option<Pkcs11Config>,
+    /// A remote hash-signing API for the agent (URL and API key); in process when `None`.
+    pub sign_api: Option<(String, String)>,
 }
 
 /// The TSA policy used when none is configured: `1.2.3.4.1`, the placeholder of OpenSSL's
@@ -51,9 +70,13 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("signet-data"),
             trust: Vec::new(),
-            max_upload_bytes: 256 * 1024 * 1024,
+            max_upload_bytes: 200 * 1024 * 1024,
             public_url: None,
             tsa_policy: DEFAULT_TSA_POLICY,
+            database_url: None,
+            tsa_url: None,
+            pkcs11: None,
+            sign_api: None,
         }
     }
 }
@@ -62,7 +85,29 @@ impl Default for ServerConfig {
 /// (`/crl/root.crl`, `/crl/issuing.crl`, `/ca/root.crt`, `/ca/issuing.crt`), its OCSP
 /// responder (`/ocsp`) and timestamp authority (`/tsa`), and the API under `/api/v1`.
 pub fn app(state: AppState) -> Router {
-    let api_v1 = Router::new().route("/verify", post(verify::verify));
+    let api_v1 = Router::new()
+        .route("/verify", post(verify::verify))
+        .route("/me", get(admin::me))
+        .route("/tenants", post(admin::create_tenant).get(admin::list_tenants))
+        .route("/tenants/{id}", get(admin::show_tenant).patch(admin::update_tenant))
+        .route("/tenants/{id}/keys", post(admin::create_tenant_key).get(admin::list_tenant_keys))
+        .route("/tenants/{id}/usage", get(admin::tenant_usage))
+        .route("/keys", post(admin::create_key).get(admin::list_keys))
+        .route("/keys/{id}", delete(admin::revoke_key))
+        .route("/usage", get(admin::usage))
+        .route("/identities", post(identities::create).get(identities::list))
+        .route("/identities/{name}", get(identities::show))
+        .route("/images", post(assets::upload_image).get(assets::list_images))
+        .route("/images/{id}", get(assets::image_content))
+        .route("/templates", get(assets::list_templates))
+        .route(
+            "/templates/{name}",
+            get(assets::show_template).put(assets::put_template).delete(assets::delete_template),
+        )
+        .route("/sign-hash", post(signhash::handler))
+        .route("/documents/sign", post(agent::handler))
+        .route("/documents/{id}", get(assets::show_document))
+        .route("/documents/{id}/content", get(assets::document_content));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/crl/root.crl", get(ca::root_crl))
@@ -72,13 +117,22 @@ pub fn app(state: AppState) -> Router {
         .merge(trust_routes())
         .nest("/api/v1", api_v1)
         .fallback(async || Error::NotFound)
+        .layer(axum::middleware::from_fn(util::read_small_bodies))
+        .layer(axum::middleware::from_fn(util::request_log))
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)
 }
 
 /// Prepares the data directory, loads the trust anchors, listens on `config.listen` and serves
 /// [`app`] until SIGINT or SIGTERM, then finishes the requests in flight and returns.
 pub async fn serve(config: ServerConfig) -> Result<(), Error> {
-    let state = AppState::load(&config)?;
+    let state = AppState::load(&config).await?;
+    if let Some(token) = state.bootstrap_admin().await? {
+        // shown once: only its hash is stored
+        println!(
+            "\nOperator API key (shown only this once; keep it, it creates tenants and their keys):\n\n    {token}\n\nUse it as: curl -H 'Authorization: Bearer {token}' ...\nOr set {ADMIN_TOKEN_ENV} to choose the operator key yourself.\n"
+        );
+    }
     let anchors = state.trust_anchor_count();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -9,7 +9,21 @@ use signet_authority::ocsp::{self, OcspResponder, StatusSource};
 use signet_authority::tsa::TimestampAuthority;
 use signet_authority::{Authority, AuthorityOptions, CaLevel, MasterKeySource};
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use signet_store::{BlobStore, Scope, Store};
+
+use crate::auth::KeyCache;
+use crate::identities::Signers;
+use crate::local::LocalFetcher;
+use crate::meter::Meter;
+use crate::remote::RemoteSignApi;
 use crate::trust::TrustServices;
+
+/// Environment variable that sets the operator token (`sgk_ID.SECRET`).
+pub const ADMIN_TOKEN_ENV: &str = "SIGNET_ADMIN_TOKEN";
 
 use crate::{Error, ServerConfig};
 
@@ -35,6 +49,36 @@ struct Shared {
     tmp_dir: PathBuf,
     trust_anchors: Vec<Vec<u8>>,
     max_upload_bytes: u64,
+    store: Store,
+    blobs: BlobStore,
+    keys: KeyCache,
+    meter: Meter,
+    signers: Signers,
+    services: LocalServices,
+    remote: Option<Arc<RemoteSignApi>>,
+    identities: Mutex<HashMap<(String, String), (signet_store::Identity, Instant)>>,
+}
+
+/// How long an identity record is reused before reading it again.
+const IDENTITY_TTL: Duration = Duration::from_secs(5);
+
+/// The network the signing code uses for timestamps and validation data: the built-in
+/// services in process, or an external TSA.
+#[derive(Debug)]
+pub struct LocalServices {
+    fetcher: LocalFetcher,
+    tsa_url: String,
+}
+
+impl LocalServices {
+    /// The fetcher (built-in services in process, the rest over HTTP).
+    pub fn fetcher(&self) -> &dyn signet_pades::Fetcher {
+        &self.fetcher
+    }
+    /// The TSA used from B-T.
+    pub fn tsa_url(&self) -> &str {
+        &self.tsa_url
+    }
 }
 
 impl AppState {
@@ -42,7 +86,7 @@ impl AppState {
     /// README.txt, and `tmp/` for uploads), opens the certification authority there or creates
     /// it on first start (see [`open_authority`]), and reads the trust anchors of
     /// `data_dir/trust/` and `config.trust`.
-    pub fn load(config: &ServerConfig) -> Result<AppState, Error> {
+    pub async fn load(config: &ServerConfig) -> Result<AppState, Error> {
         let data = &config.data_dir;
         let trust_dir = data.join("trust");
         let tmp_dir = data.join("tmp");
@@ -69,6 +113,26 @@ impl AppState {
                 Err(e) => return Err(Error::TrustAnchor { path, reason: e.to_string() }),
             }
         }
+        let url = match &config.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", data.join("signet.db").display()),
+        };
+        let store =
+            Store::open(&url).await.map_err(|e| Error::Database { url: signet_store::redact(&url), source: e })?;
+        let blob_dir = data.join("blobs");
+        let blobs = BlobStore::local(&blob_dir).map_err(|source| Error::DataDir { path: blob_dir, source })?;
+        remove_stale_staging(&blobs.staging_dir());
+        let master = match signet_crypto::MasterKey::from_env(signet_crypto::MasterKey::ENV_VAR) {
+            Ok(Some(m)) => m,
+            _ => signet_crypto::MasterKey::from_file(&data.join("master.key"))
+                .map_err(|e| Error::TrustService(format!("master key: {e}")))?,
+        };
+        let keystore = signet_crypto::Keystore::open(&data.join("keys"), &master)
+            .map_err(|e| Error::TrustService(format!("keystore: {e}")))?;
+        let base = authority.public_urls().map_err(Error::Authority)?.base().to_string();
+        let fetcher = LocalFetcher::new(&base, authority.clone(), trust.clone());
+        let tsa_url = config.tsa_url.clone().unwrap_or_else(|| fetcher.tsa_url());
+        let remote = config.sign_api.as_ref().map(|(url, token)| Arc::new(RemoteSignApi::new(url, token)));
         Ok(AppState {
             shared: Arc::new(Shared {
                 authority,
@@ -76,8 +140,90 @@ impl AppState {
                 tmp_dir,
                 trust_anchors,
                 max_upload_bytes: config.max_upload_bytes,
+                meter: Meter::start(store.clone()),
+                store,
+                blobs,
+                keys: KeyCache::default(),
+                signers: Signers::new(keystore, config.pkcs11.clone()),
+                services: LocalServices { fetcher, tsa_url },
+                remote,
+                identities: Mutex::new(HashMap::new()),
             }),
         })
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    /// The blob store.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.shared.blobs
+    }
+
+    /// Checked API keys.
+    pub fn keys(&self) -> &KeyCache {
+        &self.shared.keys
+    }
+
+    /// Quotas, rates, signing records.
+    pub fn meter(&self) -> &Meter {
+        &self.shared.meter
+    }
+
+    /// The identities' keys.
+    pub fn signers(&self) -> &Signers {
+        &self.shared.signers
+    }
+
+    /// Timestamps and validation data for the signing code.
+    pub fn services(&self) -> &LocalServices {
+        &self.shared.services
+    }
+
+    /// The remote hash-signing API the agent uses, when configured.
+    pub fn remote(&self) -> Option<&Arc<RemoteSignApi>> {
+        self.shared.remote.as_ref()
+    }
+
+    /// A tenant's identity by name (records cached for a few seconds).
+    pub async fn identity(&self, tenant: &str, name: &str) -> Result<signet_store::Identity, Error> {
+        let key = (tenant.to_string(), name.to_string());
+        if let Some((i, at)) = self.lock_identities().get(&key) {
+            if at.elapsed() < IDENTITY_TTL {
+                return Ok(i.clone());
+            }
+        }
+        let identity = self.store().identity(tenant, name).await?;
+        self.lock_identities().insert(key, (identity.clone(), Instant::now()));
+        Ok(identity)
+    }
+
+    fn lock_identities(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(String, String), (signet_store::Identity, Instant)>> {
+        self.shared.identities.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes sure an operator can get in: with `SIGNET_ADMIN_TOKEN` set, that token is an
+    /// operator key; otherwise, when no operator key exists (first start), one is created and
+    /// its token returned, to be shown once.
+    pub async fn bootstrap_admin(&self) -> Result<Option<String>, Error> {
+        if let Ok(token) = std::env::var(ADMIN_TOKEN_ENV) {
+            if !token.is_empty() {
+                self.store()
+                    .ensure_admin_token(&token)
+                    .await
+                    .map_err(|e| Error::TrustService(format!("{ADMIN_TOKEN_ENV}: {e}")))?;
+                return Ok(None);
+            }
+        }
+        if self.store().has_admin_key().await? {
+            return Ok(None);
+        }
+        let key = self.store().create_api_key(None, "admin (first start)", &[Scope::Admin]).await?;
+        Ok(Some(key.token))
     }
 
     /// The certification authority of the data directory.
@@ -229,6 +375,17 @@ fn remove_stale_uploads(tmp_dir: &Path) {
     let Ok(entries) = std::fs::read_dir(tmp_dir) else { return };
     for entry in entries.flatten() {
         if entry.file_name().to_string_lossy().starts_with(crate::verify::UPLOAD_PREFIX) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Uploads and outputs left in the blob staging directory by a server killed mid-request.
+fn remove_stale_staging(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if crate::agent::staging_prefixes().iter().any(|p| name.starts_with(p)) {
             let _ = std::fs::remove_file(entry.path());
         }
     }

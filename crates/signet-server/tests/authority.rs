@@ -26,7 +26,7 @@ async fn get(state: &AppState, uri: &str) -> (StatusCode, String, Vec<u8>) {
 #[tokio::test]
 async fn first_start_creates_the_authority_and_serves_its_certificates_and_crls() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::load(&config(&dir)).unwrap();
+    let state = AppState::load(&config(&dir)).await.unwrap();
     let data = dir.path().join("data");
     assert!(data.join("master.key").is_file());
     assert!(data.join("ca/state.json").is_file());
@@ -57,14 +57,14 @@ async fn first_start_creates_the_authority_and_serves_its_certificates_and_crls(
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // A second start opens the same authority.
-    let again = AppState::load(&config(&dir)).unwrap();
+    let again = AppState::load(&config(&dir)).await.unwrap();
     assert_eq!(get(&again, "/ca/root.crt").await.2, root);
 }
 
 #[tokio::test]
 async fn a_revocation_shows_on_the_served_crl() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::load(&config(&dir)).unwrap();
+    let state = AppState::load(&config(&dir)).await.unwrap();
     let (_, _, before) = get(&state, "/crl/issuing.crl").await;
     let issued = state
         .authority()
@@ -88,9 +88,9 @@ async fn a_revocation_shows_on_the_served_crl() {
 async fn an_explicit_public_url_goes_into_new_certificates() {
     let dir = tempfile::tempdir().unwrap();
     let config = ServerConfig { public_url: Some("https://pki.example.com/".into()), ..config(&dir) };
-    let state = AppState::load(&config).unwrap();
+    let state = AppState::load(&config).await.unwrap();
     let issuing = get(&state, "/ca/issuing.crt").await.2;
     assert_eq!(CertView::parse(&issuing).unwrap().crl_distribution_uris(), ["https://pki.example.com/crl/root.crl"]);
     let bad = ServerConfig { public_url: Some("pki.example.com".into()), ..config };
-    assert!(AppState::load(&bad).is_err());
+    assert!(AppState::load(&bad).await.is_err());
 }

@@ -111,9 +111,15 @@ impl SignetServer {
     /// Starts `bin serve --listen 127.0.0.1:<free port> --data-dir DATA` with `extra`
     /// arguments, its log in `DATA.log`, and waits (up to 30 s) until it accepts connections.
     pub fn start(bin: &str, data_dir: &Path, extra: &[&str]) -> SignetServer {
+        Self::start_with_env(bin, data_dir, extra, &[])
+    }
+
+    /// [`SignetServer::start`] with extra environment variables.
+    pub fn start_with_env(bin: &str, data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> SignetServer {
         let port = free_port();
-        let log = std::fs::File::create(data_dir.with_extension("log")).unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.with_extension("log")).unwrap();
         let child = Command::new(bin)
+            .envs(env.iter().copied())
             .arg("serve")
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
@@ -133,6 +139,25 @@ impl SignetServer {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         server
+    }
+
+    /// The server's log (stderr) so far.
+    pub fn log(&self, data_dir: &Path) -> String {
+        std::fs::read_to_string(data_dir.with_extension("log")).unwrap_or_default()
+    }
+
+    /// Stops the server: SIGTERM, then waits for it to finish (up to 30 s, then kills it).
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(30) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// `http://127.0.0.1:<port><path>`.

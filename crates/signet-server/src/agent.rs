@@ -1,0 +1,700 @@
+//! The signing agent: `POST /api/v1/documents/sign` takes a PDF, signs it, returns it.
+//!
+//! The body is the PDF (`application/pdf`, options in the query string) or a
+//! `multipart/form-data` form (a `file` part, an optional `seal` image part, the options as
+//! fields). It is streamed to a file, never held in memory, up to the configured limit. The
+//! document is hashed here; only its digest goes to the hash-signing API, in process or at
+//! `--sign-api-url`. The signed PDF is stored (the signed version is the archived version),
+//! then sent back with its id and SHA-256 in `X-Signet-Document-Id` and
+//! `X-Signet-Document-Sha256`.
+
+use std::io::Read;
+use std::path::Path;
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use signet_crypto::DigestAlgorithm;
+use signet_pades::{
+    Certification, CmsProvider, Level, Services, SignatureOptions, TIMESTAMP_RESERVE, TsaClient, Visible, VisualRect,
+};
+use signet_pdf::appearance::SealImage;
+use signet_store::{DocumentRecord, IdempotencyClaim, Scope, StoredResponse};
+use tokio::io::AsyncWriteExt;
+
+use crate::auth::Caller;
+use crate::signhash::{DigestToSign, Received, SignHashRequest};
+use crate::{AppState, Error};
+
+/// Header naming the stored signed document.
+pub const DOCUMENT_ID: &str = "x-signet-document-id";
+/// Header with the SHA-256 (hexadecimal) of the signed document.
+pub const DOCUMENT_SHA256: &str = "x-signet-document-sha256";
+
+/// Options of a signing: query parameters, multipart fields, or a batch's options.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SignOptions {
+    /// The signing identity's name (required).
+    #[serde(default)]
+    pub identity: Option<String>,
+    /// A template's name: the signature shows at each of its placements.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// A stored seal image id (`img_…`) for a visible signature at `page`/`rect`.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// 1-based page (negative: from the end). Default 1.
+    #[serde(default)]
+    pub page: Option<i64>,
+    /// `x1,y1,x2,y2` in PDF points on the page as displayed: a visible signature.
+    #[serde(default)]
+    pub rect: Option<String>,
+    /// Appearance text; lines separated by `\n` (a newline or the two characters).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// `/Reason`.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// `/Location`.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// `/ContactInfo`.
+    #[serde(default)]
+    pub contact: Option<String>,
+    /// `b-b` (default), `b-t`, `b-lt`, `b-lta`.
+    #[serde(default)]
+    pub level: Option<String>,
+    /// Certify: `no-changes`, `form-filling` or `annotations`.
+    #[serde(default)]
+    pub certify: Option<String>,
+    /// Field name (an existing empty signature field, or the new field's name).
+    #[serde(default)]
+    pub field: Option<String>,
+    /// `sha256` (default), `sha384`, `sha512`.
+    #[serde(default)]
+    pub digest_algorithm: Option<String>,
+    /// Sign a document uploaded before (`doc_…`) instead of a body.
+    #[serde(default)]
+    pub document_id: Option<String>,
+    /// File name to record.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// One seal placement of a template.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Placement {
+    /// 1-based page (negative: from the end).
+    pub page: i64,
+    /// `[x1, y1, x2, y2]` in PDF points on the page as displayed.
+    pub rect: [f64; 4],
+    /// Seal image id (`img_…`).
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Appearance text lines.
+    #[serde(default)]
+    pub text: Vec<String>,
+}
+
+/// A signing the agent is about to do, options resolved: one or more signatures in turn.
+struct Plan {
+    identity: String,
+    level: Level,
+    digest: DigestAlgorithm,
+    signatures: Vec<SignatureOptions>,
+}
+
+fn level_of(options: &SignOptions) -> Result<Level, Error> {
+    options
+        .level
+        .as_deref()
+        .map(str::parse::<Level>)
+        .transpose()
+        .map_err(|e| Error::bad("bad_level", e))
+        .map(|l| l.unwrap_or(Level::BB))
+}
+
+async fn image_bytes(state: &AppState, tenant: &str, id: &str) -> Result<SealImage, Error> {
+    let record = state.store().image(tenant, id).await?;
+    let bytes = state.blobs().read(&record.blob_key).await.map_err(Error::internal("reading a seal image"))?;
+    SealImage::from_bytes(bytes).map_err(|e| Error::bad("bad_image", format!("image {id}: {e}")))
+}
+
+async fn plan(
+    state: &AppState,
+    tenant: &str,
+    options: &SignOptions,
+    uploaded_seal: Option<SealImage>,
+) -> Result<Plan, Error> {
+    let identity = options
+        .identity
+        .clone()
+        .filter(|i| !i.is_empty())
+        .ok_or_else(|| Error::bad("missing_identity", "say which identity signs: identity=NAME"))?;
+    let level = level_of(options)?;
+    if level == Level::BLTA && state.remote().is_some() {
+        return Err(Error::bad(
+            "bad_level",
+            "b-lta needs this server's own timestamp authority; with --sign-api-url sign at b-lt",
+        ));
+    }
+    let digest = match options.digest_algorithm.as_deref() {
+        None => DigestAlgorithm::Sha256,
+        Some(d) => d.parse().map_err(|_| {
+            Error::bad("bad_digest_algorithm", format!("unknown digest_algorithm '{d}' (sha256, sha384, sha512)"))
+        })?,
+    };
+    let certify = options
+        .certify
+        .as_deref()
+        .map(str::parse::<Certification>)
+        .transpose()
+        .map_err(|e| Error::bad("bad_certify", e))?;
+    let base = SignatureOptions {
+        field: options.field.clone(),
+        page: options.page.unwrap_or(1),
+        reason: options.reason.clone(),
+        location: options.location.clone(),
+        contact_info: options.contact.clone(),
+        certify,
+        digest,
+        ..SignatureOptions::default()
+    };
+    let text_lines = |t: &Option<String>| -> Vec<String> {
+        t.as_deref().map(|t| t.replace("\\n", "\n").lines().map(str::to_string).collect()).unwrap_or_default()
+    };
+    let mut signatures = Vec::new();
+    if let Some(name) = &options.template {
+        if options.rect.is_some() || options.image.is_some() {
+            return Err(Error::bad("bad_request", "give a template or rect/image, not both"));
+        }
+        let template = state.store().template(tenant, name).await?;
+        let placements: Vec<Placement> = serde_json::from_value(template.placements.clone())
+            .map_err(|e| Error::bad("bad_template", format!("template '{name}': {e}")))?;
+        // one signature, shown at every placement (a field with one widget per placement):
+        // a seal stamped on several pages is one act of signing
+        let mut visibles = Vec::new();
+        for (i, p) in placements.iter().enumerate() {
+            let rect = VisualRect::parse(&format!("{},{},{},{}", p.rect[0], p.rect[1], p.rect[2], p.rect[3]))
+                .ok_or_else(|| {
+                    Error::bad("bad_template", format!("template '{name}': placement {i} has an empty rectangle"))
+                })?;
+            let image = match &p.image {
+                Some(id) => Some(image_bytes(state, tenant, id).await?),
+                None => uploaded_seal.clone(),
+            };
+            visibles.push(Visible { page: p.page, rect, image, text: p.text.clone() });
+        }
+        if !visibles.is_empty() {
+            let first = visibles.remove(0);
+            signatures.push(SignatureOptions {
+                page: first.page,
+                visible: Some(first),
+                stamps: visibles,
+                ..base.clone()
+            });
+        }
+        if signatures.is_empty() {
+            return Err(Error::bad("bad_template", format!("template '{name}' has no placement")));
+        }
+    } else if let Some(r) = &options.rect {
+        let rect = VisualRect::parse(r).ok_or_else(|| {
+            Error::bad("bad_rect", format!("rect '{r}' is not x1,y1,x2,y2 with a non-zero width and height"))
+        })?;
+        let image = match &options.image {
+            Some(id) => Some(image_bytes(state, tenant, id).await?),
+            None => uploaded_seal,
+        };
+        let visible = Visible { page: base.page, rect, image, text: text_lines(&options.text) };
+        signatures.push(SignatureOptions { visible: Some(visible), ..base });
+    } else {
+        if options.image.is_some() || uploaded_seal.is_some() {
+            return Err(Error::bad("missing_rect", "a seal image needs a rect=x1,y1,x2,y2 to be placed in"));
+        }
+        signatures.push(base);
+    }
+    Ok(Plan { identity, level, digest, signatures })
+}
+
+/// A [`CmsProvider`] asking the hash-signing API, in process or remote.
+struct AgentCms {
+    state: AppState,
+    handle: tokio::runtime::Handle,
+    tenant: String,
+    caller: String,
+    channel: &'static str,
+    identity: String,
+    level: Level,
+    digest: DigestAlgorithm,
+    estimated: usize,
+    received: Received,
+}
+
+impl CmsProvider for AgentCms {
+    fn estimated_len(&self) -> signet_pades::Result<usize> {
+        Ok(self.estimated + if self.level >= Level::BT { TIMESTAMP_RESERVE } else { 0 })
+    }
+    fn digest_algorithm(&self) -> DigestAlgorithm {
+        self.digest
+    }
+    fn timestamps(&self) -> bool {
+        self.level >= Level::BT
+    }
+    fn sign_digest(&self, document_digest: &[u8]) -> signet_pades::Result<Vec<u8>> {
+        // the document timestamp of B-LTA is added locally; the signature itself is B-LT
+        let level = self.level.min(Level::BLT);
+        let response = match self.state.remote() {
+            Some(remote) => remote.sign_hash(&SignHashRequest {
+                identity: self.identity.clone(),
+                digest_algorithm: self.digest.name().to_string(),
+                digest: B64.encode(document_digest),
+                level: Some(level.to_string().to_ascii_lowercase()),
+            }),
+            None => {
+                let request = DigestToSign {
+                    identity: self.identity.clone(),
+                    algorithm: self.digest,
+                    digest: document_digest.to_vec(),
+                    level,
+                };
+                self.handle.block_on(crate::signhash::sign(
+                    &self.state,
+                    &self.tenant,
+                    &self.caller,
+                    &request,
+                    self.channel,
+                ))
+            }
+        }
+        .map_err(|e| signet_pades::Error::Signature(AgentFailure::encode(e)))?;
+        self.received.keep(&response).map_err(|e| signet_pades::Error::Signature(AgentFailure::encode(e)))?;
+        B64.decode(&response.cms).map_err(|_| signet_pades::Error::Signature("the CMS is not base64".into()))
+    }
+}
+
+/// Carries an API error through the PDF code's error type, so the client gets the sign
+/// API's own status (429, 404, 400) rather than a generic failure.
+struct AgentFailure;
+
+thread_local! {
+    static LAST_ERROR: std::cell::RefCell<Option<Error>> = const { std::cell::RefCell::new(None) };
+}
+
+impl AgentFailure {
+    fn encode(e: Error) -> String {
+        let text = e.to_string();
+        LAST_ERROR.with(|l| *l.borrow_mut() = Some(e));
+        text
+    }
+    fn take() -> Option<Error> {
+        LAST_ERROR.with(|l| l.borrow_mut().take())
+    }
+}
+
+/// A signed document, stored.
+#[derive(Clone, Debug)]
+pub struct Signed {
+    /// Its record.
+    pub document: DocumentRecord,
+}
+
+/// Signs the PDF at `input` for `tenant` with `options` (one signature per placement), stores
+/// the result and returns its record. `input` is left in place. `channel` goes into the
+/// signing records (`agent` or `batch`).
+pub async fn sign_document(
+    state: &AppState,
+    tenant: &str,
+    caller: &str,
+    options: &SignOptions,
+    input: &Path,
+    uploaded_seal: Option<SealImage>,
+    channel: &'static str,
+) -> Result<Signed, Error> {
+    let plan = plan(state, tenant, options, uploaded_seal).await?;
+    let estimated = match state.remote() {
+        Some(remote) => {
+            let remote = remote.clone();
+            let name = plan.identity.clone();
+            tokio::task::spawn_blocking(move || remote.identity(&name))
+                .await
+                .map_err(|e| Error::Internal { context: "asking the sign API", source: Box::new(e) })??
+                .estimated_cms_bytes
+        }
+        None => crate::identities::view(&state.identity(tenant, &plan.identity).await?)?.estimated_cms_bytes,
+    };
+    let admission = state.meter().admit(tenant, 0, 1).await?;
+    let cms = AgentCms {
+        state: state.clone(),
+        handle: tokio::runtime::Handle::current(),
+        tenant: tenant.to_string(),
+        caller: caller.to_string(),
+        channel,
+        identity: plan.identity.clone(),
+        level: plan.level,
+        digest: plan.digest,
+        estimated: estimated + if plan.digest == DigestAlgorithm::Sha256 { 0 } else { 64 },
+        received: Received::default(),
+    };
+    let staging = state.blobs().staging_dir();
+    let input = input.to_path_buf();
+    let st = state.clone();
+    let level = plan.level;
+    let result = tokio::task::spawn_blocking(move || -> Result<(tempfile::TempPath, String, u64), Error> {
+        let services_local;
+        let tsa_client;
+        let mut services = Services { tsa: None, validation: Some(&cms.received), timestamp_digest: plan.digest };
+        if level == Level::BLTA {
+            services_local = st.services();
+            tsa_client = TsaClient::new(services_local.fetcher(), services_local.tsa_url());
+            services.tsa = Some(&tsa_client);
+        }
+        let mut current: Option<tempfile::TempPath> = None;
+        for opts in &plan.signatures {
+            let out = tempfile::Builder::new()
+                .prefix(".signet-out-")
+                .suffix(".pdf")
+                .tempfile_in(&staging)
+                .map_err(Error::internal("creating an output file"))?
+                .into_temp_path();
+            let source: &Path = current.as_deref().unwrap_or(&input);
+            signet_pades::sign_file_at_level(source, &out, None, opts, &cms, level, services, false).map_err(|e| {
+                AgentFailure::take().unwrap_or_else(|| match e {
+                    signet_pades::Error::Pdf(p) => Error::from_pdf(p),
+                    signet_pades::Error::Io(io) => Error::Internal { context: "signing", source: Box::new(io) },
+                    other => Error::bad("signing_failed", other.to_string()),
+                })
+            })?;
+            current = Some(out);
+        }
+        let out = current.ok_or_else(|| Error::bad("bad_request", "nothing to sign"))?;
+        let (sha, size) = sha256_file(&out).map_err(Error::internal("hashing the output"))?;
+        Ok((out, sha, size))
+    })
+    .await
+    .map_err(|e| Error::Internal { context: "signing", source: Box::new(e) })
+    .and_then(|r| r);
+    let (out, sha256, size) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            state.meter().refund(&admission);
+            return Err(e);
+        }
+    };
+    let id = signet_store::new_id("doc");
+    let key = format!("documents/{}/{id}.pdf", tenant.to_ascii_lowercase());
+    state.blobs().put_file(&key, out, false).await.map_err(Error::internal("storing the signed document"))?;
+    let document = DocumentRecord {
+        id,
+        tenant_id: tenant.to_string(),
+        kind: "signed".into(),
+        name: options.name.clone(),
+        blob_key: key,
+        size: size as i64,
+        sha256,
+        source_id: options.document_id.clone(),
+        created_at: signet_store::now_millis(),
+    };
+    state.store().insert_document(&document).await?;
+    state.meter().record(Vec::new(), Some(admission.usage())).await?;
+    Ok(Signed { document })
+}
+
+/// SHA-256 of a file, hexadecimal, and its size.
+pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+    use sha2::Digest;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok((signet_store::hex(&h.finalize()), size))
+}
+
+/// What a signing request brought.
+struct Upload {
+    options: SignOptions,
+    file: Option<tempfile::TempPath>,
+    file_sha256: Option<String>,
+    seal: Option<SealImage>,
+}
+
+fn parse_query(query: Option<&str>) -> Result<SignOptions, Error> {
+    serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| Error::bad("bad_option", format!("query string: {e}")))
+}
+
+/// Streams `body` to a new file in `dir` (at most `limit` bytes), hashing it on the way.
+pub async fn receive_file(
+    mut body: impl http_body::Body<Data = bytes::Bytes, Error = impl std::fmt::Display> + Unpin,
+    dir: &Path,
+    limit: u64,
+) -> Result<(tempfile::TempPath, String, u64), Error> {
+    use sha2::Digest;
+    let file = tempfile::Builder::new()
+        .prefix(".signet-in-")
+        .suffix(".pdf")
+        .tempfile_in(dir)
+        .map_err(Error::internal("creating an upload file"))?;
+    let (std_file, path) = file.into_parts();
+    let mut writer = tokio::fs::File::from_std(std_file);
+    let mut hasher = sha2::Sha256::new();
+    let mut size = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| Error::BodyRead)?;
+        let Ok(data) = frame.into_data() else { continue };
+        size += data.len() as u64;
+        if size > limit {
+            return Err(Error::PayloadTooLarge { limit });
+        }
+        hasher.update(&data);
+        writer.write_all(&data).await.map_err(Error::internal("writing an upload file"))?;
+    }
+    writer.flush().await.map_err(Error::internal("writing an upload file"))?;
+    if size == 0 {
+        return Err(Error::EmptyBody);
+    }
+    Ok((path, signet_store::hex(&hasher.finalize()), size))
+}
+
+async fn receive(state: &AppState, query: Option<&str>, request: Request) -> Result<Upload, Error> {
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let limit = state.max_upload_bytes();
+    let dir = state.blobs().staging_dir();
+    if content_type.starts_with("multipart/form-data") {
+        let mut options = parse_query(query)?;
+        let mut fields = serde_json::Map::new();
+        let mut file = None;
+        let mut seal = None;
+        let mut multipart = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| Error::bad("bad_multipart", format!("the form: {e}")))?;
+        while let Some(field) =
+            multipart.next_field().await.map_err(|e| Error::bad("bad_multipart", format!("the form: {e}")))?
+        {
+            let name = field.name().unwrap_or("").to_string();
+            match name.as_str() {
+                "file" | "document" => {
+                    if file.is_some() {
+                        return Err(Error::bad("bad_multipart", "one document per request (batches take many)"));
+                    }
+                    if options.name.is_none() {
+                        options.name = field.file_name().map(str::to_string);
+                    }
+                    file = Some(receive_file(MultipartBody(field), &dir, limit).await?);
+                }
+                "seal" => {
+                    let bytes =
+                        field.bytes().await.map_err(|e| Error::bad("bad_multipart", format!("the seal part: {e}")))?;
+                    if bytes.len() > signet_pdf::appearance::MAX_ENCODED_BYTES {
+                        return Err(Error::bad("bad_image", "the seal image is too large"));
+                    }
+                    seal = Some(
+                        SealImage::from_bytes(bytes.to_vec())
+                            .map_err(|e| Error::bad("bad_image", format!("the seal part: {e}")))?,
+                    );
+                }
+                _ => {
+                    let value =
+                        field.text().await.map_err(|e| Error::bad("bad_multipart", format!("field {name}: {e}")))?;
+                    let value =
+                        if name == "page" {
+                            serde_json::Value::from(value.trim().parse::<i64>().map_err(|_| {
+                                Error::bad("bad_option", format!("page '{value}' is not a whole number"))
+                            })?)
+                        } else {
+                            serde_json::Value::from(value)
+                        };
+                    fields.insert(name, value);
+                }
+            }
+        }
+        if !fields.is_empty() {
+            let mut merged = serde_json::to_value(&options).map_err(|e| Error::bad("bad_option", e.to_string()))?;
+            if let Some(m) = merged.as_object_mut() {
+                m.extend(fields);
+                m.retain(|_, v| !v.is_null());
+            }
+            options =
+                serde_json::from_value(merged).map_err(|e| Error::bad("bad_option", format!("form field: {e}")))?;
+        }
+        let (file, file_sha256) = match file {
+            Some((p, sha, _)) => (Some(p), Some(sha)),
+            None => (None, None),
+        };
+        Ok(Upload { options, file, file_sha256, seal })
+    } else {
+        let options = parse_query(query)?;
+        if !(content_type.is_empty()
+            || content_type.starts_with("application/pdf")
+            || content_type.starts_with("application/octet-stream"))
+        {
+            return Err(Error::UnsupportedMediaType { expected: "application/pdf or multipart/form-data" });
+        }
+        if options.document_id.is_some() {
+            return Ok(Upload { options, file: None, file_sha256: None, seal: None });
+        }
+        let (path, sha, _) = receive_file(request.into_body(), &dir, limit).await?;
+        Ok(Upload { options, file: Some(path), file_sha256: Some(sha), seal: None })
+    }
+}
+
+/// A multipart field as a body.
+struct MultipartBody<'a>(axum::extract::multipart::Field<'a>);
+
+impl http_body::Body for MultipartBody<'_> {
+    type Data = bytes::Bytes;
+    type Error = axum::extract::multipart::MultipartError;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use futures_util::Stream;
+        std::pin::Pin::new(&mut self.0).poll_next(cx).map(|o| o.map(|r| r.map(http_body::Frame::data)))
+    }
+}
+
+/// `POST /api/v1/documents/sign`
+pub async fn handler(
+    State(state): State<AppState>,
+    caller: Result<Caller, Error>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Result<Response, Error> {
+    let (parts, body) = request.into_parts();
+    let (caller, tenant, body) = crate::util::tenant_or_drain(caller, Scope::SignDocument, body).await?;
+    let request = Request::from_parts(parts, body);
+    let idempotency_key = idempotency_key(request.headers())?;
+    let received = receive(&state, query.as_deref(), request).await?;
+    let (input, input_sha) = match (&received.file, &received.options.document_id) {
+        (Some(f), None) => (f.to_path_buf(), received.file_sha256.clone().unwrap_or_default()),
+        (None, Some(id)) => {
+            let doc = state.store().document(&tenant, id).await?;
+            (state.blobs().local_path(&doc.blob_key).map_err(Error::internal("finding a document"))?, doc.sha256)
+        }
+        (Some(_), Some(_)) => return Err(Error::bad("bad_request", "send a document or a document_id, not both")),
+        (None, None) => {
+            return Err(Error::bad("missing_document", "send the PDF as the body or as the form's file part"));
+        }
+    };
+    let fingerprint = {
+        let opts = serde_json::to_string(&received.options).unwrap_or_default();
+        signet_store::sha256_hex(format!("documents/sign\n{opts}\n{input_sha}\n{}", received.seal.is_some()).as_bytes())
+    };
+    if let Some(key) = &idempotency_key {
+        match state.store().claim_idempotency_key(&tenant, key, &fingerprint).await? {
+            IdempotencyClaim::Claimed => {}
+            IdempotencyClaim::Replay(stored) => return replay(&state, &tenant, stored).await,
+            IdempotencyClaim::InProgress => {
+                return Err(Error::Conflict {
+                    code: "idempotency_in_progress",
+                    message: format!("a request with Idempotency-Key '{key}' is still in progress"),
+                });
+            }
+            IdempotencyClaim::Mismatch => {
+                return Err(Error::Conflict {
+                    code: "idempotency_mismatch",
+                    message: format!("Idempotency-Key '{key}' was used with a different request"),
+                });
+            }
+        }
+    }
+    let signed =
+        sign_document(&state, &tenant, &caller.key_id, &received.options, &input, received.seal.clone(), "agent").await;
+    drop(received);
+    let signed = match signed {
+        Ok(s) => s,
+        Err(e) => {
+            if let Some(key) = &idempotency_key {
+                let _ = state.store().release_idempotency_key(&tenant, key).await;
+            }
+            return Err(e);
+        }
+    };
+    let stored = StoredResponse {
+        status: 200,
+        headers: document_headers(&signed.document),
+        body: None,
+        document_id: Some(signed.document.id.clone()),
+    };
+    if let Some(key) = &idempotency_key {
+        state.store().complete_idempotency_key(&tenant, key, &stored).await?;
+    }
+    document_response(&state, &signed.document, &stored.headers).await
+}
+
+/// The `Idempotency-Key` header: 1–255 visible ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Error> {
+    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
+    let v = v.to_str().map_err(|_| Error::bad("bad_idempotency_key", "Idempotency-Key must be visible ASCII"))?.trim();
+    if v.is_empty() || v.len() > 255 || !v.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::bad("bad_idempotency_key", "Idempotency-Key must be 1–255 visible ASCII characters"));
+    }
+    Ok(Some(v.to_string()))
+}
+
+fn document_headers(doc: &DocumentRecord) -> Vec<(String, String)> {
+    vec![
+        (header::CONTENT_TYPE.to_string(), "application/pdf".into()),
+        (DOCUMENT_ID.into(), doc.id.clone()),
+        (DOCUMENT_SHA256.into(), doc.sha256.clone()),
+        (header::CONTENT_DISPOSITION.to_string(), format!("attachment; filename=\"{}.pdf\"", doc.id)),
+    ]
+}
+
+async fn replay(state: &AppState, tenant: &str, stored: StoredResponse) -> Result<Response, Error> {
+    match &stored.document_id {
+        Some(id) => {
+            let doc = state.store().document(tenant, id).await?;
+            let mut resp = document_response(state, &doc, &stored.headers).await?;
+            resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(resp)
+        }
+        None => {
+            let mut resp = (
+                StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+                [(header::CONTENT_TYPE, "application/json")],
+                stored.body.unwrap_or_default(),
+            )
+                .into_response();
+            resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(resp)
+        }
+    }
+}
+
+/// Streams a stored document with `headers`.
+pub async fn document_response(
+    state: &AppState,
+    doc: &DocumentRecord,
+    headers: &[(String, String)],
+) -> Result<Response, Error> {
+    let file = state.blobs().open(&doc.blob_key).await.map_err(Error::internal("opening a stored document"))?;
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+    let mut resp = Response::new(Body::from_stream(stream));
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (header::HeaderName::try_from(k.as_str()), HeaderValue::from_str(v)) {
+            resp.headers_mut().insert(k, v);
+        }
+    }
+    resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(doc.size as u64));
+    Ok(resp)
+}
+
+/// Where the uploads of a server killed mid-request are cleaned.
+pub fn staging_prefixes() -> [&'static str; 2] {
+    [".signet-in-", ".signet-out-"]
+}

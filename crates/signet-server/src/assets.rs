@@ -1,0 +1,176 @@
+//! Seal images, placement templates and stored documents.
+//!
+//! - `POST /api/v1/images` (`manage`): a PNG or JPEG body → `{id, …}`; `GET /api/v1/images`.
+//! - `PUT /api/v1/templates/{name}` (`manage`): `{"placements": [{page, rect, image, text}]}`;
+//!   `GET /api/v1/templates`, `GET|DELETE /api/v1/templates/{name}`.
+//! - `GET /api/v1/documents/{id}` (`sign-document`): a stored document's record;
+//!   `GET /api/v1/documents/{id}/content`: its bytes.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use signet_pdf::appearance::{MAX_ENCODED_BYTES, SealImage};
+use signet_store::{DocumentRecord, ImageRecord, Scope, Template};
+
+use crate::agent::{Placement, document_response};
+use crate::auth::Caller;
+use crate::util::{ApiJson, read_limited};
+use crate::{AppState, Error};
+
+/// `PUT /api/v1/templates/{name}` body.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateRequest {
+    /// One signature per placement, in order.
+    pub placements: Vec<Placement>,
+}
+
+/// `POST /api/v1/images`
+pub async fn upload_image(
+    State(state): State<AppState>,
+    caller: Result<Caller, Error>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<ImageRecord>), Error> {
+    let (_, tenant, body) = crate::util::tenant_or_drain(caller, Scope::Manage, body).await?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let bytes = read_limited(body, MAX_ENCODED_BYTES).await?;
+    if bytes.is_empty() {
+        return Err(Error::EmptyBody);
+    }
+    let image = SealImage::from_bytes(bytes.clone()).map_err(|e| Error::bad("bad_image", e.to_string()))?;
+    let media_type = match image {
+        SealImage::Png(_) => "image/png",
+        SealImage::Jpeg(_) => "image/jpeg",
+    };
+    if !(content_type.is_empty()
+        || content_type.starts_with(media_type)
+        || content_type.starts_with("application/octet-stream"))
+    {
+        return Err(Error::bad("bad_image", format!("the body is {media_type}, not {content_type}")));
+    }
+    let id = signet_store::new_id("img");
+    let key = format!("images/{}/{id}", tenant.to_ascii_lowercase());
+    let sha256 = signet_store::sha256_hex(&bytes);
+    let size = bytes.len() as i64;
+    state.blobs().put_bytes(&key, bytes).await.map_err(Error::internal("storing an image"))?;
+    let record = ImageRecord {
+        id,
+        tenant_id: tenant,
+        blob_key: key,
+        media_type: media_type.into(),
+        size,
+        sha256,
+        created_at: signet_store::now_millis(),
+    };
+    state.store().insert_image(&record).await?;
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+/// `GET /api/v1/images`
+pub async fn list_images(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ImageRecord>>, Error> {
+    let tenant = caller.tenant_with_any(&[Scope::SignDocument, Scope::Manage])?;
+    Ok(Json(state.store().images(tenant).await?))
+}
+
+/// `GET /api/v1/images/{id}`: the image bytes.
+pub async fn image_content(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let tenant = caller.tenant_with_any(&[Scope::SignDocument, Scope::Manage])?;
+    let record = state.store().image(tenant, &id).await?;
+    let bytes = state.blobs().read(&record.blob_key).await.map_err(Error::internal("reading an image"))?;
+    let mut resp = Response::new(Body::from(bytes));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(if record.media_type == "image/png" { "image/png" } else { "image/jpeg" }),
+    );
+    Ok(resp)
+}
+
+/// `PUT /api/v1/templates/{name}`
+pub async fn put_template(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<TemplateRequest>,
+) -> Result<Json<Template>, Error> {
+    let tenant = caller.tenant_with(Scope::Manage)?.to_string();
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        return Err(Error::bad("bad_name", "a template name has 1–64 letters, digits, '-', '_' or '.'"));
+    }
+    if req.placements.is_empty() {
+        return Err(Error::bad("bad_template", "a template needs at least one placement"));
+    }
+    for (i, p) in req.placements.iter().enumerate() {
+        let [x1, y1, x2, y2] = p.rect;
+        if !(x1.is_finite() && y1.is_finite() && x2.is_finite() && y2.is_finite()) || x1 == x2 || y1 == y2 {
+            return Err(Error::bad("bad_template", format!("placement {i}: rect needs a non-zero width and height")));
+        }
+        if p.page == 0 {
+            return Err(Error::bad("bad_template", format!("placement {i}: pages count from 1 (or -1 for the last)")));
+        }
+        if let Some(img) = &p.image {
+            state
+                .store()
+                .image(&tenant, img)
+                .await
+                .map_err(|_| Error::bad("bad_template", format!("placement {i}: no image {img}")))?;
+        }
+    }
+    let placements = serde_json::to_value(&req.placements).map_err(|e| Error::bad("bad_template", e.to_string()))?;
+    Ok(Json(state.store().put_template(&tenant, &name, &placements).await?))
+}
+
+/// `GET /api/v1/templates`
+pub async fn list_templates(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Template>>, Error> {
+    let tenant = caller.tenant_with_any(&[Scope::SignDocument, Scope::Manage])?;
+    Ok(Json(state.store().templates(tenant).await?))
+}
+
+/// `GET /api/v1/templates/{name}`
+pub async fn show_template(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Template>, Error> {
+    let tenant = caller.tenant_with_any(&[Scope::SignDocument, Scope::Manage])?;
+    Ok(Json(state.store().template(tenant, &name).await?))
+}
+
+/// `DELETE /api/v1/templates/{name}`
+pub async fn delete_template(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Error> {
+    let tenant = caller.tenant_with(Scope::Manage)?;
+    state.store().delete_template(tenant, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/documents/{id}`
+pub async fn show_document(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DocumentRecord>, Error> {
+    let tenant = caller.tenant_with(Scope::SignDocument)?;
+    Ok(Json(state.store().document(tenant, &id).await?))
+}
+
+/// `GET /api/v1/documents/{id}/content`
+pub async fn document_content(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let tenant = caller.tenant_with(Scope::SignDocument)?;
+    let doc = state.store().document(tenant, &id).await?;
+    document_response(&state, &doc, &[(header::CONTENT_TYPE.to_string(), "application/pdf".into())]).await
+}

@@ -1,0 +1,276 @@
+//! The hash-signing API: `POST /api/v1/sign-hash`.
+//!
+//! The request carries a digest and nothing else: `{"identity", "digest_algorithm",
+//! "digest", "level"}` in at most [`MAX_SIGN_HASH_BYTES`], unknown fields refused. The answer
+//! is a detached CMS `SignedData` ready for a PAdES `/Contents` (ETSI EN 319 142-1 §6.3:
+//! content-type, message-digest = the digest, signing-certificate-v2, no signing-time), with
+//! a signature timestamp from B-T (§6.3 B-T: an RFC 3161 token over the signature value as an
+//! unsigned attribute), and from B-LT the validation data of the signer's and the TSA's
+//! chains (certificates, OCSP responses, CRLs) for the agent to put in the DSS (§6.4 B-LT).
+
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::extract::State;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+use signet_crypto::DigestAlgorithm;
+use signet_pades::{Level, OnlineValidation, Revocation, TsaClient, ValidationSource};
+use signet_store::{Scope, SignatureRecord};
+
+use crate::auth::Caller;
+use crate::util::ApiJson;
+use crate::{AppState, Error};
+
+/// Largest sign-hash request body: a digest, an identity name and a level fit in far less.
+pub const MAX_SIGN_HASH_BYTES: usize = 4096;
+
+/// `POST /api/v1/sign-hash` request.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignHashRequest {
+    /// Name of one of the tenant's signing identities.
+    pub identity: String,
+    /// `sha256`, `sha384` or `sha512`: the digest's algorithm, also used for the signature.
+    pub digest_algorithm: String,
+    /// The digest of the document's signed byte ranges, base64.
+    pub digest: String,
+    /// `b-b` (default), `b-t` or `b-lt`.
+    #[serde(default)]
+    pub level: Option<String>,
+}
+
+/// Validation data for the agent's DSS, base64 DER.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ValidationView {
+    /// Certificates of the signer's and the TSA's paths.
+    pub certificates: Vec<String>,
+    /// OCSP responses.
+    pub ocsp_responses: Vec<String>,
+    /// CRLs.
+    pub crls: Vec<String>,
+}
+
+/// `POST /api/v1/sign-hash` answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SignHashResponse {
+    /// Id of the signing record.
+    pub signature_id: String,
+    /// The CMS `SignedData`, DER, base64.
+    pub cms: String,
+    /// The level reached: `B-B`, `B-T` or `B-LT`.
+    pub level: String,
+    /// The digest algorithm.
+    pub digest_algorithm: String,
+    /// genTime of the signature timestamp (RFC 3339), from B-T.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_time: Option<String>,
+    /// From B-LT: what the DSS needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<ValidationView>,
+}
+
+/// A sign-hash request after its fields were checked.
+#[derive(Clone, Debug)]
+pub struct DigestToSign {
+    /// The identity name.
+    pub identity: String,
+    /// The algorithm.
+    pub algorithm: DigestAlgorithm,
+    /// The digest.
+    pub digest: Vec<u8>,
+    /// The level.
+    pub level: Level,
+}
+
+impl SignHashRequest {
+    /// Checks every field; the error names the one that is wrong and why.
+    pub fn check(&self) -> Result<DigestToSign, Error> {
+        let algorithm: DigestAlgorithm = match self.digest_algorithm.to_ascii_lowercase().replace('-', "").as_str() {
+            "sha256" => DigestAlgorithm::Sha256,
+            "sha384" => DigestAlgorithm::Sha384,
+            "sha512" => DigestAlgorithm::Sha512,
+            _ => {
+                return Err(Error::bad(
+                    "bad_digest_algorithm",
+                    format!("unknown digest_algorithm '{}' (sha256, sha384 or sha512)", self.digest_algorithm),
+                ));
+            }
+        };
+        let digest = B64
+            .decode(self.digest.trim())
+            .map_err(|_| Error::bad("bad_digest", "digest is not base64 (RFC 4648, with padding)"))?;
+        if digest.len() != algorithm.output_len() {
+            return Err(Error::bad(
+                "bad_digest",
+                format!(
+                    "digest is {} bytes; a {} digest is {} bytes",
+                    digest.len(),
+                    algorithm.name(),
+                    algorithm.output_len()
+                ),
+            ));
+        }
+        let level = match self.level.as_deref() {
+            None => Level::BB,
+            Some(l) => l.parse::<Level>().map_err(|e| Error::bad("bad_level", e))?,
+        };
+        if level == Level::BLTA {
+            return Err(Error::bad(
+                "bad_level",
+                "B-LTA adds a document timestamp over the whole PDF: sign at b-lt here, the agent adds it",
+            ));
+        }
+        if self.identity.is_empty() {
+            return Err(Error::bad("bad_identity", "identity is empty"));
+        }
+        Ok(DigestToSign { identity: self.identity.clone(), algorithm, digest, level })
+    }
+}
+
+/// `POST /api/v1/sign-hash`
+pub async fn handler(
+    State(state): State<AppState>,
+    caller: Result<Caller, Error>,
+    request: axum::extract::Request,
+) -> Result<Json<SignHashResponse>, Error> {
+    let (parts, body) = request.into_parts();
+    let (caller, tenant, body) = crate::util::tenant_or_drain(caller, Scope::SignHash, body).await?;
+    let ApiJson(req) = <ApiJson<SignHashRequest, MAX_SIGN_HASH_BYTES> as axum::extract::FromRequest<()>>::from_request(
+        axum::extract::Request::from_parts(parts, body),
+        &(),
+    )
+    .await?;
+    let request = req.check()?;
+    Ok(Json(sign(&state, &tenant, &caller.key_id, &request, "sign-hash").await?))
+}
+
+/// Signs a checked digest for `tenant`: admits and counts the call, signs, timestamps and
+/// gathers validation data per level, records it (the answer waits for the record to be
+/// durable). `channel` says who asked (`sign-hash`, `agent`, `batch`).
+pub async fn sign(
+    state: &AppState,
+    tenant: &str,
+    caller: &str,
+    request: &DigestToSign,
+    channel: &str,
+) -> Result<SignHashResponse, Error> {
+    let identity = state.identity(tenant, &request.identity).await.map_err(|e| match e {
+        Error::Missing(_) => Error::Missing(format!("no identity named '{}' in this tenant", request.identity)),
+        e => e,
+    })?;
+    let admission = state.meter().admit(tenant, 1, 0).await?;
+    let mut record = SignatureRecord::new(
+        tenant,
+        &request.identity,
+        request.algorithm.name(),
+        &signet_store::hex(&request.digest),
+        &request.level.to_string(),
+        channel,
+        caller,
+    );
+    record.identity_id = Some(identity.id.clone());
+    record.key_id = Some(identity.key_id.clone());
+    let st = state.clone();
+    let req = request.clone();
+    let outcome = tokio::task::spawn_blocking(move || sign_blocking(&st, &identity, &req))
+        .await
+        .map_err(|e| Error::Internal { context: "signing", source: Box::new(e) })
+        .and_then(|r| r);
+    match outcome {
+        Ok(mut response) => {
+            response.signature_id = record.id.clone();
+            state.meter().record(vec![record], Some(admission.usage())).await?;
+            Ok(response)
+        }
+        Err(e) => {
+            state.meter().refund(&admission);
+            record.outcome = "failed".into();
+            record.detail = Some(e.to_string());
+            if let Err(log_err) = state.meter().record(vec![record], None).await {
+                tracing::error!("recording a failed signature: {log_err}");
+            }
+            Err(e)
+        }
+    }
+}
+
+fn sign_blocking(
+    state: &AppState,
+    identity: &signet_store::Identity,
+    req: &DigestToSign,
+) -> Result<SignHashResponse, Error> {
+    let signer = state.signers().load(identity)?;
+    let scheme = signer.key_kind().default_scheme();
+    let mut cms = signet_cms::build_signed_data(&signer, req.algorithm, scheme, &req.digest)
+        .map_err(|e| Error::Upstream(format!("signing with identity '{}' failed: {e}", identity.name)))?;
+    let mut response = SignHashResponse {
+        signature_id: String::new(),
+        cms: String::new(),
+        level: req.level.to_string(),
+        digest_algorithm: req.algorithm.name().to_string(),
+        timestamp_time: None,
+        validation: None,
+    };
+    if req.level >= Level::BT {
+        let services = state.services();
+        let tsa = TsaClient::new(services.fetcher(), services.tsa_url());
+        cms = signet_pades::add_signature_timestamp(&cms, &tsa)
+            .map_err(|e| Error::Upstream(format!("timestamp: {e}")))?;
+        let certs = signet_pades::cms_certs("the CMS", &cms).map_err(|e| Error::Upstream(e.to_string()))?;
+        let at = certs.timestamp_time.unwrap_or_else(SystemTime::now);
+        response.timestamp_time = Some(crate::identities::rfc3339(at));
+        if req.level >= Level::BLT {
+            let source = OnlineValidation::new(services.fetcher(), Vec::new(), Revocation::OcspAndCrl);
+            let data = source
+                .collect(&certs.leaves, &certs.certs, at)
+                .map_err(|e| Error::Upstream(format!("validation data: {e}")))?;
+            response.validation = Some(ValidationView {
+                certificates: data.certs.iter().map(|c| B64.encode(c)).collect(),
+                ocsp_responses: data.ocsps.iter().map(|c| B64.encode(c)).collect(),
+                crls: data.crls.iter().map(|c| B64.encode(c)).collect(),
+            });
+        }
+    }
+    response.cms = B64.encode(&cms);
+    Ok(response)
+}
+
+/// The validation data of the last answer, for the agent's DSS (a [`ValidationSource`] that
+/// returns what the hash-signing service sent instead of fetching).
+#[derive(Debug, Default, Clone)]
+pub struct Received(pub Arc<Mutex<Option<signet_pades::ValidationData>>>);
+
+impl Received {
+    /// Keeps the validation data of `response`.
+    pub fn keep(&self, response: &SignHashResponse) -> Result<(), Error> {
+        let Some(v) = &response.validation else { return Ok(()) };
+        let decode = |items: &[String]| -> Result<Vec<Vec<u8>>, Error> {
+            items
+                .iter()
+                .map(|i| B64.decode(i).map_err(|_| Error::Upstream("validation data is not base64".into())))
+                .collect()
+        };
+        let data =
+            signet_pades::ValidationData::new(decode(&v.certificates)?, decode(&v.ocsp_responses)?, decode(&v.crls)?);
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(data);
+        Ok(())
+    }
+}
+
+impl ValidationSource for Received {
+    fn collect(
+        &self,
+        _: &[Vec<u8>],
+        _: &[Vec<u8>],
+        _: SystemTime,
+    ) -> signet_pades::Result<signet_pades::ValidationData> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| signet_pades::Error::Validation("the hash-signing service sent no validation data".into()))
+    }
+}

@@ -1,0 +1,149 @@
+//! Small pieces the handlers share: a JSON body extractor whose errors are the API's, and
+//! the request log.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+use http_body_util::BodyExt;
+use serde::de::DeserializeOwned;
+
+use crate::Error;
+
+/// A JSON body of at most `LIMIT` bytes (default 1 MiB), `Content-Type: application/json`.
+/// Malformed JSON, a wrong type or an unknown field is a 400 `bad_json` that quotes the
+/// parser (line, column, field).
+#[derive(Debug)]
+pub struct ApiJson<T, const LIMIT: usize = { 1 << 20 }>(pub T);
+
+impl<S, T, const LIMIT: usize> FromRequest<S> for ApiJson<T, LIMIT>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Error> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+            .unwrap_or(false);
+        if !is_json {
+            return Err(Error::UnsupportedMediaType { expected: "application/json" });
+        }
+        let bytes = read_limited(req.into_body(), LIMIT).await?;
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| Error::bad("bad_json", format!("the JSON body: {e}")))
+    }
+}
+
+/// The whole body, refused past `limit` bytes.
+pub(crate) async fn read_limited(mut body: Body, limit: usize) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| Error::BodyRead)?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > limit {
+                return Err(Error::PayloadTooLarge { limit: limit as u64 });
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out)
+}
+
+/// Logs every request at `info` under the target `signet::request`: method, path, status,
+/// the bytes of request body the server actually received, and the time taken. Query strings
+/// are left out (they may carry options, never secrets, but keep the log short). The body
+/// count is what a split deployment's sign API uses to show that no document reached it.
+pub(crate) async fn request_log(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let received = Arc::new(AtomicU64::new(0));
+    let counter = received.clone();
+    let req = req.map(|body| {
+        Body::new(body.map_frame(move |frame| {
+            if let Some(data) = frame.data_ref() {
+                counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+            }
+            frame
+        }))
+    });
+    let response = next.run(req).await;
+    tracing::info!(
+        target: "signet::request",
+        "{method} {path} {} body_bytes={} {:.1}ms",
+        response.status().as_u16(),
+        received.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+/// Reads and drops what a client is still sending (at most 1 MiB, at most 5 s), so that an
+/// early refusal (401, 403) reaches a client that writes its whole body before reading: a
+/// connection closed on unread data is reset, and the client would see that instead.
+pub(crate) async fn drain(mut body: Body) {
+    let limit = 1usize << 20;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                seen += data.len();
+                if seen > limit {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+}
+
+/// The caller, if it has `scope` in a tenant; otherwise the body is drained and the
+/// refusal returned.
+pub(crate) async fn tenant_or_drain(
+    caller: Result<crate::auth::Caller, Error>,
+    scope: signet_store::Scope,
+    body: Body,
+) -> Result<(crate::auth::Caller, String, Body), Error> {
+    match caller.and_then(|c| c.tenant_with(scope).map(str::to_string).map(|t| (c, t))) {
+        Ok((c, t)) => Ok((c, t, body)),
+        Err(e) => {
+            drain(body).await;
+            Err(e)
+        }
+    }
+}
+
+/// Bodies up to this size (by `Content-Length`) are read completely before any handler
+/// runs; see [`read_small_bodies`].
+pub(crate) const SMALL_BODY: u64 = 64 * 1024;
+
+/// Reads a request body of at most [`SMALL_BODY`] bytes (by its `Content-Length`) before
+/// routing. A refusal that comes before the body is read (no key, wrong scope, unknown route)
+/// then leaves nothing unread on the connection, so it stays usable: HTTP/1.1 clients that
+/// pool connections would otherwise send their next request into a connection the server is
+/// closing. Larger bodies stream as they arrive.
+pub(crate) async fn read_small_bodies(req: Request, next: Next) -> Response {
+    let small = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > 0 && n <= SMALL_BODY);
+    if !small {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    match body.collect().await {
+        Ok(collected) => next.run(Request::from_parts(parts, Body::from(collected.to_bytes()))).await,
+        Err(_) => axum::response::IntoResponse::into_response(Error::BodyRead),
+    }
+}
