@@ -3,7 +3,6 @@
 //! scripts/test.sh does). Every signed PDF goes through ../shared/peer/validate.sh.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -11,91 +10,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 use signet_pades::{CmsProvider, Level, Services, SignatureOptions, ValidationData, ValidationSource};
-use signet_testkit::{SignetServer, TestDatabase, TestPage, seal_png, test_pdf, validate_level};
+use signet_testkit::{Api, SignetServer, TestDatabase, TestPage, seal_png, test_pdf, validate_level};
 
 const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
 const ADMIN: &str = "sgk_testadmin.0123456789abcdefghijklmnop";
-
-/// A client of one server with one key.
-#[derive(Clone)]
-struct Api {
-    base: String,
-    token: Option<String>,
-    agent: ureq::Agent,
-}
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-    fn code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap_or("").to_string()
-    }
-}
-
-impl Api {
-    fn new(base: &str, token: Option<&str>) -> Api {
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        Api { base: base.to_string(), token: token.map(str::to_string), agent }
-    }
-
-    fn with(&self, token: Option<&str>) -> Api {
-        Api { token: token.map(str::to_string), ..self.clone() }
-    }
-
-    fn send(
-        &self,
-        method: &str,
-        path: &str,
-        content_type: Option<&str>,
-        body: Option<&[u8]>,
-        extra: &[(&str, &str)],
-    ) -> Reply {
-        let url = format!("{}{path}", self.base);
-        let mut req = ureq::http::Request::builder().method(method).uri(&url);
-        if let Some(t) = &self.token {
-            req = req.header("Authorization", format!("Bearer {t}"));
-        }
-        if let Some(ct) = content_type {
-            req = req.header("Content-Type", ct);
-        }
-        for (k, v) in extra {
-            req = req.header(*k, *v);
-        }
-        let resp = match body {
-            Some(b) => self.agent.run(req.body(b.to_vec()).unwrap()),
-            None => self.agent.run(req.body(()).unwrap()),
-        }
-        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-        let status = resp.status().as_u16();
-        let headers =
-            resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
-        let mut body = Vec::new();
-        resp.into_body().into_reader().read_to_end(&mut body).unwrap();
-        Reply { status, headers, body }
-    }
-
-    fn get(&self, path: &str) -> Reply {
-        self.send("GET", path, None, None, &[])
-    }
-    fn post_json(&self, path: &str, v: &Value) -> Reply {
-        self.send("POST", path, Some("application/json"), Some(v.to_string().as_bytes()), &[])
-    }
-    fn ok_json(&self, method: &str, path: &str, v: &Value) -> Value {
-        let r = self.send(method, path, Some("application/json"), Some(v.to_string().as_bytes()), &[]);
-        assert!(r.status < 300, "{method} {path}: {} {}", r.status, String::from_utf8_lossy(&r.body));
-        r.json()
-    }
-}
 
 /// The test client's side of the hash-signing API: hashes locally, sends the digest only.
 struct SignHashClient<'a> {

@@ -3,6 +3,7 @@
 //! fixtures. Tests fail (never skip) when the kit is missing: `.ci/run` installs it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -626,4 +627,135 @@ fn psql(url: &str, sql: &str) {
     let out =
         Command::new("psql").args([url, "-qAtc", sql]).output().expect("psql (PostgreSQL client) is not installed");
     assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A client of a `signet serve` API with one key (`None`: no key), over one pooled
+/// connection agent; answers of any status are returned, never turned into errors.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub token: Option<String>,
+    agent: ureq::Agent,
+}
+
+/// An HTTP answer.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or("").to_string()
+    }
+}
+
+impl Api {
+    pub fn new(base: &str, token: Option<&str>) -> Api {
+        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        Api { base: base.to_string(), token: token.map(str::to_string), agent }
+    }
+
+    pub fn with(&self, token: Option<&str>) -> Api {
+        Api { token: token.map(str::to_string), ..self.clone() }
+    }
+
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<&[u8]>,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let url = format!("{}{path}", self.base);
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(t) = &self.token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        if let Some(ct) = content_type {
+            req = req.header("Content-Type", ct);
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let resp = match body {
+            Some(b) => self.agent.run(req.body(b.to_vec()).unwrap()),
+            None => self.agent.run(req.body(()).unwrap()),
+        }
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = resp.status().as_u16();
+        let headers =
+            resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
+        let mut body = Vec::new();
+        resp.into_body().into_reader().read_to_end(&mut body).unwrap();
+        Reply { status, headers, body }
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        self.send("GET", path, None, None, &[])
+    }
+    pub fn post_json(&self, path: &str, v: &serde_json::Value) -> Reply {
+        self.send("POST", path, Some("application/json"), Some(v.to_string().as_bytes()), &[])
+    }
+    pub fn ok_json(&self, method: &str, path: &str, v: &serde_json::Value) -> serde_json::Value {
+        let r = self.send(method, path, Some("application/json"), Some(v.to_string().as_bytes()), &[]);
+        assert!(r.status < 300, "{method} {path}: {} {}", r.status, String::from_utf8_lossy(&r.body));
+        r.json()
+    }
+}
+
+/// Saves the root CA certificate of the `signet serve` at `base` as PEM at `path`.
+pub fn save_root_pem(base: &str, path: &Path) -> PathBuf {
+    let der = Api::new(base, None).get("/ca/root.crt");
+    assert_eq!(der.status, 200);
+    let der_path = path.with_extension("der");
+    std::fs::write(&der_path, &der.body).unwrap();
+    let st = Command::new("openssl")
+        .args(["x509", "-inform", "DER", "-in"])
+        .arg(&der_path)
+        .arg("-out")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    path.to_path_buf()
+}
+
+/// A one-page PDF of about `size` bytes whose content stream repeats `marker` in comment
+/// lines: a document whose bytes are easy to recognise wherever they end up.
+pub fn marked_pdf(marker: &str, size: usize) -> Vec<u8> {
+    let line = format!("% {marker}\n");
+    let mut content = String::from("0.5 w 20 20 555 802 re S\n");
+    while content.len() < size {
+        content.push_str(&line);
+    }
+    let objs = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len() + 1),
+    ];
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", objs.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n\r\n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objs.len() + 1).as_bytes(),
+    );
+    out
 }
