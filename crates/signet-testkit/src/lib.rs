@@ -406,6 +406,17 @@ impl TestPage {
 /// A minimal PDF (classic xref table) with white pages, each with a thin border drawn inside
 /// its media box: the smallest well-formed input for signing tests.
 pub fn test_pdf(pages: &[TestPage]) -> Vec<u8> {
+    build_test_pdf(pages, false)
+}
+
+/// [`test_pdf`] with a black 60×30 pt bar (wide in user space) whose lower-left corner is
+/// 20 pt inside the lower-left corner of each page's crop box (user space): where a renderer
+/// draws it shows how it turned and cropped the page.
+pub fn marked_test_pdf(pages: &[TestPage]) -> Vec<u8> {
+    build_test_pdf(pages, true)
+}
+
+fn build_test_pdf(pages: &[TestPage], mark: bool) -> Vec<u8> {
     let n = pages.len();
     let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 3 + 2 * i)).collect();
     let mut objs = vec![
@@ -420,7 +431,11 @@ pub fn test_pdf(pages: &[TestPage]) -> Vec<u8> {
             p.rotate,
             4 + 2 * i
         ));
-        let content = format!("0.5 w {} {} {} {} re S", x0 + 2.0, y0 + 2.0, x1 - x0 - 4.0, y1 - y0 - 4.0);
+        let mut content = format!("0.5 w {} {} {} {} re S", x0 + 2.0, y0 + 2.0, x1 - x0 - 4.0, y1 - y0 - 4.0);
+        if mark {
+            let [cx, cy, ..] = p.crop_box.unwrap_or(p.media_box);
+            content += &format!(" 0 g {} {} 60 30 re f", cx + 20.0, cy + 20.0);
+        }
         objs.push(format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()));
     }
     let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
