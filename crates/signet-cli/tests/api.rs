@@ -188,6 +188,40 @@ fn agent_and_sign_api_on(db: &TestDatabase, dir: &Path) {
     let stamps = text.matches("/Subtype/Stamp").count() + text.matches("/Subtype /Stamp").count();
     assert_eq!(stamps, 1, "the second placement is a stamp of the same signature");
 
+    // upload once, preview a page, place by the page's geometry, sign the upload by id
+    let up = api.send("POST", "/api/v1/documents", Some("application/pdf"), Some(&pdf), &[]);
+    assert_eq!(up.status, 201, "{}", String::from_utf8_lossy(&up.body));
+    let upload_id = up.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(up.json()["page_count"], 2);
+    let page = api.get(&format!("/api/v1/documents/{upload_id}/pages/2")).json();
+    assert_eq!(
+        (page["width"].as_f64(), page["height"].as_f64(), page["rotate"].as_u64()),
+        (Some(842.0), Some(595.0), Some(90))
+    );
+    let png = api.get(page["image"].as_str().unwrap());
+    assert_eq!(png.status, 200);
+    assert_eq!(png.header("content-type"), Some("image/png"));
+    assert!(png.body.starts_with(b"\x89PNG"));
+    assert_eq!(png.header("x-page-width"), Some("842"));
+    let (w, h) = (
+        u32::from_be_bytes(png.body[16..20].try_into().unwrap()),
+        u32::from_be_bytes(png.body[20..24].try_into().unwrap()),
+    );
+    assert!(w > h, "a /Rotate 90 portrait page shows landscape: {w}x{h}");
+    assert_eq!(api.get(&format!("/api/v1/documents/{upload_id}/pages/3")).status, 404);
+    // a click at pixel (w/4, h/4) of the image is the point (width/4, height*3/4)
+    let (x, y) = (842.0 / 4.0, 595.0 * 3.0 / 4.0);
+    let r = api.send(
+        "POST",
+        &format!("/api/v1/documents/sign?document_id={upload_id}&identity=company-seal&page=2&rect={},{},{},{}&image={image_id}", x - 40.0, y - 40.0, x + 40.0, y + 40.0),
+        Some("application/pdf"),
+        None,
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let out = write(dir, &format!("agent-{}-upload.pdf", db.backend), &r.body);
+    validate_level(&out, &root_pem, 1, None, "hard", "B-B").unwrap_or_else(|t| panic!("{} upload:\n{t}", db.backend));
+
     // the sign API, the PDF assembled by this test from the digests only
     for level in [Level::BB, Level::BT, Level::BLT] {
         let input = write(dir, &format!("in-{}.pdf", db.backend), &pdf);
@@ -318,6 +352,9 @@ fn agent_and_sign_api_on(db: &TestDatabase, dir: &Path) {
         ("DELETE", "/api/v1/templates/two-seals".into(), None, None),
         ("GET", format!("/api/v1/images/{image_id}"), None, None),
         ("GET", "/api/v1/usage".into(), None, None),
+        ("GET", format!("/api/v1/documents/{upload_id}/pages/1"), None, None),
+        ("GET", format!("/api/v1/documents/{upload_id}/pages/1/image"), None, None),
+        ("POST", "/api/v1/documents".into(), None, Some(&pdf)),
         ("POST", "/api/v1/keys".into(), Some(json!({"name": "k", "scopes": ["manage"]})), None),
         ("GET", format!("/api/v1/tenants/{acme_id}"), None, None),
     ];
@@ -328,7 +365,8 @@ fn agent_and_sign_api_on(db: &TestDatabase, dir: &Path) {
             (None, None) => who.send(method, path, None, None, &[]),
         };
         // creating names no resource of acme's: another tenant's key creates in its own tenant
-        let creates = (*method == "POST" && (path == "/api/v1/identities" || path == "/api/v1/keys"))
+        let creates = (*method == "POST"
+            && (path == "/api/v1/identities" || path == "/api/v1/keys" || path == "/api/v1/documents"))
             || *method == "PUT"
             || (*method == "GET" && path == "/api/v1/usage");
         for (who, name) in [(&other_all, "other tenant"), (&anon, "no key"), (&revoked_api, "revoked key")] {

@@ -10,6 +10,7 @@ mod error;
 pub mod identities;
 mod local;
 pub mod meter;
+pub mod preview;
 pub mod remote;
 pub mod signhash;
 mod state;
@@ -106,7 +107,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/sign-hash", post(signhash::handler))
         .route("/documents/sign", post(agent::handler))
+        .route("/documents", post(preview::upload))
         .route("/documents/{id}", get(assets::show_document))
+        .route("/documents/{id}/pages/{n}", get(preview::page))
+        .route("/documents/{id}/pages/{n}/image", get(preview::image))
         .route("/documents/{id}/content", get(assets::document_content));
     Router::new()
         .route("/healthz", get(healthz))

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# HTTP benchmarks of `signet serve` on 127.0.0.1 (release build), load from wrk on the same
+# machine: the hash-signing API (P-256, B-B), the agent (1-page PDF, RSA-2048, B-B), and, in
+# the same run, `openssl speed` for the raw key-operation rates the targets refer to.
+# Usage: scripts/bench-api.sh [SECONDS] [CONNECTIONS]   (defaults 10 s, 16 connections)
+# Installs wrk from Debian when missing. Results go to stdout; docs/benchmarks.md keeps them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS="${1:-10}"
+CONN="${2:-16}"
+if ! command -v wrk >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+fi
+cargo build --release --locked -p signet-cli -q
+BIN="$PWD/target/release/signet"
+WORK="$(mktemp -d)"
+trap 'kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+BASE="http://127.0.0.1:$PORT"
+ADMIN="sgk_bench.abcdefghijklmnopqrstuvwxyz234567"
+SIGNET_ADMIN_TOKEN="$ADMIN" RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" \
+  ${SIGNET_BENCH_DATABASE_URL:+--database-url "$SIGNET_BENCH_DATABASE_URL"} 2>"$WORK/server.log" &
+SERVER=$!
+for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
+json() { python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }
+TENANT=$(curl -sf -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' -d '{"name":"bench"}' "$BASE/api/v1/tenants" | json '["id"]')
+KEY=$(curl -sf -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+  -d '{"name":"bench","scopes":["sign-hash","sign-document","manage"]}' "$BASE/api/v1/tenants/$TENANT/keys" | json '["token"]')
+for spec in 'p256 p-256' 'rsa rsa-2048'; do
+  set -- $spec
+  curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d "{\"name\":\"$1\",\"issue\":{\"common_name\":\"Bench $1\",\"key\":\"$2\"}}" "$BASE/api/v1/identities" >/dev/null
+done
+python3 - "$WORK/one-page.pdf" <<'PY'
+import sys
+objs=[b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+      b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
+      b"<< /Length 24 >>\nstream\n0.5 w 20 20 555 802 re S\nendstream"]
+out=b"%PDF-1.7\n"; offs=[]
+for i,o in enumerate(objs):
+    offs.append(len(out)); out+=b"%d 0 obj\n"%(i+1)+o+b"\nendobj\n"
+x=len(out)
+out+=b"xref\n0 5\n0000000000 65535 f\r\n"+b"".join(b"%010d 00000 n\r\n"%o for o in offs)
+out+=b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"%x
+open(sys.argv[1],"wb").write(out)
+PY
+DIGEST=$(head -c 1000 /dev/urandom | openssl dgst -sha256 -binary | base64)
+cat > "$WORK/signhash.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $KEY"
+wrk.body = '{"identity":"p256","digest_algorithm":"sha256","digest":"$DIGEST","level":"b-b"}'
+LUA
+cat > "$WORK/agent.lua" <<LUA
+local f = io.open("$WORK/one-page.pdf", "rb")
+wrk.method = "POST"
+wrk.path = "/api/v1/documents/sign?identity=rsa&level=b-b"
+wrk.headers["Content-Type"] = "application/pdf"
+wrk.headers["Authorization"] = "Bearer $KEY"
+wrk.body = f:read("*a")
+f:close()
+LUA
+# sanity: each request succeeds once
+curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d "{\"identity\":\"p256\",\"digest_algorithm\":\"sha256\",\"digest\":\"$DIGEST\"}" "$BASE/api/v1/sign-hash" >/dev/null
+curl -sf -o "$WORK/check.pdf" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/pdf' \
+  --data-binary @"$WORK/one-page.pdf" "$BASE/api/v1/documents/sign?identity=rsa&level=b-b"
+"$BIN" verify "$WORK/check.pdf" >/dev/null 2>&1 || true
+
+echo "== openssl speed (one core, same run)"
+openssl speed -seconds 5 ecdsap256 2>/dev/null | grep -E '^ *256 bits ecdsa' | awk '{print "ecdsap256 sign/s:", $(NF-1)}'
+openssl speed -seconds 5 rsa2048 2>/dev/null | grep -E '^rsa 2048 bits' | awk '{print "rsa2048 sign/s:", $(NF-1)}'
+echo "== sign-hash, P-256, B-B: wrk -t1 -c$CONN -d${SECS}s"
+wrk -t1 -c"$CONN" -d"${SECS}s" --latency -s "$WORK/signhash.lua" "$BASE/api/v1/sign-hash" | grep -E 'Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors'
+echo "== agent, 1-page PDF, RSA-2048, B-B: wrk -t1 -c$CONN -d${SECS}s"
+wrk -t1 -c"$CONN" -d"${SECS}s" --latency -s "$WORK/agent.lua" "$BASE/api/v1/documents/sign" | grep -E 'Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors'
+echo "== usage recorded"
+curl -sf -H "Authorization: Bearer $KEY" "$BASE/api/v1/usage" | json '["current"]'
