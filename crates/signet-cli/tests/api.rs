@@ -268,6 +268,28 @@ fn agent_and_sign_api_on(db: &TestDatabase, dir: &Path) {
     assert_eq!(usage_after["documents"].as_i64().unwrap(), usage_before["documents"].as_i64().unwrap() + 1);
     assert_eq!(usage_after["calls"].as_i64().unwrap(), usage_before["calls"].as_i64().unwrap() + 1);
 
+    // sign-hash retried with the same key: the first CMS again, one call metered, one record
+    let calls_before = api.get("/api/v1/usage").json()["current"]["calls"].as_i64().unwrap();
+    let records_before = api.get("/api/v1/signatures?limit=1000").json().as_array().unwrap().len();
+    let body =
+        json!({"identity": "company-seal", "digest_algorithm": "sha256", "digest": B64.encode([9u8; 32])}).to_string();
+    let idem = [("Idempotency-Key", "hash-retry-1")];
+    let a = api.send("POST", "/api/v1/sign-hash", Some("application/json"), Some(body.as_bytes()), &idem);
+    let b = api.send("POST", "/api/v1/sign-hash", Some("application/json"), Some(body.as_bytes()), &idem);
+    assert_eq!((a.status, b.status), (200, 200));
+    assert_eq!(a.json(), b.json());
+    assert_eq!(api.get("/api/v1/usage").json()["current"]["calls"].as_i64().unwrap(), calls_before + 1);
+    let records = api.get("/api/v1/signatures?limit=1000").json();
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), records_before + 1);
+    let last = records.last().unwrap();
+    assert_eq!(
+        (last["channel"].as_str(), last["outcome"].as_str(), last["level"].as_str()),
+        (Some("sign-hash"), Some("signed"), Some("B-B"))
+    );
+    assert_eq!(last["digest"].as_str().unwrap(), "09".repeat(32));
+    assert!(records.windows(2).all(|w| w[0]["seq"].as_i64().unwrap() + 1 == w[1]["seq"].as_i64().unwrap()));
+
     // precise refusals
     let digest = B64.encode([7u8; 32]);
     let cases: Vec<(Value, u16, &str)> = vec![
@@ -352,6 +374,7 @@ fn agent_and_sign_api_on(db: &TestDatabase, dir: &Path) {
         ("DELETE", "/api/v1/templates/two-seals".into(), None, None),
         ("GET", format!("/api/v1/images/{image_id}"), None, None),
         ("GET", "/api/v1/usage".into(), None, None),
+        ("GET", "/api/v1/signatures".into(), None, None),
         ("GET", format!("/api/v1/documents/{upload_id}/pages/1"), None, None),
         ("GET", format!("/api/v1/documents/{upload_id}/pages/1/image"), None, None),
         ("POST", "/api/v1/documents".into(), None, Some(&pdf)),
@@ -368,7 +391,7 @@ fn agent_and_sign_api_on(db: &TestDatabase, dir: &Path) {
         let creates = (*method == "POST"
             && (path == "/api/v1/identities" || path == "/api/v1/keys" || path == "/api/v1/documents"))
             || *method == "PUT"
-            || (*method == "GET" && path == "/api/v1/usage");
+            || (*method == "GET" && (path == "/api/v1/usage" || path == "/api/v1/signatures"));
         for (who, name) in [(&other_all, "other tenant"), (&anon, "no key"), (&revoked_api, "revoked key")] {
             if creates && name == "other tenant" {
                 continue;

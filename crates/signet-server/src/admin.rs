@@ -271,3 +271,27 @@ async fn usage_of(state: &AppState, tenant_id: &str) -> Result<Json<UsageView>, 
 pub async fn me(caller: Caller) -> Json<MeView> {
     Json(MeView { key_id: caller.key_id, tenant_id: caller.tenant_id, scopes: caller.scopes })
 }
+
+/// `?after=SEQ&limit=N`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordsQuery {
+    /// Records after this sequence number (default 0: from the first).
+    #[serde(default)]
+    pub after: Option<i64>,
+    /// At most this many (default 100, at most 1000).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/signatures` (`manage`): the tenant's signing records in order, for audit and
+/// reconciliation with its own systems.
+pub async fn signatures(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<RecordsQuery>,
+) -> Result<Json<Vec<signet_store::SignatureRecord>>, Error> {
+    let tenant = caller.tenant_with(Scope::Manage)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(state.store().signatures(tenant, q.after.unwrap_or(0), limit).await?))
+}

@@ -96,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         .route("/keys", post(admin::create_key).get(admin::list_keys))
         .route("/keys/{id}", delete(admin::revoke_key))
         .route("/usage", get(admin::usage))
+        .route("/signatures", get(admin::signatures))
         .route("/identities", post(identities::create).get(identities::list))
         .route("/identities/{name}", get(identities::show))
         .route("/images", post(assets::upload_image).get(assets::list_images))

@@ -13,12 +13,13 @@ use std::time::SystemTime;
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::IntoResponse;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use signet_crypto::DigestAlgorithm;
 use signet_pades::{Level, OnlineValidation, Revocation, TsaClient, ValidationSource};
-use signet_store::{Scope, SignatureRecord};
+use signet_store::{IdempotencyClaim, Scope, SignatureRecord, StoredResponse};
 
 use crate::auth::Caller;
 use crate::util::ApiJson;
@@ -135,16 +136,65 @@ pub async fn handler(
     State(state): State<AppState>,
     caller: Result<Caller, Error>,
     request: axum::extract::Request,
-) -> Result<Json<SignHashResponse>, Error> {
+) -> Result<axum::response::Response, Error> {
     let (parts, body) = request.into_parts();
     let (caller, tenant, body) = crate::util::tenant_or_drain(caller, Scope::SignHash, body).await?;
+    let idempotency_key = crate::agent::idempotency_key(&parts.headers)?;
     let ApiJson(req) = <ApiJson<SignHashRequest, MAX_SIGN_HASH_BYTES> as axum::extract::FromRequest<()>>::from_request(
         axum::extract::Request::from_parts(parts, body),
         &(),
     )
     .await?;
     let request = req.check()?;
-    Ok(Json(sign(&state, &tenant, &caller.key_id, &request, "sign-hash").await?))
+    let Some(key) = idempotency_key else {
+        return Ok(Json(sign(&state, &tenant, &caller.key_id, &request, "sign-hash").await?).into_response());
+    };
+    // the same key with the same request answers the first result again, unsigned and
+    // unmetered (RFC draft "The Idempotency-Key HTTP Header Field")
+    let fingerprint = signet_store::sha256_hex(
+        format!(
+            "sign-hash\n{}\n{}\n{}\n{}",
+            request.identity,
+            request.algorithm.name(),
+            signet_store::hex(&request.digest),
+            request.level
+        )
+        .as_bytes(),
+    );
+    match state.store().claim_idempotency_key(&tenant, &key, &fingerprint).await? {
+        IdempotencyClaim::Claimed => {}
+        IdempotencyClaim::Replay(stored) => {
+            let mut resp = ([(axum::http::header::CONTENT_TYPE, "application/json")], stored.body.unwrap_or_default())
+                .into_response();
+            resp.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+            return Ok(resp);
+        }
+        IdempotencyClaim::InProgress => {
+            return Err(Error::Conflict {
+                code: "idempotency_in_progress",
+                message: format!("a request with Idempotency-Key '{key}' is still in progress"),
+            });
+        }
+        IdempotencyClaim::Mismatch => {
+            return Err(Error::Conflict {
+                code: "idempotency_mismatch",
+                message: format!("Idempotency-Key '{key}' was used with a different request"),
+            });
+        }
+    }
+    match sign(&state, &tenant, &caller.key_id, &request, "sign-hash").await {
+        Ok(response) => {
+            let body = serde_json::to_string(&response).map_err(|e| Error::Upstream(e.to_string()))?;
+            let stored =
+                StoredResponse { status: 200, headers: Vec::new(), body: Some(body.clone()), document_id: None };
+            state.store().complete_idempotency_key(&tenant, &key, &stored).await?;
+            Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+        }
+        Err(e) => {
+            let _ = state.store().release_idempotency_key(&tenant, &key).await;
+            Err(e)
+        }
+    }
 }
 
 /// Signs a checked digest for `tenant`: admits and counts the call, signs, timestamps and
