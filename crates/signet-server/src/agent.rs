@@ -401,8 +401,8 @@ pub async fn sign_document(
         source_id: options.document_id.clone(),
         created_at: signet_store::now_millis(),
     };
-    state.store().insert_document(&document).await?;
-    state.meter().record(Vec::new(), Some(admission.usage())).await?;
+    // the document row and the document count in one group-committed transaction
+    state.meter().record_with_documents(Vec::new(), Some(admission.usage()), vec![document.clone()]).await?;
     Ok(Signed { document })
 }
 

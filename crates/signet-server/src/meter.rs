@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use signet_store::{SignatureRecord, Store, TenantLimits, UsageDelta};
+use signet_store::{DocumentRecord, SignatureRecord, Store, TenantLimits, UsageDelta};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Error;
@@ -32,7 +32,7 @@ struct TenantMeter {
     refilled: Instant,
 }
 
-type Job = (Vec<SignatureRecord>, Option<UsageDelta>, oneshot::Sender<Result<(), String>>);
+type Job = (Vec<SignatureRecord>, Option<UsageDelta>, Vec<DocumentRecord>, oneshot::Sender<Result<(), String>>);
 
 /// What was admitted: give it back with [`Meter::refund`] if the work fails.
 #[derive(Clone, Debug)]
@@ -143,9 +143,19 @@ impl Meter {
 
     /// Writes signing records and the usage of `admission` durably (group commit).
     pub async fn record(&self, records: Vec<SignatureRecord>, usage: Option<UsageDelta>) -> Result<(), Error> {
+        self.record_with_documents(records, usage, Vec::new()).await
+    }
+
+    /// [`Meter::record`], with new document records in the same transaction.
+    pub async fn record_with_documents(
+        &self,
+        records: Vec<SignatureRecord>,
+        usage: Option<UsageDelta>,
+        documents: Vec<DocumentRecord>,
+    ) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
         self.recorder
-            .send((records, usage, tx))
+            .send((records, usage, documents, tx))
             .await
             .map_err(|_| Error::Upstream("the recorder has stopped".into()))?;
         match rx.await {
@@ -197,9 +207,11 @@ async fn record_loop(store: Store, mut rx: mpsc::Receiver<Job>) {
             }
         }
         let mut records = Vec::new();
+        let mut documents = Vec::new();
         let mut usage: HashMap<(String, i64), UsageDelta> = HashMap::new();
-        for (r, u, _) in &mut jobs {
+        for (r, u, d, _) in &mut jobs {
             records.append(r);
+            documents.append(d);
             if let Some(u) = u.take() {
                 let e = usage.entry((u.tenant_id.clone(), u.period_start)).or_insert(UsageDelta {
                     calls: 0,
@@ -211,17 +223,17 @@ async fn record_loop(store: Store, mut rx: mpsc::Receiver<Job>) {
             }
         }
         let usage: Vec<UsageDelta> = usage.into_values().collect();
-        let mut result = store.record(&mut records, &usage).await;
+        let mut result = store.record_all(&mut records, &usage, &documents).await;
         if result.is_err() {
             // one retry: SQLite may have been busy beyond its timeout
             tokio::time::sleep(Duration::from_millis(50)).await;
-            result = store.record(&mut records, &usage).await;
+            result = store.record_all(&mut records, &usage, &documents).await;
         }
         let outcome = result.map_err(|e| {
             tracing::error!("writing {} signing records failed: {e}", records.len());
             e.to_string()
         });
-        for (_, _, reply) in jobs {
+        for (_, _, _, reply) in jobs {
             let _ = reply.send(outcome.clone());
         }
     }

@@ -408,22 +408,8 @@ impl Store {
 
     /// Stores a document record (its blob already written).
     pub async fn insert_document(&self, doc: &DocumentRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO documents (id, tenant_id, kind, name, blob_key, size, sha256, source_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&doc.id)
-        .bind(&doc.tenant_id)
-        .bind(&doc.kind)
-        .bind(&doc.name)
-        .bind(&doc.blob_key)
-        .bind(doc.size)
-        .bind(&doc.sha256)
-        .bind(&doc.source_id)
-        .bind(doc.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert_document(&mut conn, doc).await
     }
 
     /// A tenant's document.
@@ -441,7 +427,21 @@ impl Store {
     /// gathers the records of many requests and writes them at once). Each record's `seq`
     /// is assigned here, continuing its tenant's sequence.
     pub async fn record(&self, records: &mut [SignatureRecord], usage: &[UsageDelta]) -> Result<()> {
+        self.record_all(records, usage, &[]).await
+    }
+
+    /// [`Store::record`], with new document records in the same transaction (their blobs
+    /// already written).
+    pub async fn record_all(
+        &self,
+        records: &mut [SignatureRecord],
+        usage: &[UsageDelta],
+        documents: &[DocumentRecord],
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        for doc in documents {
+            insert_document(&mut tx, doc).await?;
+        }
         let mut next: HashMap<String, i64> = HashMap::new();
         for r in records.iter_mut() {
             let seq = match next.get(&r.tenant_id) {
@@ -497,4 +497,23 @@ impl Store {
         .await?;
         rows.iter().map(signature_from_row).collect()
     }
+}
+
+async fn insert_document(conn: &mut sqlx::AnyConnection, doc: &DocumentRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO documents (id, tenant_id, kind, name, blob_key, size, sha256, source_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&doc.id)
+    .bind(&doc.tenant_id)
+    .bind(&doc.kind)
+    .bind(&doc.name)
+    .bind(&doc.blob_key)
+    .bind(doc.size)
+    .bind(&doc.sha256)
+    .bind(&doc.source_id)
+    .bind(doc.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
