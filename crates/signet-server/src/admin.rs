@@ -19,7 +19,7 @@ use crate::util::ApiJson;
 use crate::{AppState, Error};
 
 /// `POST /api/v1/tenants`, `PATCH /api/v1/tenants/{id}`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantRequest {
     /// Unique name (create only).
@@ -43,17 +43,18 @@ pub struct TenantRequest {
 }
 
 /// `POST …/keys`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyRequest {
     /// A label.
     pub name: String,
     /// Scopes: `sign-hash`, `sign-document`, `manage`.
+    #[schema(example = json!(["sign-hash", "sign-document"]))]
     pub scopes: Vec<String>,
 }
 
 /// A key just made: `token` is shown this once.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewKeyView {
     /// The key.
     #[serde(flatten)]
@@ -63,7 +64,7 @@ pub struct NewKeyView {
 }
 
 /// A tenant's usage.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UsageView {
     /// The tenant.
     pub tenant_id: String,
@@ -78,7 +79,7 @@ pub struct UsageView {
 }
 
 /// The caller.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MeView {
     /// Key id.
     pub key_id: String,
@@ -108,7 +109,26 @@ fn limits_from(req: &TenantRequest, base: TenantLimits) -> Result<TenantLimits, 
     })
 }
 
-/// `POST /api/v1/tenants`
+/// Create a tenant.
+///
+/// Operator key (scope `admin`). The name is unique; limits are optional (unlimited when
+/// absent), the quota period `month` unless given.
+#[utoipa::path(
+    post,
+    path = "/tenants",
+    tag = "tenants",
+    security(("bearer" = ["admin"])),
+    request_body = TenantRequest,
+    responses(
+        (status = 201, description = "The tenant.", body = Tenant),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+    )
+)]
 pub async fn create_tenant(
     State(state): State<AppState>,
     caller: Caller,
@@ -124,13 +144,41 @@ pub async fn create_tenant(
     Ok((StatusCode::CREATED, Json(state.store().create_tenant(&name, &limits).await?)))
 }
 
-/// `GET /api/v1/tenants`
+/// List the tenants.
+///
+/// Operator key (scope `admin`).
+#[utoipa::path(
+    get,
+    path = "/tenants",
+    tag = "tenants",
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "Every tenant.", body = Vec<Tenant>),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn list_tenants(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Tenant>>, Error> {
     caller.require_admin()?;
     Ok(Json(state.store().tenants().await?))
 }
 
-/// `GET /api/v1/tenants/{id}`
+/// Show a tenant.
+///
+/// Operator key (scope `admin`).
+#[utoipa::path(
+    get,
+    path = "/tenants/{id}",
+    tag = "tenants",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "The tenant's id (`tn_…`)")),
+    responses(
+        (status = 200, description = "The tenant.", body = Tenant),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn show_tenant(
     State(state): State<AppState>,
     caller: Caller,
@@ -140,7 +188,27 @@ pub async fn show_tenant(
     Ok(Json(state.store().tenant(&id).await?))
 }
 
-/// `PATCH /api/v1/tenants/{id}`
+/// Change a tenant's status or limits.
+///
+/// Operator key (scope `admin`). `status` is `active` or `suspended` (a suspended tenant's
+/// keys get 403); limits left out keep their value. The name does not change.
+#[utoipa::path(
+    patch,
+    path = "/tenants/{id}",
+    tag = "tenants",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "The tenant's id (`tn_…`)")),
+    request_body = TenantRequest,
+    responses(
+        (status = 200, description = "The tenant as changed.", body = Tenant),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+    )
+)]
 pub async fn update_tenant(
     State(state): State<AppState>,
     caller: Caller,
@@ -182,7 +250,26 @@ async fn make_key(state: &AppState, tenant: &str, req: &KeyRequest) -> Result<(S
     Ok((StatusCode::CREATED, Json(NewKeyView { key: new.key, token: new.token })))
 }
 
-/// `POST /api/v1/tenants/{id}/keys`
+/// Create a tenant's API key.
+///
+/// Operator key (scope `admin`). The token is in the answer only: keep it.
+#[utoipa::path(
+    post,
+    path = "/tenants/{id}/keys",
+    tag = "tenants",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "The tenant's id (`tn_…`)")),
+    request_body = KeyRequest,
+    responses(
+        (status = 201, description = "The key and its token, shown this once.", body = NewKeyView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+    )
+)]
 pub async fn create_tenant_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -194,7 +281,22 @@ pub async fn create_tenant_key(
     make_key(&state, &id, &req).await
 }
 
-/// `GET /api/v1/tenants/{id}/keys`
+/// List a tenant's API keys.
+///
+/// Operator key (scope `admin`). Revoked keys are listed with `revoked_at`; tokens never.
+#[utoipa::path(
+    get,
+    path = "/tenants/{id}/keys",
+    tag = "tenants",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "The tenant's id (`tn_…`)")),
+    responses(
+        (status = 200, description = "The tenant's keys.", body = Vec<ApiKey>),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn list_tenant_keys(
     State(state): State<AppState>,
     caller: Caller,
@@ -205,7 +307,24 @@ pub async fn list_tenant_keys(
     Ok(Json(state.store().api_keys(Some(&id)).await?))
 }
 
-/// `POST /api/v1/keys` (the caller's tenant)
+/// Create an API key for the caller's tenant.
+///
+/// Scope `manage`. The token is in the answer only: keep it.
+#[utoipa::path(
+    post,
+    path = "/keys",
+    tag = "keys",
+    security(("bearer" = ["manage"])),
+    request_body = KeyRequest,
+    responses(
+        (status = 201, description = "The key and its token, shown this once.", body = NewKeyView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+    )
+)]
 pub async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -215,13 +334,43 @@ pub async fn create_key(
     make_key(&state, &tenant, &req).await
 }
 
-/// `GET /api/v1/keys` (the caller's tenant)
+/// List the caller's tenant's API keys.
+///
+/// Scope `manage`.
+#[utoipa::path(
+    get,
+    path = "/keys",
+    tag = "keys",
+    security(("bearer" = ["manage"])),
+    responses(
+        (status = 200, description = "The tenant's keys.", body = Vec<ApiKey>),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn list_keys(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ApiKey>>, Error> {
     let tenant = caller.tenant_with(Scope::Manage)?;
     Ok(Json(state.store().api_keys(Some(tenant)).await?))
 }
 
-/// `DELETE /api/v1/keys/{id}`
+/// Revoke an API key.
+///
+/// An operator key (scope `admin`) revokes any key; a tenant key with scope `manage` the
+/// keys of its tenant. The key stops working at once on this server, within 5 s on others
+/// sharing the database.
+#[utoipa::path(
+    delete,
+    path = "/keys/{id}",
+    tag = "keys",
+    security(("bearer" = ["admin"]), ("bearer" = ["manage"])),
+    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    responses(
+        (status = 200, description = "The key, revoked.", body = ApiKey),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn revoke_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -235,13 +384,42 @@ pub async fn revoke_key(
     Ok(Json(key))
 }
 
-/// `GET /api/v1/usage` (tenant `manage` keys), `GET /api/v1/tenants/{id}/usage` (operators)
+/// The caller's tenant's usage.
+///
+/// Scope `manage`. Signing calls and documents in the current period against the limits,
+/// and up to 12 earlier periods.
+#[utoipa::path(
+    get,
+    path = "/usage",
+    tag = "keys",
+    security(("bearer" = ["manage"])),
+    responses(
+        (status = 200, description = "Usage and limits.", body = UsageView),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn usage(State(state): State<AppState>, caller: Caller) -> Result<Json<UsageView>, Error> {
     let tenant = caller.tenant_with(Scope::Manage)?.to_string();
     usage_of(&state, &tenant).await
 }
 
-/// `GET /api/v1/tenants/{id}/usage`
+/// A tenant's usage.
+///
+/// Operator key (scope `admin`).
+#[utoipa::path(
+    get,
+    path = "/tenants/{id}/usage",
+    tag = "tenants",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "The tenant's id (`tn_…`)")),
+    responses(
+        (status = 200, description = "Usage and limits.", body = UsageView),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn tenant_usage(
     State(state): State<AppState>,
     caller: Caller,
@@ -267,7 +445,19 @@ async fn usage_of(state: &AppState, tenant_id: &str) -> Result<Json<UsageView>, 
     }))
 }
 
-/// `GET /api/v1/me`
+/// The caller.
+///
+/// Any valid key: its id, tenant (none for operator keys) and scopes.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "keys",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The key's id, tenant and scopes.", body = MeView),
+        (status = 401, response = crate::openapi::Unauthenticated),
+    )
+)]
 pub async fn me(caller: Caller) -> Json<MeView> {
     Json(MeView { key_id: caller.key_id, tenant_id: caller.tenant_id, scopes: caller.scopes })
 }
@@ -284,8 +474,25 @@ pub struct RecordsQuery {
     pub limit: Option<i64>,
 }
 
-/// `GET /api/v1/signatures` (`manage`): the tenant's signing records in order, for audit and
-/// reconciliation with its own systems.
+/// The tenant's signing records in order, for audit and reconciliation with its own systems.
+///
+/// Scope `manage`.
+#[utoipa::path(
+    get,
+    path = "/signatures",
+    tag = "usage",
+    security(("bearer" = ["manage"])),
+    params(
+        ("after" = Option<i64>, Query, description = "Records after this sequence number (default 0)"),
+        ("limit" = Option<i64>, Query, description = "At most this many (default 100, at most 1000)"),
+    ),
+    responses(
+        (status = 200, description = "Signing records, by `seq`.", body = Vec<signet_store::SignatureRecord>),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn signatures(
     State(state): State<AppState>,
     caller: Caller,

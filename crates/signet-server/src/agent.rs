@@ -37,8 +37,9 @@ pub const DOCUMENT_ID: &str = "x-signet-document-id";
 pub const DOCUMENT_SHA256: &str = "x-signet-document-sha256";
 
 /// Options of a signing: query parameters, multipart fields, or a batch's options.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SignOptions {
     /// The signing identity's name (required).
     #[serde(default)]
@@ -88,7 +89,7 @@ pub struct SignOptions {
 }
 
 /// One seal placement of a template.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Placement {
     /// 1-based page (negative: from the end).
@@ -101,6 +102,23 @@ pub struct Placement {
     /// Appearance text lines.
     #[serde(default)]
     pub text: Vec<String>,
+}
+
+/// The `multipart/form-data` body of `POST /api/v1/documents/sign`, as the OpenAPI document
+/// shows it: the PDF, an optional seal image, and any of the signing options as text fields (over
+/// the same options in the query string). The handler reads the parts as they stream in.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SignForm {
+    /// The PDF (the part may also be named `document`); its file name is recorded as `name`.
+    #[schema(value_type = String, content_media_type = "application/pdf")]
+    pub file: Vec<u8>,
+    /// A seal image (PNG or JPEG) shown in the visible signature at `rect`, or at the
+    /// placements of `template` that name no image.
+    #[schema(value_type = Option<String>, content_media_type = "image/png")]
+    pub seal: Option<Vec<u8>>,
+    /// The options.
+    #[serde(flatten)]
+    pub options: SignOptions,
 }
 
 /// A signing the agent is about to do, options resolved: one or more signatures in turn.
@@ -567,7 +585,48 @@ impl http_body::Body for MultipartBody<'_> {
     }
 }
 
-/// `POST /api/v1/documents/sign`
+/// Sign a PDF.
+///
+/// Scope `sign-document`. The signing agent: the PDF is the body (`application/pdf`, options
+/// in the query string) or the `file` part of a `multipart/form-data` form (with an optional
+/// `seal` image part and the options as fields); or `document_id` names a stored document.
+/// The document is hashed here and only its digest is signed (through `sign-hash`, in
+/// process or remote). The answer is the signed PDF, also stored: `X-Signet-Document-Id`
+/// names it. Counts one signing call and one document against the tenant's quotas. With
+/// `Idempotency-Key`, a retry returns the first answer (`Idempotent-Replayed: true`)
+/// instead of signing again.
+#[utoipa::path(
+    post,
+    path = "/documents/sign",
+    operation_id = "sign_document",
+    tag = "signing",
+    security(("bearer" = ["sign-document"])),
+    params(
+        SignOptions,
+        ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters: a retry with the same key and request returns the first answer"),
+    ),
+    request_body(
+        description = "The PDF, or a form with the PDF, a seal image and options.",
+        content(("application/pdf"), (SignForm = "multipart/form-data"))
+    ),
+    responses(
+        (status = 200, description = "The signed PDF.", content_type = "application/pdf", headers(
+            ("X-Signet-Document-Id" = String, description = "The stored document's id (`doc_…`)"),
+            ("X-Signet-Document-Sha256" = String, description = "SHA-256 of the signed PDF, hexadecimal"),
+            ("Idempotent-Replayed" = String, description = "`true` when this answer is the replay of an earlier request with the same Idempotency-Key"),
+        )),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::UnprocessablePdf),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 502, response = crate::openapi::BadGateway),
+    )
+)]
 pub async fn handler(
     State(state): State<AppState>,
     caller: Result<Caller, Error>,

@@ -21,14 +21,31 @@ use crate::util::{ApiJson, read_limited};
 use crate::{AppState, Error};
 
 /// `PUT /api/v1/templates/{name}` body.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateRequest {
     /// One signature per placement, in order.
     pub placements: Vec<Placement>,
 }
 
-/// `POST /api/v1/images`
+/// Upload a seal image.
+///
+/// Scope `manage`. The body is the PNG (transparency kept) or JPEG, at most 32 MiB; its
+/// `id` names it in signing options and templates.
+#[utoipa::path(
+    post,
+    path = "/images",
+    tag = "images",
+    security(("bearer" = ["manage"])),
+    request_body(description = "The image.", content(("image/png"), ("image/jpeg"))),
+    responses(
+        (status = 201, description = "The stored image.", body = ImageRecord),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+    )
+)]
 pub async fn upload_image(
     State(state): State<AppState>,
     caller: Result<Caller, Error>,
@@ -70,13 +87,41 @@ pub async fn upload_image(
     Ok((StatusCode::CREATED, Json(record)))
 }
 
-/// `GET /api/v1/images`
+/// List the tenant's seal images.
+///
+/// Scope `sign-document` or `manage`.
+#[utoipa::path(
+    get,
+    path = "/images",
+    tag = "images",
+    security(("bearer" = ["sign-document"]), ("bearer" = ["manage"])),
+    responses(
+        (status = 200, description = "The images.", body = Vec<ImageRecord>),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn list_images(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ImageRecord>>, Error> {
     let tenant = caller.tenant_with_any(&[Scope::SignDocument, Scope::Manage])?;
     Ok(Json(state.store().images(tenant).await?))
 }
 
-/// `GET /api/v1/images/{id}`: the image bytes.
+/// A seal image's bytes.
+///
+/// Scope `sign-document` or `manage`.
+#[utoipa::path(
+    get,
+    path = "/images/{id}",
+    tag = "images",
+    security(("bearer" = ["sign-document"]), ("bearer" = ["manage"])),
+    params(("id" = String, Path, description = "The image's id (`img_…`)")),
+    responses(
+        (status = 200, description = "The image as uploaded.", content(("image/png"), ("image/jpeg"))),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn image_content(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,7 +138,27 @@ pub async fn image_content(
     Ok(resp)
 }
 
-/// `PUT /api/v1/templates/{name}`
+/// Create or replace a template.
+///
+/// Scope `manage`. A signature made with `template=NAME` is one signature whose seal shows at
+/// every placement (each `page` 1-based, negative from the end; `rect` in PDF points on the
+/// page as displayed; `image` a stored image, else the uploaded `seal`).
+#[utoipa::path(
+    put,
+    path = "/templates/{name}",
+    tag = "templates",
+    security(("bearer" = ["manage"])),
+    params(("name" = String, Path, description = "1–64 letters, digits, `-`, `_` or `.`")),
+    request_body(content = TemplateRequest, example = json!({"placements": [{"page": 1, "rect": [50, 50, 150, 150], "image": "img_…"}, {"page": -1, "rect": [400, 50, 550, 150], "text": ["ACME Ltd", "Approved"]}]})),
+    responses(
+        (status = 200, description = "The template.", body = Template),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+    )
+)]
 pub async fn put_template(
     State(state): State<AppState>,
     caller: Caller,
@@ -127,13 +192,41 @@ pub async fn put_template(
     Ok(Json(state.store().put_template(&tenant, &name, &placements).await?))
 }
 
-/// `GET /api/v1/templates`
+/// List the tenant's templates.
+///
+/// Scope `sign-document` or `manage`.
+#[utoipa::path(
+    get,
+    path = "/templates",
+    tag = "templates",
+    security(("bearer" = ["sign-document"]), ("bearer" = ["manage"])),
+    responses(
+        (status = 200, description = "The templates.", body = Vec<Template>),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn list_templates(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Template>>, Error> {
     let tenant = caller.tenant_with_any(&[Scope::SignDocument, Scope::Manage])?;
     Ok(Json(state.store().templates(tenant).await?))
 }
 
-/// `GET /api/v1/templates/{name}`
+/// Show a template.
+///
+/// Scope `sign-document` or `manage`.
+#[utoipa::path(
+    get,
+    path = "/templates/{name}",
+    tag = "templates",
+    security(("bearer" = ["sign-document"]), ("bearer" = ["manage"])),
+    params(("name" = String, Path, description = "The template's name")),
+    responses(
+        (status = 200, description = "The template.", body = Template),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn show_template(
     State(state): State<AppState>,
     caller: Caller,
@@ -143,7 +236,22 @@ pub async fn show_template(
     Ok(Json(state.store().template(tenant, &name).await?))
 }
 
-/// `DELETE /api/v1/templates/{name}`
+/// Delete a template.
+///
+/// Scope `manage`.
+#[utoipa::path(
+    delete,
+    path = "/templates/{name}",
+    tag = "templates",
+    security(("bearer" = ["manage"])),
+    params(("name" = String, Path, description = "The template's name")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn delete_template(
     State(state): State<AppState>,
     caller: Caller,
@@ -154,7 +262,23 @@ pub async fn delete_template(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/v1/documents/{id}`
+/// Show a stored document's record.
+///
+/// Scope `sign-document`. Every signed document is stored; its id comes in the
+/// `X-Signet-Document-Id` header of the signing answer.
+#[utoipa::path(
+    get,
+    path = "/documents/{id}",
+    tag = "documents",
+    security(("bearer" = ["sign-document"])),
+    params(("id" = String, Path, description = "The document's id (`doc_…`)")),
+    responses(
+        (status = 200, description = "The record.", body = DocumentRecord),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn show_document(
     State(state): State<AppState>,
     caller: Caller,
@@ -164,7 +288,22 @@ pub async fn show_document(
     Ok(Json(state.store().document(tenant, &id).await?))
 }
 
-/// `GET /api/v1/documents/{id}/content`
+/// Download a stored document.
+///
+/// Scope `sign-document`. The signed PDF exactly as it was returned when signed.
+#[utoipa::path(
+    get,
+    path = "/documents/{id}/content",
+    tag = "documents",
+    security(("bearer" = ["sign-document"])),
+    params(("id" = String, Path, description = "The document's id (`doc_…`)")),
+    responses(
+        (status = 200, description = "The PDF.", content_type = "application/pdf"),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn document_content(
     State(state): State<AppState>,
     caller: Caller,

@@ -12,18 +12,35 @@ use crate::{AppState, Error};
 const CRL_TYPE: &str = "application/pkix-crl";
 const CERT_TYPE: &str = "application/pkix-cert";
 
+/// The root CA's CRL.
+///
+/// DER (RFC 5280 §5), reissued at each revocation and when half its validity has passed.
+#[utoipa::path(get, path = "/crl/root.crl", tag = "trust services", responses((status = 200, description = "The current CRL (DER).", content_type = "application/pkix-crl")))]
 pub(crate) async fn root_crl(State(state): State<AppState>) -> Result<Response, Error> {
     crl(state, CaLevel::Root).await
 }
 
+/// The issuing CA's CRL.
+///
+/// DER (RFC 5280 §5), reissued at each revocation and when half its validity has passed;
+/// the CRL distribution point of the certificates the built-in CA issues.
+#[utoipa::path(get, path = "/crl/issuing.crl", tag = "trust services", responses((status = 200, description = "The current CRL (DER).", content_type = "application/pkix-crl")))]
 pub(crate) async fn issuing_crl(State(state): State<AppState>) -> Result<Response, Error> {
     crl(state, CaLevel::Issuing).await
 }
 
+/// The root CA certificate.
+///
+/// DER (RFC 2585 §4.1): the trust anchor to give validators of what Signet signs.
+#[utoipa::path(get, path = "/ca/root.crt", tag = "trust services", responses((status = 200, description = "The certificate (DER).", content_type = "application/pkix-cert")))]
 pub(crate) async fn root_certificate(State(state): State<AppState>) -> Response {
     certificate(&state, CaLevel::Root)
 }
 
+/// The issuing CA certificate.
+///
+/// DER (RFC 2585 §4.1), named by the authorityInfoAccess caIssuers of issued certificates.
+#[utoipa::path(get, path = "/ca/issuing.crt", tag = "trust services", responses((status = 200, description = "The certificate (DER).", content_type = "application/pkix-cert")))]
 pub(crate) async fn issuing_certificate(State(state): State<AppState>) -> Response {
     certificate(&state, CaLevel::Issuing)
 }

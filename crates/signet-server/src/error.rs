@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 /// Why a request or the server failed.
 ///
@@ -233,7 +233,7 @@ impl IntoResponse for Error {
             self.to_string()
         };
         let mut response =
-            (status, Json(json!({ "error": { "code": self.code(), "message": message } }))).into_response();
+            (status, Json(ErrorBody { error: ErrorDetail { code: self.code(), message } })).into_response();
         match &self {
             Error::TooManyRequests { retry_after, .. } => {
                 response.headers_mut().insert(axum::http::header::RETRY_AFTER, (*retry_after).max(1).into());
@@ -247,6 +247,27 @@ impl IntoResponse for Error {
         }
         response
     }
+}
+
+/// The body of every error answer (the `Error` schema of the OpenAPI document).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody {
+    /// What went wrong.
+    pub(crate) error: ErrorDetail,
+}
+
+/// What went wrong, for programs and for people.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorDetail {
+    /// Stable and machine-readable: `unauthenticated`, `forbidden`, `not_found`, `bad_json`,
+    /// `bad_digest`, `payload_too_large`, `too_many_requests`, … (one per kind of mistake).
+    #[schema(example = "bad_digest")]
+    pub(crate) code: &'static str,
+    /// What exactly is wrong, in a sentence; `internal server error` for failures on the
+    /// server's side (the details go to the server's log only).
+    #[schema(example = "digest is 20 bytes; a sha256 digest is 32 bytes")]
+    pub(crate) message: String,
 }
 
 impl From<signet_store::Error> for Error {

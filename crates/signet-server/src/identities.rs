@@ -24,6 +24,7 @@ use signet_crypto::{DigestAlgorithm, Identity as CryptoIdentity, KeyKind, Keysto
 use signet_store::{Identity, KeyStoreKind, Scope};
 
 use crate::auth::Caller;
+use crate::util::ApiJson;
 use crate::{AppState, Error};
 
 /// How the server reaches PKCS#11 tokens: one module, one PIN (from the environment).
@@ -116,7 +117,7 @@ impl Signers {
 }
 
 /// The certificate subject and key of a new certificate from the built-in CA.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueParams {
     /// `person` or `organization` (also `seal`; the default).
@@ -148,7 +149,7 @@ pub struct IssueParams {
 }
 
 /// A PKCS#12 file to import.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pkcs12Params {
     /// The file, base64.
@@ -158,7 +159,7 @@ pub struct Pkcs12Params {
 }
 
 /// A key on a PKCS#11 token.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pkcs11Params {
     /// The token's label.
@@ -180,7 +181,7 @@ pub struct Pkcs11Params {
 }
 
 /// `POST /api/v1/identities`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateIdentity {
     /// Unique within the tenant: letters, digits, `-`, `_`, `.`; 1–64 characters.
@@ -197,7 +198,7 @@ pub struct CreateIdentity {
 }
 
 /// An identity as the API shows it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IdentityView {
     /// Its id.
     pub id: String,
@@ -308,11 +309,33 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
 }
 
-/// `POST /api/v1/identities`
+/// Create a signing identity.
+///
+/// Scope `manage`. Give exactly one key source: `issue` (a key generated in the server's
+/// keystore, certified by the built-in CA), `pkcs12` (a key and chain imported from a PKCS#12
+/// file), or `pkcs11` (a key on the server's token; with `issue` + `public_key` the built-in
+/// CA certifies it). The answer shows the certificates, never a key.
+#[utoipa::path(
+    post,
+    path = "/identities",
+    operation_id = "create_identity",
+    tag = "identities",
+    security(("bearer" = ["manage"])),
+    request_body(content = CreateIdentity, example = json!({"name": "company-seal", "issue": {"common_name": "ACME Ltd company seal", "organization": "ACME Ltd", "country": "FR"}})),
+    responses(
+        (status = 201, description = "The identity.", body = IdentityView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    Json(req): Json<CreateIdentity>,
+    ApiJson(req): ApiJson<CreateIdentity>,
 ) -> Result<(StatusCode, Json<IdentityView>), Error> {
     let tenant = caller.tenant_with(Scope::Manage)?.to_string();
     if !valid_name(&req.name) {
@@ -480,14 +503,45 @@ fn check_key_matches(key: &signet_crypto::Pkcs11Key, chain: &[Vec<u8>]) -> Resul
     .map_err(|_| Error::bad("key_mismatch", "the certificate's public key is not the token key's"))
 }
 
-/// `GET /api/v1/identities`
+/// List the tenant's identities.
+///
+/// Any of the scopes `manage`, `sign-hash`, `sign-document`.
+#[utoipa::path(
+    get,
+    path = "/identities",
+    operation_id = "list_identities",
+    tag = "identities",
+    security(("bearer" = ["manage"]), ("bearer" = ["sign-hash"]), ("bearer" = ["sign-document"])),
+    responses(
+        (status = 200, description = "The identities.", body = Vec<IdentityView>),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<IdentityView>>, Error> {
     let tenant = any_tenant_scope(&caller)?;
     let all = state.store().identities(tenant).await?;
     Ok(Json(all.iter().map(view).collect::<Result<_, _>>()?))
 }
 
-/// `GET /api/v1/identities/{name}`
+/// Show an identity.
+///
+/// Any of the scopes `manage`, `sign-hash`, `sign-document`. `estimated_cms_bytes` sizes the
+/// `/Contents` placeholder of a PDF signed through `sign-hash`.
+#[utoipa::path(
+    get,
+    path = "/identities/{name}",
+    operation_id = "show_identity",
+    tag = "identities",
+    security(("bearer" = ["manage"]), ("bearer" = ["sign-hash"]), ("bearer" = ["sign-document"])),
+    params(("name" = String, Path, description = "The identity's name")),
+    responses(
+        (status = 200, description = "The identity.", body = IdentityView),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,

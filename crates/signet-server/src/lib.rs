@@ -10,6 +10,7 @@ mod error;
 pub mod identities;
 mod local;
 pub mod meter;
+mod openapi;
 pub mod preview;
 pub mod remote;
 pub mod signhash;
@@ -21,9 +22,10 @@ mod verify;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::Error;
 pub use identities::Pkcs11Config;
@@ -82,45 +84,61 @@ impl Default for ServerConfig {
     }
 }
 
-/// The server's routes: `/healthz`, the certification authority's CRLs and certificates
-/// (`/crl/root.crl`, `/crl/issuing.crl`, `/ca/root.crt`, `/ca/issuing.crt`), its OCSP
-/// responder (`/ocsp`) and timestamp authority (`/tsa`), and the API under `/api/v1`.
-pub fn app(state: AppState) -> Router {
-    let api_v1 = Router::new()
-        .route("/verify", post(verify::verify))
-        .route("/me", get(admin::me))
-        .route("/tenants", post(admin::create_tenant).get(admin::list_tenants))
-        .route("/tenants/{id}", get(admin::show_tenant).patch(admin::update_tenant))
-        .route("/tenants/{id}/keys", post(admin::create_tenant_key).get(admin::list_tenant_keys))
-        .route("/tenants/{id}/usage", get(admin::tenant_usage))
-        .route("/keys", post(admin::create_key).get(admin::list_keys))
-        .route("/keys/{id}", delete(admin::revoke_key))
-        .route("/usage", get(admin::usage))
-        .route("/signatures", get(admin::signatures))
-        .route("/identities", post(identities::create).get(identities::list))
-        .route("/identities/{name}", get(identities::show))
-        .route("/images", post(assets::upload_image).get(assets::list_images))
-        .route("/images/{id}", get(assets::image_content))
-        .route("/templates", get(assets::list_templates))
-        .route(
-            "/templates/{name}",
-            get(assets::show_template).put(assets::put_template).delete(assets::delete_template),
-        )
-        .route("/sign-hash", post(signhash::handler))
-        .route("/documents/sign", post(agent::handler))
-        .route("/documents", post(preview::upload))
-        .route("/documents/{id}", get(assets::show_document))
-        .route("/documents/{id}/pages/{n}", get(preview::page))
-        .route("/documents/{id}/pages/{n}/image", get(preview::image))
-        .route("/documents/{id}/content", get(assets::document_content));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/crl/root.crl", get(ca::root_crl))
-        .route("/crl/issuing.crl", get(ca::issuing_crl))
-        .route("/ca/root.crt", get(ca::root_certificate))
-        .route("/ca/issuing.crt", get(ca::issuing_certificate))
-        .merge(trust_routes())
+/// Every route of the server, each with its OpenAPI description: `/healthz`, the
+/// certification authority's CRLs and certificates (`/crl/root.crl`, `/crl/issuing.crl`,
+/// `/ca/root.crt`, `/ca/issuing.crt`), its OCSP responder (`/ocsp`) and timestamp authority
+/// (`/tsa`), the API under `/api/v1`, and its description (`/api/openapi.json`, `/api/docs`).
+///
+/// Routes are added only with `routes!`, which routes a handler at the path and methods of
+/// its `#[utoipa::path]` and adds that description to the document: what is routed is what
+/// is documented (the test `openapi.rs` checks both ways).
+fn routes() -> OpenApiRouter<AppState> {
+    let api_v1 = OpenApiRouter::new()
+        .routes(routes!(verify::verify))
+        .routes(routes!(admin::me))
+        .routes(routes!(admin::create_tenant, admin::list_tenants))
+        .routes(routes!(admin::show_tenant, admin::update_tenant))
+        .routes(routes!(admin::create_tenant_key, admin::list_tenant_keys))
+        .routes(routes!(admin::tenant_usage))
+        .routes(routes!(admin::create_key, admin::list_keys))
+        .routes(routes!(admin::revoke_key))
+        .routes(routes!(admin::usage))
+        .routes(routes!(admin::signatures))
+        .routes(routes!(identities::create, identities::list))
+        .routes(routes!(identities::show))
+        .routes(routes!(assets::upload_image, assets::list_images))
+        .routes(routes!(assets::image_content))
+        .routes(routes!(assets::list_templates))
+        .routes(routes!(assets::show_template, assets::put_template, assets::delete_template))
+        .routes(routes!(signhash::handler))
+        .routes(routes!(agent::handler))
+        .routes(routes!(preview::upload))
+        .routes(routes!(assets::show_document))
+        .routes(routes!(preview::page))
+        .routes(routes!(preview::image))
+        .routes(routes!(assets::document_content));
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(healthz))
+        .routes(routes!(ca::root_crl))
+        .routes(routes!(ca::issuing_crl))
+        .routes(routes!(ca::root_certificate))
+        .routes(routes!(ca::issuing_certificate))
+        .merge(trust::trust_api())
         .nest("/api/v1", api_v1)
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(openapi::docs_page))
+}
+
+/// The OpenAPI 3.1 document of [`app`]'s routes, as served at `GET /api/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi::finish(routes().into_openapi())
+}
+
+/// The server's routes ([`openapi`] describes each), for `state`; anything else is a 404
+/// `not_found` "no such route".
+pub fn app(state: AppState) -> Router {
+    let (router, _) = routes().split_for_parts();
+    router
         .fallback(async || Error::NotFound)
         .layer(axum::middleware::from_fn(util::read_small_bodies))
         .layer(axum::middleware::from_fn(util::request_log))
@@ -184,8 +202,23 @@ async fn renew_crls(authority: std::sync::Arc<signet_authority::Authority>) {
     }
 }
 
-async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+/// `GET /healthz` answer.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`: the server answers.
+    #[schema(example = "ok")]
+    pub status: String,
+    /// The server's version.
+    #[schema(example = "0.1.0")]
+    pub version: String,
+}
+
+/// Health.
+///
+/// Answers as long as the server runs; for load balancers and monitoring.
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "The server runs.", body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.

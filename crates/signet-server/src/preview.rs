@@ -29,7 +29,7 @@ use crate::{AppState, Error};
 const RENDER_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// A stored upload.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UploadView {
     /// The document's id.
     pub id: String,
@@ -42,7 +42,7 @@ pub struct UploadView {
 }
 
 /// A page's geometry.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PageView {
     /// 1-based page number.
     pub page: usize,
@@ -79,7 +79,24 @@ fn preview_error(e: signet_preview::Error) -> Error {
     }
 }
 
-/// `POST /api/v1/documents`
+/// Uploads a PDF to preview its pages and sign it later by `document_id`.
+///
+/// Scope `sign-document`.
+#[utoipa::path(
+    post,
+    path = "/documents",
+    tag = "documents",
+    security(("bearer" = ["sign-document"])),
+    request_body(description = "The PDF.", content(("application/pdf"))),
+    responses(
+        (status = 201, description = "The stored upload.", body = UploadView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 422, response = crate::openapi::UnprocessablePdf),
+    )
+)]
 pub async fn upload(
     State(state): State<AppState>,
     caller: Result<Caller, Error>,
@@ -121,7 +138,26 @@ async fn document_path(state: &AppState, caller: &Caller, id: &str) -> Result<st
     state.blobs().local_path(&doc.blob_key).map_err(Error::internal("finding a document"))
 }
 
-/// `GET /api/v1/documents/{id}/pages/{n}`
+/// A page's geometry as displayed (PDF points, `/Rotate` applied) and its image's URL.
+///
+/// Scope `sign-document` or `manage`.
+#[utoipa::path(
+    get,
+    path = "/documents/{id}/pages/{n}",
+    tag = "documents",
+    security(("bearer" = ["sign-document"]), ("bearer" = ["manage"])),
+    params(
+        ("id" = String, Path, description = "The document's id (`doc_…`)"),
+        ("n" = usize, Path, description = "1-based page number"),
+    ),
+    responses(
+        (status = 200, description = "The page's geometry.", body = PageView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn page(
     State(state): State<AppState>,
     caller: Caller,
@@ -144,7 +180,28 @@ pub async fn page(
     }))
 }
 
-/// `GET /api/v1/documents/{id}/pages/{n}/image`
+/// The page as a PNG; a click at pixel (px, py) is the point
+/// (px / width_px × width, height − py / height_px × height).
+///
+/// Scope `sign-document` or `manage`.
+#[utoipa::path(
+    get,
+    path = "/documents/{id}/pages/{n}/image",
+    tag = "documents",
+    security(("bearer" = ["sign-document"]), ("bearer" = ["manage"])),
+    params(
+        ("id" = String, Path, description = "The document's id (`doc_…`)"),
+        ("n" = usize, Path, description = "1-based page number"),
+        ("dpi" = Option<f32>, Query, description = "Resolution, 18–600 (default 96)"),
+    ),
+    responses(
+        (status = 200, description = "The page image; X-Page-Width, X-Page-Height, X-Page-Rotate, X-Page-Count repeat the geometry.", content(("image/png"))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
 pub async fn image(
     State(state): State<AppState>,
     caller: Caller,

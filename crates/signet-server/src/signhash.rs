@@ -29,22 +29,25 @@ use crate::{AppState, Error};
 pub const MAX_SIGN_HASH_BYTES: usize = 4096;
 
 /// `POST /api/v1/sign-hash` request.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignHashRequest {
     /// Name of one of the tenant's signing identities.
     pub identity: String,
     /// `sha256`, `sha384` or `sha512`: the digest's algorithm, also used for the signature.
+    #[schema(example = "sha256")]
     pub digest_algorithm: String,
     /// The digest of the document's signed byte ranges, base64.
+    #[schema(example = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=")]
     pub digest: String,
     /// `b-b` (default), `b-t` or `b-lt`.
     #[serde(default)]
+    #[schema(example = "b-t")]
     pub level: Option<String>,
 }
 
 /// Validation data for the agent's DSS, base64 DER.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ValidationView {
     /// Certificates of the signer's and the TSA's paths.
     pub certificates: Vec<String>,
@@ -55,7 +58,7 @@ pub struct ValidationView {
 }
 
 /// `POST /api/v1/sign-hash` answer.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SignHashResponse {
     /// Id of the signing record.
     pub signature_id: String,
@@ -131,7 +134,32 @@ impl SignHashRequest {
     }
 }
 
-/// `POST /api/v1/sign-hash`
+/// Sign a digest.
+///
+/// Scope `sign-hash`. The hash-signing API: send the digest of a PDF's signed byte ranges
+/// (never the document), get back a detached CMS `SignedData` for its `/Contents` (ETSI EN
+/// 319 142-1: content-type, message-digest, signing-certificate-v2), with a signature
+/// timestamp from `b-t` and the validation data for the DSS from `b-lt`. Counts one signing
+/// call against the tenant's quota; the answer is sent once the signing record is durable.
+#[utoipa::path(
+    post,
+    path = "/sign-hash",
+    operation_id = "sign_hash",
+    tag = "signing",
+    security(("bearer" = ["sign-hash"])),
+    request_body = SignHashRequest,
+    responses(
+        (status = 200, description = "The CMS and what the PDF's DSS needs.", body = SignHashResponse),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 502, response = crate::openapi::BadGateway),
+    )
+)]
 pub async fn handler(
     State(state): State<AppState>,
     caller: Result<Caller, Error>,

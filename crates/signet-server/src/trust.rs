@@ -21,9 +21,10 @@ use axum::body::Body;
 use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use signet_authority::ocsp::{OcspReply, OcspResponder, ResponseStatus};
 use signet_authority::tsa::TimestampAuthority;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::Error;
 
@@ -56,9 +57,35 @@ where
     TrustServices: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    Router::new().route("/ocsp", post(ocsp_post)).route("/ocsp/{*request}", get(ocsp_get)).route("/tsa", post(tsa_post))
+    trust_api().into()
 }
 
+/// [`trust_routes`] with their OpenAPI description.
+pub(crate) fn trust_api<S>() -> OpenApiRouter<S>
+where
+    TrustServices: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    OpenApiRouter::default().routes(routes!(ocsp_post)).routes(routes!(ocsp_get)).routes(routes!(tsa_post))
+}
+
+/// OCSP (POST).
+///
+/// RFC 6960 Appendix A.1: the DER `OCSPRequest` as the body. The answer is an
+/// `OCSPResponse` whatever its `responseStatus` (errors are OCSP responses too), for the
+/// certificates of the issuing CA, signed by a delegated responder. Not cacheable.
+#[utoipa::path(
+    post,
+    path = "/ocsp",
+    tag = "trust services",
+    request_body(description = "A DER OCSPRequest.", content(("application/ocsp-request"))),
+    responses(
+        (status = 200, description = "A DER OCSPResponse.", content_type = "application/ocsp-response", headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+    )
+)]
 async fn ocsp_post(State(services): State<TrustServices>, headers: HeaderMap, body: Body) -> Result<Response, Error> {
     let responder = services.ocsp.ok_or(Error::NotFound)?;
     require_content_type(&headers, OCSP_REQUEST)?;
@@ -67,6 +94,22 @@ async fn ocsp_post(State(services): State<TrustServices>, headers: HeaderMap, bo
     Ok(ocsp_response(reply, false))
 }
 
+/// OCSP (GET).
+///
+/// RFC 6960 Appendix A.1 and RFC 5019 §5: the base64 of the DER `OCSPRequest`, URL-encoded,
+/// as the rest of the path (it may contain `/`). A successful answer may be cached until its
+/// nextUpdate (`Cache-Control: max-age`).
+#[utoipa::path(
+    get,
+    path = "/ocsp/{*request}",
+    tag = "trust services",
+    params(("request" = String, Path, description = "base64 of the DER OCSPRequest, URL-encoded; may contain `/`")),
+    responses(
+        (status = 200, description = "A DER OCSPResponse.", content_type = "application/ocsp-response", headers(("Cache-Control" = String, description = "`max-age=…, public, no-transform, must-revalidate` for a successful answer, else `no-store`"))),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+    )
+)]
 async fn ocsp_get(State(services): State<TrustServices>, uri: Uri) -> Result<Response, Error> {
     let responder = services.ocsp.ok_or(Error::NotFound)?;
     // The raw path, not the router's decoded parameter: the request is percent-decoded once,
@@ -79,6 +122,23 @@ async fn ocsp_get(State(services): State<TrustServices>, uri: Uri) -> Result<Res
     Ok(ocsp_response(reply, true))
 }
 
+/// Timestamp.
+///
+/// RFC 3161 §3.4: the DER `TimeStampReq` as the body; the answer is a `TimeStampResp`,
+/// granted or refused (SHA-1 and MD5 imprints are refused).
+#[utoipa::path(
+    post,
+    path = "/tsa",
+    operation_id = "timestamp",
+    tag = "trust services",
+    request_body(description = "A DER TimeStampReq.", content(("application/timestamp-query"))),
+    responses(
+        (status = 200, description = "A DER TimeStampResp.", content_type = "application/timestamp-reply"),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+    )
+)]
 async fn tsa_post(State(services): State<TrustServices>, headers: HeaderMap, body: Body) -> Result<Response, Error> {
     let tsa = services.tsa.ok_or(Error::NotFound)?;
     require_content_type(&headers, TIMESTAMP_QUERY)?;

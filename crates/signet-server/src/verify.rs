@@ -22,8 +22,8 @@ pub(crate) const UPLOAD_PREFIX: &str = "upload-";
 /// Header carrying the password of an encrypted PDF.
 const PASSWORD_HEADER: &str = "x-pdf-password";
 
-/// The report, with the overall verdict first.
-#[derive(Serialize)]
+/// The report, with the overall verdict first (fields: docs/validation.md).
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct VerifyResponse {
     /// Every signature is intact, trusted and unmodified (or modified only as permitted), and
     /// there is at least one.
@@ -32,6 +32,25 @@ pub(crate) struct VerifyResponse {
     report: Report,
 }
 
+/// Verify a PDF.
+///
+/// The PDF is the body; the answer is the validation report of each signature and document
+/// timestamp (integrity, trust to the server's anchors, revocation, what changed after
+/// signing, PAdES level), as docs/validation.md describes. No API key needed.
+#[utoipa::path(
+    post,
+    path = "/verify",
+    tag = "verification",
+    params(("X-Pdf-Password" = Option<String>, Header, description = "The user or owner password of an encrypted PDF")),
+    request_body(description = "The PDF.", content(("application/pdf"), ("application/octet-stream"))),
+    responses(
+        (status = 200, description = "The report; `valid` is true when there is at least one signature and every one is valid.", body = VerifyResponse),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::UnprocessablePdf),
+    )
+)]
 pub(crate) async fn verify(
     State(state): State<AppState>,
     headers: HeaderMap,

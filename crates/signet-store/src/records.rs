@@ -11,6 +11,7 @@ use crate::{Error, Result, Store, get, new_id, now_millis, parse_json, to_json};
 /// Where an identity's private key is held.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum KeyStoreKind {
     /// Sealed in the data directory's keystore (AES-256-GCM under the master key).
     Keystore,
@@ -53,6 +54,7 @@ pub struct Identity {
 
 /// A seal image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageRecord {
     /// `img_…`
     pub id: String,
@@ -72,6 +74,7 @@ pub struct ImageRecord {
 
 /// A named set of placements.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Template {
     /// `tpl_…`
     pub id: String,
@@ -80,6 +83,7 @@ pub struct Template {
     /// Unique within the tenant.
     pub name: String,
     /// The placements, as the API defines them (JSON).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub placements: serde_json::Value,
     /// Unix milliseconds.
     pub created_at: i64,
@@ -89,6 +93,7 @@ pub struct Template {
 
 /// A stored document: an upload or a signed output.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocumentRecord {
     /// `doc_…`
     pub id: String,
@@ -115,6 +120,7 @@ pub struct DocumentRecord {
 /// The signing log of a later version chains these records per tenant in `seq` order; a
 /// record's fields are final once written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignatureRecord {
     /// `sig_…`
     pub id: String,

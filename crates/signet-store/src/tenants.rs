@@ -11,6 +11,7 @@ use crate::{Error, Result, Store, get, new_id, now_millis, random_base32, sha256
 /// What an API key may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Scope {
     /// `POST /api/v1/sign-hash`: sign a digest.
     SignHash,
@@ -58,6 +59,7 @@ impl FromStr for Scope {
 
 /// A tenant's limits. `None` is unlimited.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantLimits {
     /// Length of a metering period: `hour`, `day` or `month` (calendar, UTC).
     pub quota_period: String,
@@ -71,6 +73,7 @@ pub struct TenantLimits {
 
 /// A customer of the service: everything else belongs to one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tenant {
     /// `tn_…`
     pub id: String,
@@ -86,10 +89,11 @@ pub struct Tenant {
 
 /// An API key as stored (its secret only as a hash).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKey {
     /// `key_…`, also the first part of the token.
     pub id: String,
-    /// The owning tenant; `None` for operator keys.
+    /// The owning tenant; none (null) for operator keys.
     pub tenant_id: Option<String>,
     /// A label.
     pub name: String,
@@ -139,6 +143,7 @@ pub fn split_token(token: &str) -> Option<(String, &str)> {
 
 /// A tenant's counters for one period.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Usage {
     /// Start of the period, Unix milliseconds.
     pub period_start: i64,

@@ -12,6 +12,7 @@ pub const SCHEMA_VERSION: u32 = 2;
 /// What the signature covers relative to the whole file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Coverage {
     /// The signature covers the whole file.
     Whole,
@@ -27,6 +28,7 @@ pub enum Coverage {
 /// The overall result for one signature (ETSI EN 319 102-1 §5.1.3 names the same three).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Verdict {
     /// Intact, trusted, not revoked, unmodified or modified only in permitted ways.
     Valid,
@@ -39,6 +41,7 @@ pub enum Verdict {
 /// A regular signature or a document timestamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SignatureKind {
     /// `/Type /Sig` with a CMS signature.
     Signature,
@@ -48,6 +51,7 @@ pub enum SignatureKind {
 
 /// PAdES baseline level actually achieved (ETSI EN 319 142-1 §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PadesLevel {
     /// CAdES detached with signing-certificate-v2 (§6.3).
     #[serde(rename = "B-B")]
@@ -77,6 +81,7 @@ impl fmt::Display for PadesLevel {
 /// Revocation status of one certificate, or of a whole path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RevocationStatus {
     /// Not revoked at the signature time, per a verified CRL or OCSP response.
     Good,
@@ -92,6 +97,7 @@ pub enum RevocationStatus {
 
 /// The revocation status of one certificate of a path.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CertRevocation {
     /// Subject of the certificate.
     pub subject: String,
@@ -109,6 +115,7 @@ pub struct CertRevocation {
 
 /// The revocation status of a path: the worst of its certificates.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Revocation {
     /// Revoked if any is, else unknown if any is, else good (or not applicable / not checked).
     pub status: RevocationStatus,
@@ -142,6 +149,7 @@ impl Revocation {
 
 /// A timestamp token: the signature timestamp of a signature, or a document timestamp's own.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimestampReport {
     /// `genTime` (RFC 3339, UTC).
     pub gen_time: Option<String>,
@@ -168,6 +176,7 @@ impl TimestampReport {
 
 /// One signature's result.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignatureReport {
     /// Signature or document timestamp.
     pub kind: SignatureKind,
@@ -221,6 +230,7 @@ impl SignatureReport {
 
 /// The report for a document.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
