@@ -12,7 +12,7 @@ if ! command -v wrk >/dev/null; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
 fi
-cargo build --release --locked -p signet-cli -q
+[ -n "${SIGNET_BENCH_NO_BUILD:-}" ] || cargo build --release --locked -p signet-cli -q
 BIN="$PWD/target/release/signet"
 WORK="$(mktemp -d)"
 trap 'kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT

@@ -480,7 +480,7 @@ pub struct RecordsQuery {
 #[utoipa::path(
     get,
     path = "/signatures",
-    tag = "usage",
+    tag = "keys",
     security(("bearer" = ["manage"])),
     params(
         ("after" = Option<i64>, Query, description = "Records after this sequence number (default 0)"),

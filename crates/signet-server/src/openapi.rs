@@ -42,7 +42,7 @@ with `Retry-After` in seconds.";
 /// Tags, in the order the page shows them.
 const TAGS: &[(&str, &str)] = &[
     ("signing", "Sign a whole PDF (the agent) or only a digest (the hash-signing API)."),
-    ("documents", "Signed documents, as stored."),
+    ("documents", "Uploads, page previews and signed documents, as stored."),
     ("identities", "A tenant's signing identities: a key and its certificate chain."),
     ("images", "Seal images shown in visible signatures."),
     ("templates", "Named sets of placements: where a signature's seal appears."),
