@@ -5,6 +5,7 @@ pub mod admin;
 pub mod agent;
 pub mod assets;
 pub mod auth;
+pub mod batch;
 mod ca;
 mod error;
 pub mod identities;
@@ -24,6 +25,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+pub use batch::BatchRunner;
 pub use error::Error;
 pub use identities::Pkcs11Config;
 pub use state::{ADMIN_TOKEN_ENV, AppState, LocalServices, open_authority};
@@ -54,6 +56,8 @@ pub struct ServerConfig {
     pub pkcs11: Option<Pkcs11Config>,
     /// A remote hash-signing API for the agent (URL and API key); in process when `None`.
     pub sign_api: Option<(String, String)>,
+    /// Documents of batches signed at a time (default: the number of cores).
+    pub batch_workers: usize,
 }
 
 /// The TSA policy used when none is configured: `1.2.3.4.1`, the placeholder of OpenSSL's
@@ -77,6 +81,7 @@ impl Default for ServerConfig {
             tsa_url: None,
             pkcs11: None,
             sign_api: None,
+            batch_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -106,6 +111,9 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/sign-hash", post(signhash::handler))
         .route("/documents/sign", post(agent::handler))
+        .route("/batches", post(batch::create))
+        .route("/batches/{id}", get(batch::show))
+        .route("/batches/{id}/results.zip", get(batch::results))
         .route("/documents/{id}", get(assets::show_document))
         .route("/documents/{id}/content", get(assets::document_content));
     Router::new()
@@ -145,10 +153,12 @@ pub async fn serve(config: ServerConfig) -> Result<(), Error> {
         if anchors == 1 { "" } else { "s" }
     );
     tokio::spawn(renew_crls(state.authority().clone()));
-    axum::serve(listener, app(state))
+    batch::resume(&state).await?;
+    axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(Error::internal("serving"))?;
+    state.batches().shutdown(std::time::Duration::from_secs(30)).await;
     tracing::info!("stopped");
     Ok(())
 }
