@@ -113,7 +113,7 @@ struct Plan {
     signatures: Vec<SignatureOptions>,
 }
 
-pub(crate) fn level_of(options: &SignOptions) -> Result<Level, Error> {
+fn level_of(options: &SignOptions) -> Result<Level, Error> {
     options
         .level
         .as_deref()
@@ -274,6 +274,7 @@ impl CmsProvider for AgentCms {
                     &self.caller,
                     &request,
                     self.channel,
+                    true,
                 ));
                 if let Some(m) = made {
                     self.made.lock().unwrap_or_else(|p| p.into_inner()).push(m);

@@ -32,7 +32,7 @@
 //!
 //! **Workers**: one pool per server ([`BatchRunner`], `--batch-workers`, default the number of
 //! cores) signs at most that many documents at a time, shared fairly by all batches. An item
-//! is signed with [`agent::sign_prepared`] (the options resolved once per batch), and its
+//! is signed with `agent::sign_prepared` (the options resolved once per batch), and its
 //! outcome is recorded by a group committer: the outcomes that arrive while a transaction
 //! runs go into the next one.
 //!
@@ -44,7 +44,10 @@
 //! server process runs a database's batches.
 //!
 //! Failures are per item with the reason (`not a PDF: …`); a batch always finishes. When the
-//! API key that created the batch is revoked, its remaining items fail with that reason.
+//! API key that created the batch is revoked, its remaining items fail with that reason
+//! (seen within a second). A tenant's request rate makes items wait, not fail; its quota
+//! fails them. A failure of the server's own (the database) pauses the batch, which tries
+//! again with a growing delay.
 
 use std::collections::HashSet;
 use std::io::{self, Read, Seek, SeekFrom, Write};

@@ -158,7 +158,7 @@ pub async fn sign(
     request: &DigestToSign,
     channel: &str,
 ) -> Result<SignHashResponse, Error> {
-    let (result, made) = sign_unrecorded(state, tenant, caller, request, channel).await;
+    let (result, made) = sign_unrecorded(state, tenant, caller, request, channel, false).await;
     if let Some(made) = made {
         let written = state.meter().record(vec![made.record], made.call.map(|a| a.usage())).await;
         match (&result, written) {
@@ -182,13 +182,16 @@ pub(crate) struct Made {
 /// [`sign`] without writing the record: the caller writes it together with what it makes of
 /// the signature (the agent with the document's usage, a batch with the item's outcome), in
 /// one transaction instead of two. `Made` is `None` when nothing was authorised (no such
-/// identity, over quota).
+/// identity, over quota). `on_blocking_thread`: the caller runs this future on a thread that
+/// may block (the agent's signing thread), so the key operation runs right there instead of
+/// being handed to another thread.
 pub(crate) async fn sign_unrecorded(
     state: &AppState,
     tenant: &str,
     caller: &str,
     request: &DigestToSign,
     channel: &str,
+    on_blocking_thread: bool,
 ) -> (Result<SignHashResponse, Error>, Option<Made>) {
     let identity = match state.identity(tenant, &request.identity).await {
         Ok(i) => i,
@@ -212,12 +215,16 @@ pub(crate) async fn sign_unrecorded(
     );
     record.identity_id = Some(identity.id.clone());
     record.key_id = Some(identity.key_id.clone());
-    let st = state.clone();
-    let req = request.clone();
-    let outcome = tokio::task::spawn_blocking(move || sign_blocking(&st, &identity, &req))
-        .await
-        .map_err(|e| Error::Internal { context: "signing", source: Box::new(e) })
-        .and_then(|r| r);
+    let outcome = if on_blocking_thread {
+        sign_blocking(state, &identity, request)
+    } else {
+        let st = state.clone();
+        let req = request.clone();
+        tokio::task::spawn_blocking(move || sign_blocking(&st, &identity, &req))
+            .await
+            .map_err(|e| Error::Internal { context: "signing", source: Box::new(e) })
+            .and_then(|r| r)
+    };
     match outcome {
         Ok(mut response) => {
             response.signature_id = record.id.clone();
