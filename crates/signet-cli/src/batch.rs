@@ -319,7 +319,8 @@ fn wait(client: &Client, id: &str) -> anyhow::Result<Value> {
         let rate = if elapsed > 0.2 { (handled - base.1) as f64 / elapsed } else { 0.0 };
         let finished = v["state"] == "done";
         if terminal {
-            eprint!("\r{}", progress_line(done, failed, total, rate));
+            // back to the line's start, the bar, then clear what a longer line left
+            eprint!("\r{}\x1b[K", progress_line(done, failed, total, rate));
             PROGRESS_LINE.with(|p| p.set(true));
             if finished {
                 eprintln!();
