@@ -128,8 +128,8 @@ impl Limits {
         Limits { per_document, total: per_document.saturating_mul(BATCH_SIZE_FACTOR) }
     }
 
-    /// The refusal when a document of `size` bytes (at least) arrives with `so_far` bytes
-    /// already received.
+    /// The refusal for `what`, which went over a limit when `so_far` bytes of the batch were
+    /// already received: the per-document limit when it was the tighter one, else the batch's.
     fn refusal(&self, what: &str, so_far: u64) -> Error {
         if self.per_document <= self.total - so_far {
             Error::TooLarge(format!(
