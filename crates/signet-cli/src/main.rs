@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod batch;
 mod bench;
 mod ca;
 mod extend;
@@ -30,6 +31,8 @@ enum Command {
     Sign(sign::SignArgs),
     /// Check every signature of a PDF: integrity, trust, later changes.
     Verify(verify::VerifyArgs),
+    /// Sign every PDF of a folder through a server's batch API, with progress.
+    Batch(batch::BatchArgs),
     /// Add validation data and an archive timestamp to a signed PDF (PAdES B-LT / B-LTA).
     Extend(extend::ExtendArgs),
     /// Measure signing (and verification) throughput of one PDF on this machine.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Sign(a) => sign::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Extend(a) => extend::run(a),
+        Command::Batch(a) => batch::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Ca(a) => ca::run(a),
     }

@@ -16,7 +16,8 @@ DATA/master.key (mode 0600), or under the key in SIGNET_MASTER_KEY (64 hex digit
 Back up the master key: without it the keys cannot be used. `signet ca` manages the authority.
 
 Logs go to stderr; RUST_LOG sets the level (default info). SIGINT or SIGTERM stops the
-server after the requests in flight.
+server after the requests in flight and the batch documents being signed; unfinished batches
+resume at the next start.
 
 The first start also prints an operator API key once (or set SIGNET_ADMIN_TOKEN to choose
 it): it creates tenants and their keys through the API (see /api/docs).
@@ -73,6 +74,10 @@ pub(crate) struct ServeArgs {
     /// Environment variable holding the remote sign API's key (sgk_…).
     #[arg(long, value_name = "VAR", requires = "sign_api_url")]
     sign_api_key_env: Option<String>,
+    /// Documents of batches (POST /api/v1/batches) signed at a time, shared by all batches
+    /// [default: the number of cores].
+    #[arg(long, value_name = "N", env = "SIGNET_BATCH_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
+    batch_workers: Option<u16>,
 }
 
 pub(crate) fn run(a: ServeArgs) -> ExitCode {
@@ -90,6 +95,7 @@ pub(crate) fn run(a: ServeArgs) -> ExitCode {
         tsa_url: a.tsa_url,
         pkcs11: a.pkcs11_module.map(|module| signet_server::Pkcs11Config { module, pin_env: a.pkcs11_pin_env }),
         sign_api: None,
+        batch_workers: a.batch_workers.map_or(ServerConfig::default().batch_workers, usize::from),
     };
     let mut config = config;
     if let (Some(url), Some(var)) = (a.sign_api_url, a.sign_api_key_env) {

@@ -10,6 +10,7 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, RawQuery, Request, State};
@@ -24,11 +25,12 @@ use signet_pades::{
     Certification, CmsProvider, Level, Services, SignatureOptions, TIMESTAMP_RESERVE, TsaClient, Visible, VisualRect,
 };
 use signet_pdf::appearance::SealImage;
-use signet_store::{DocumentRecord, IdempotencyClaim, Scope, StoredResponse};
+use signet_store::{DocumentRecord, IdempotencyClaim, Scope, SignatureRecord, StoredResponse, UsageDelta};
 use tokio::io::AsyncWriteExt;
 
 use crate::auth::Caller;
-use crate::signhash::{DigestToSign, Received, SignHashRequest};
+use crate::meter::Admission;
+use crate::signhash::{DigestToSign, Made, Received, SignHashRequest};
 use crate::{AppState, Error};
 
 /// Header naming the stored signed document.
@@ -253,6 +255,8 @@ struct AgentCms {
     digest: DigestAlgorithm,
     estimated: usize,
     received: Received,
+    /// The records of the signatures made, for the caller of [`sign_prepared`] to write.
+    made: std::sync::Mutex<Vec<Made>>,
 }
 
 impl CmsProvider for AgentCms {
@@ -282,13 +286,18 @@ impl CmsProvider for AgentCms {
                     digest: document_digest.to_vec(),
                     level,
                 };
-                self.handle.block_on(crate::signhash::sign(
+                let (result, made) = self.handle.block_on(crate::signhash::sign_unrecorded(
                     &self.state,
                     &self.tenant,
                     &self.caller,
                     &request,
                     self.channel,
-                ))
+                    true,
+                ));
+                if let Some(m) = made {
+                    self.made.lock().unwrap_or_else(|p| p.into_inner()).push(m);
+                }
+                result
             }
         }
         .map_err(|e| signet_pades::Error::Signature(AgentFailure::encode(e)))?;
@@ -335,6 +344,44 @@ pub async fn sign_document(
     uploaded_seal: Option<SealImage>,
     channel: &'static str,
 ) -> Result<Signed, Error> {
+    let prepared = prepare(state, tenant, options, uploaded_seal).await?;
+    let output = Output {
+        key_prefix: format!("documents/{}/", tenant.to_ascii_lowercase()),
+        name: options.name.clone(),
+        source_id: options.document_id.clone(),
+    };
+    let unrecorded = sign_prepared(state, tenant, caller, &prepared, input, &output, channel).await?;
+    // the document row, the signing records and the usage in one group commit
+    let mut usage = unrecorded.admission.usage();
+    let mut records = unrecorded.signatures;
+    if let Some(calls) = unrecorded.calls {
+        if calls.period_start == usage.period_start {
+            usage.calls += calls.calls;
+        } else {
+            state.meter().record(std::mem::take(&mut records), Some(calls)).await?;
+        }
+    }
+    state.meter().record_with_documents(records, Some(usage), vec![unrecorded.document.clone()]).await?;
+    Ok(Signed { document: unrecorded.document })
+}
+
+/// A signing with its options resolved once: the identity, the level, the template's
+/// placements and their images, the expected CMS size. A batch prepares once and signs each
+/// of its documents with it, so no per-document lookup repeats.
+#[derive(Clone)]
+pub(crate) struct Prepared {
+    plan: Arc<Plan>,
+    estimated: usize,
+}
+
+/// Resolves `options` for `tenant`: refuses what cannot be signed (a missing identity,
+/// template or image, an unknown level) before any document is touched.
+pub(crate) async fn prepare(
+    state: &AppState,
+    tenant: &str,
+    options: &SignOptions,
+    uploaded_seal: Option<SealImage>,
+) -> Result<Prepared, Error> {
     let plan = plan(state, tenant, options, uploaded_seal).await?;
     let estimated = match state.remote() {
         Some(remote) => {
@@ -345,8 +392,53 @@ pub async fn sign_document(
                 .map_err(|e| Error::Internal { context: "asking the sign API", source: Box::new(e) })??
                 .estimated_cms_bytes
         }
-        None => crate::identities::view(&state.identity(tenant, &plan.identity).await?)?.estimated_cms_bytes,
+        None => {
+            let identity = state.identity(tenant, &plan.identity).await.map_err(|e| match e {
+                Error::Missing(_) => Error::Missing(format!("no identity named '{}' in this tenant", plan.identity)),
+                e => e,
+            })?;
+            crate::identities::view(&identity)?.estimated_cms_bytes
+        }
     };
+    Ok(Prepared { plan: Arc::new(plan), estimated })
+}
+
+/// Where a signed document goes and what its record says.
+pub(crate) struct Output {
+    /// Blob key prefix (ends with `/`); the document id and `.pdf` follow.
+    pub(crate) key_prefix: String,
+    /// The file name to record.
+    pub(crate) name: Option<String>,
+    /// The stored document it was made from.
+    pub(crate) source_id: Option<String>,
+}
+
+/// A signed document whose blob is stored but whose record is not written yet.
+pub(crate) struct Unrecorded {
+    /// The record to write.
+    pub(crate) document: DocumentRecord,
+    /// The document counted by the meter: to persist with the record, or to refund.
+    pub(crate) admission: Admission,
+    /// The records of the signatures made (in process; a remote sign API keeps its own), to
+    /// write whatever becomes of the document.
+    pub(crate) signatures: Vec<SignatureRecord>,
+    /// The signing calls they count, to persist with them.
+    pub(crate) calls: Option<UsageDelta>,
+}
+
+/// Signs the PDF at `input` as `prepared` says and stores the output's blob; the caller
+/// writes the records (the document's, the signatures', the usage) or deletes the blob. When
+/// signing fails, the records of the signatures made are written here.
+pub(crate) async fn sign_prepared(
+    state: &AppState,
+    tenant: &str,
+    caller: &str,
+    prepared: &Prepared,
+    input: &Path,
+    output: &Output,
+    channel: &'static str,
+) -> Result<Unrecorded, Error> {
+    let plan = prepared.plan.clone();
     let admission = state.meter().admit(tenant, 0, 1).await?;
     let cms = AgentCms {
         state: state.clone(),
@@ -357,71 +449,116 @@ pub async fn sign_document(
         identity: plan.identity.clone(),
         level: plan.level,
         digest: plan.digest,
-        estimated: estimated + if plan.digest == DigestAlgorithm::Sha256 { 0 } else { 64 },
+        estimated: prepared.estimated + if plan.digest == DigestAlgorithm::Sha256 { 0 } else { 64 },
         received: Received::default(),
+        made: Default::default(),
     };
     let staging = state.blobs().staging_dir();
     let input = input.to_path_buf();
     let st = state.clone();
-    let level = plan.level;
-    let result = tokio::task::spawn_blocking(move || -> Result<(tempfile::TempPath, String, u64), Error> {
-        let services_local;
-        let tsa_client;
-        let mut services = Services { tsa: None, validation: Some(&cms.received), timestamp_digest: plan.digest };
-        if level == Level::BLTA {
-            services_local = st.services();
-            tsa_client = TsaClient::new(services_local.fetcher(), services_local.tsa_url());
-            services.tsa = Some(&tsa_client);
-        }
-        let mut current: Option<tempfile::TempPath> = None;
-        for opts in &plan.signatures {
-            let out = tempfile::Builder::new()
-                .prefix(".signet-out-")
-                .suffix(".pdf")
-                .tempfile_in(&staging)
-                .map_err(Error::internal("creating an output file"))?
-                .into_temp_path();
-            let source: &Path = current.as_deref().unwrap_or(&input);
-            signet_pades::sign_file_at_level(source, &out, None, opts, &cms, level, services, false).map_err(|e| {
-                AgentFailure::take().unwrap_or_else(|| match e {
-                    signet_pades::Error::Pdf(p) => Error::from_pdf(p),
-                    signet_pades::Error::Io(io) => Error::Internal { context: "signing", source: Box::new(io) },
-                    other => Error::bad("signing_failed", other.to_string()),
-                })
-            })?;
-            current = Some(out);
-        }
-        let out = current.ok_or_else(|| Error::bad("bad_request", "nothing to sign"))?;
-        let (sha, size) = sha256_file(&out).map_err(Error::internal("hashing the output"))?;
-        Ok((out, sha, size))
+    let joined = tokio::task::spawn_blocking(move || {
+        let signed = sign_blocking(&st, &plan, &cms, &input, &staging);
+        let made = std::mem::take(&mut *cms.made.lock().unwrap_or_else(|p| p.into_inner()));
+        (signed, made)
     })
-    .await
-    .map_err(|e| Error::Internal { context: "signing", source: Box::new(e) })
-    .and_then(|r| r);
+    .await;
+    let (result, made) = match joined {
+        Ok((r, made)) => (r, made),
+        Err(e) => (Err(Error::Internal { context: "signing", source: Box::new(e) }), Vec::new()),
+    };
+    let mut signatures = Vec::with_capacity(made.len());
+    let mut calls: Option<UsageDelta> = None;
+    for m in made {
+        signatures.push(m.record);
+        // one signature per placement set, within milliseconds: counted in the first's period
+        if let Some(a) = m.call {
+            match &mut calls {
+                Some(c) => c.calls += a.calls,
+                None => calls = Some(a.usage()),
+            }
+        }
+    }
     let (out, sha256, size) = match result {
         Ok(r) => r,
-        Err(e) => {
-            state.meter().refund(&admission);
-            return Err(e);
-        }
+        Err(e) => return Err(give_up(state, &admission, e, signatures, calls).await),
     };
     let id = signet_store::new_id("doc");
-    let key = format!("documents/{}/{id}.pdf", tenant.to_ascii_lowercase());
-    state.blobs().put_file(&key, out, false).await.map_err(Error::internal("storing the signed document"))?;
+    let key = format!("{}{id}.pdf", output.key_prefix);
+    if let Err(e) = state.blobs().put_file(&key, out, false).await {
+        let e = Error::internal("storing the signed document")(e);
+        return Err(give_up(state, &admission, e, signatures, calls).await);
+    }
     let document = DocumentRecord {
         id,
         tenant_id: tenant.to_string(),
         kind: "signed".into(),
-        name: options.name.clone(),
+        name: output.name.clone(),
         blob_key: key,
         size: size as i64,
         sha256,
-        source_id: options.document_id.clone(),
+        source_id: output.source_id.clone(),
         created_at: signet_store::now_millis(),
     };
-    // the document row and the document count in one group-committed transaction
-    state.meter().record_with_documents(Vec::new(), Some(admission.usage()), vec![document.clone()]).await?;
-    Ok(Signed { document })
+    Ok(Unrecorded { document, admission, signatures, calls })
+}
+
+/// A signing that failed: the document's count given back, the records of the signatures made
+/// written (with their calls: a signature made is counted even if its document failed).
+async fn give_up(
+    state: &AppState,
+    admission: &Admission,
+    e: Error,
+    signatures: Vec<SignatureRecord>,
+    calls: Option<UsageDelta>,
+) -> Error {
+    state.meter().refund(admission);
+    if !signatures.is_empty() || calls.is_some() {
+        if let Err(log_err) = state.meter().record(signatures, calls).await {
+            tracing::error!("recording the signatures of a failed signing: {log_err}");
+        }
+    }
+    e
+}
+
+/// The blocking part of [`sign_prepared`]: each signature of the plan in turn, into a new
+/// file in `staging`; its SHA-256 and size.
+fn sign_blocking(
+    st: &AppState,
+    plan: &Plan,
+    cms: &AgentCms,
+    input: &Path,
+    staging: &Path,
+) -> Result<(tempfile::TempPath, String, u64), Error> {
+    let level = plan.level;
+    let services_local;
+    let tsa_client;
+    let mut services = Services { tsa: None, validation: Some(&cms.received), timestamp_digest: plan.digest };
+    if level == Level::BLTA {
+        services_local = st.services();
+        tsa_client = TsaClient::new(services_local.fetcher(), services_local.tsa_url());
+        services.tsa = Some(&tsa_client);
+    }
+    let mut current: Option<tempfile::TempPath> = None;
+    for opts in &plan.signatures {
+        let out = tempfile::Builder::new()
+            .prefix(".signet-out-")
+            .suffix(".pdf")
+            .tempfile_in(staging)
+            .map_err(Error::internal("creating an output file"))?
+            .into_temp_path();
+        let source: &Path = current.as_deref().unwrap_or(input);
+        signet_pades::sign_file_at_level(source, &out, None, opts, cms, level, services, false).map_err(|e| {
+            AgentFailure::take().unwrap_or_else(|| match e {
+                signet_pades::Error::Pdf(p) => Error::from_pdf(p),
+                signet_pades::Error::Io(io) => Error::Internal { context: "signing", source: Box::new(io) },
+                other => Error::bad("signing_failed", other.to_string()),
+            })
+        })?;
+        current = Some(out);
+    }
+    let out = current.ok_or_else(|| Error::bad("bad_request", "nothing to sign"))?;
+    let (sha, size) = sha256_file(&out).map_err(Error::internal("hashing the output"))?;
+    Ok((out, sha, size))
 }
 
 /// SHA-256 of a file, hexadecimal, and its size.
@@ -571,7 +708,7 @@ async fn receive(state: &AppState, query: Option<&str>, request: Request) -> Res
 }
 
 /// A multipart field as a body.
-struct MultipartBody<'a>(axum::extract::multipart::Field<'a>);
+pub(crate) struct MultipartBody<'a>(pub(crate) axum::extract::multipart::Field<'a>);
 
 impl http_body::Body for MultipartBody<'_> {
     type Data = bytes::Bytes;
@@ -714,7 +851,7 @@ fn document_headers(doc: &DocumentRecord) -> Vec<(String, String)> {
     ]
 }
 
-async fn replay(state: &AppState, tenant: &str, stored: StoredResponse) -> Result<Response, Error> {
+pub(crate) async fn replay(state: &AppState, tenant: &str, stored: StoredResponse) -> Result<Response, Error> {
     match &stored.document_id {
         Some(id) => {
             let doc = state.store().document(tenant, id).await?;

@@ -27,6 +27,8 @@ pub enum Error {
         /// The limit in bytes.
         limit: u64,
     },
+    /// Something in the body is over a limit; the message says which.
+    TooLarge(String),
     /// The body's `Content-Type` is not one the route accepts.
     UnsupportedMediaType {
         /// The media type the route wants.
@@ -117,7 +119,7 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::EmptyBody | Error::BodyRead => StatusCode::BAD_REQUEST,
-            Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::PayloadTooLarge { .. } | Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::UnreadablePdf(_) | Error::EncryptedPdf(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::NotFound | Error::Missing(_) => StatusCode::NOT_FOUND,
@@ -143,7 +145,7 @@ impl Error {
         match self {
             Error::EmptyBody => "empty_body",
             Error::BodyRead => "bad_body",
-            Error::PayloadTooLarge { .. } => "payload_too_large",
+            Error::PayloadTooLarge { .. } | Error::TooLarge(_) => "payload_too_large",
             Error::UnsupportedMediaType { .. } => "unsupported_media_type",
             Error::UnreadablePdf(_) => "unreadable_pdf",
             Error::EncryptedPdf(_) => "encrypted_pdf",
@@ -193,7 +195,11 @@ impl fmt::Display for Error {
             Error::UnsupportedMediaType { expected } => write!(f, "send the body with Content-Type: {expected}"),
             Error::UnreadablePdf(e) | Error::EncryptedPdf(e) => e.fmt(f),
             Error::NotFound => f.write_str("no such route"),
-            Error::Unauthenticated(m) | Error::Forbidden(m) | Error::Missing(m) | Error::Upstream(m) => f.write_str(m),
+            Error::Unauthenticated(m)
+            | Error::Forbidden(m)
+            | Error::Missing(m)
+            | Error::Upstream(m)
+            | Error::TooLarge(m) => f.write_str(m),
             Error::BadRequest { message, .. } | Error::Conflict { message, .. } => f.write_str(message),
             Error::TooManyRequests { message, .. } => f.write_str(message),
             Error::Store(e) => e.fmt(f),

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod agent;
 pub mod assets;
 pub mod auth;
+pub mod batch;
 mod ca;
 mod error;
 pub mod identities;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use batch::BatchRunner;
 pub use error::Error;
 pub use identities::Pkcs11Config;
 pub use state::{ADMIN_TOKEN_ENV, AppState, LocalServices, open_authority};
@@ -57,6 +59,8 @@ pub struct ServerConfig {
     pub pkcs11: Option<Pkcs11Config>,
     /// A remote hash-signing API for the agent (URL and API key); in process when `None`.
     pub sign_api: Option<(String, String)>,
+    /// Documents of batches signed at a time (default: the number of cores).
+    pub batch_workers: usize,
 }
 
 /// The TSA policy used when none is configured: `1.2.3.4.1`, the placeholder of OpenSSL's
@@ -80,6 +84,7 @@ impl Default for ServerConfig {
             tsa_url: None,
             pkcs11: None,
             sign_api: None,
+            batch_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -112,6 +117,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(assets::show_template, assets::put_template, assets::delete_template))
         .routes(routes!(signhash::handler))
         .routes(routes!(agent::handler))
+        .routes(routes!(batch::create))
+        .routes(routes!(batch::show))
+        .routes(routes!(batch::results))
         .routes(routes!(preview::upload))
         .routes(routes!(assets::show_document))
         .routes(routes!(preview::page))
@@ -168,10 +176,12 @@ pub async fn serve(config: ServerConfig) -> Result<(), Error> {
         if anchors == 1 { "" } else { "s" }
     );
     tokio::spawn(renew_crls(state.authority().clone()));
-    axum::serve(listener, app(state))
+    batch::resume(&state).await?;
+    axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(Error::internal("serving"))?;
+    state.batches().shutdown(std::time::Duration::from_secs(30)).await;
     tracing::info!("stopped");
     Ok(())
 }

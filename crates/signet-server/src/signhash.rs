@@ -22,6 +22,7 @@ use signet_pades::{Level, OnlineValidation, Revocation, TsaClient, ValidationSou
 use signet_store::{IdempotencyClaim, Scope, SignatureRecord, StoredResponse};
 
 use crate::auth::Caller;
+use crate::meter::Admission;
 use crate::util::ApiJson;
 use crate::{AppState, Error};
 
@@ -235,11 +236,52 @@ pub async fn sign(
     request: &DigestToSign,
     channel: &str,
 ) -> Result<SignHashResponse, Error> {
-    let identity = state.identity(tenant, &request.identity).await.map_err(|e| match e {
-        Error::Missing(_) => Error::Missing(format!("no identity named '{}' in this tenant", request.identity)),
-        e => e,
-    })?;
-    let admission = state.meter().admit(tenant, 1, 0).await?;
+    let (result, made) = sign_unrecorded(state, tenant, caller, request, channel, false).await;
+    if let Some(made) = made {
+        let written = state.meter().record(vec![made.record], made.call.map(|a| a.usage())).await;
+        match (&result, written) {
+            (Ok(_), Err(e)) => return Err(e),
+            (Err(_), Err(log_err)) => tracing::error!("recording a failed signature: {log_err}"),
+            _ => {}
+        }
+    }
+    result
+}
+
+/// A signing record not yet written, and the call it counts (none when the signing failed:
+/// the call was given back).
+pub(crate) struct Made {
+    /// The record: outcome `signed`, or `failed` with the reason.
+    pub(crate) record: SignatureRecord,
+    /// The admitted call, to persist with the record.
+    pub(crate) call: Option<Admission>,
+}
+
+/// [`sign`] without writing the record: the caller writes it together with what it makes of
+/// the signature (the agent with the document's usage, a batch with the item's outcome), in
+/// one transaction instead of two. `Made` is `None` when nothing was authorised (no such
+/// identity, over quota). `on_blocking_thread`: the caller runs this future on a thread that
+/// may block (the agent's signing thread), so the key operation runs right there instead of
+/// being handed to another thread.
+pub(crate) async fn sign_unrecorded(
+    state: &AppState,
+    tenant: &str,
+    caller: &str,
+    request: &DigestToSign,
+    channel: &str,
+    on_blocking_thread: bool,
+) -> (Result<SignHashResponse, Error>, Option<Made>) {
+    let identity = match state.identity(tenant, &request.identity).await {
+        Ok(i) => i,
+        Err(Error::Missing(_)) => {
+            return (Err(Error::Missing(format!("no identity named '{}' in this tenant", request.identity))), None);
+        }
+        Err(e) => return (Err(e), None),
+    };
+    let admission = match state.meter().admit(tenant, 1, 0).await {
+        Ok(a) => a,
+        Err(e) => return (Err(e), None),
+    };
     let mut record = SignatureRecord::new(
         tenant,
         &request.identity,
@@ -251,26 +293,26 @@ pub async fn sign(
     );
     record.identity_id = Some(identity.id.clone());
     record.key_id = Some(identity.key_id.clone());
-    let st = state.clone();
-    let req = request.clone();
-    let outcome = tokio::task::spawn_blocking(move || sign_blocking(&st, &identity, &req))
-        .await
-        .map_err(|e| Error::Internal { context: "signing", source: Box::new(e) })
-        .and_then(|r| r);
+    let outcome = if on_blocking_thread {
+        sign_blocking(state, &identity, request)
+    } else {
+        let st = state.clone();
+        let req = request.clone();
+        tokio::task::spawn_blocking(move || sign_blocking(&st, &identity, &req))
+            .await
+            .map_err(|e| Error::Internal { context: "signing", source: Box::new(e) })
+            .and_then(|r| r)
+    };
     match outcome {
         Ok(mut response) => {
             response.signature_id = record.id.clone();
-            state.meter().record(vec![record], Some(admission.usage())).await?;
-            Ok(response)
+            (Ok(response), Some(Made { record, call: Some(admission) }))
         }
         Err(e) => {
             state.meter().refund(&admission);
             record.outcome = "failed".into();
             record.detail = Some(e.to_string());
-            if let Err(log_err) = state.meter().record(vec![record], None).await {
-                tracing::error!("recording a failed signature: {log_err}");
-            }
-            Err(e)
+            (Err(e), Some(Made { record, call: None }))
         }
     }
 }

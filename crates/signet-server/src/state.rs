@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use signet_store::{BlobStore, Scope, Store};
 
 use crate::auth::KeyCache;
+use crate::batch::BatchRunner;
 use crate::identities::Signers;
 use crate::local::LocalFetcher;
 use crate::meter::Meter;
@@ -57,6 +58,7 @@ struct Shared {
     services: LocalServices,
     remote: Option<Arc<RemoteSignApi>>,
     identities: Mutex<HashMap<(String, String), (signet_store::Identity, Instant)>>,
+    batches: BatchRunner,
 }
 
 /// How long an identity record is reused before reading it again.
@@ -141,6 +143,7 @@ impl AppState {
                 trust_anchors,
                 max_upload_bytes: config.max_upload_bytes,
                 meter: Meter::start(store.clone()),
+                batches: BatchRunner::start(store.clone(), config.batch_workers),
                 store,
                 blobs,
                 keys: KeyCache::default(),
@@ -180,6 +183,11 @@ impl AppState {
     /// Timestamps and validation data for the signing code.
     pub fn services(&self) -> &LocalServices {
         &self.shared.services
+    }
+
+    /// The batch worker pool.
+    pub fn batches(&self) -> &BatchRunner {
+        &self.shared.batches
     }
 
     /// The remote hash-signing API the agent uses, when configured.

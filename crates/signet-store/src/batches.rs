@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
-use crate::{Error, Result, Store, get, new_id, now_millis, parse_json};
+use crate::records::{document_from_row, insert_document, insert_signatures};
+use crate::tenants::{UsageDelta, add_usage};
+use crate::{DocumentRecord, Error, Result, SignatureRecord, Store, get, new_id, now_millis, parse_json};
 
 /// A batch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -75,6 +77,45 @@ pub struct NewBatchItem {
     pub input_blob: String,
 }
 
+/// How an item ended, to record with [`Store::complete_batch_items`].
+#[derive(Clone, Debug)]
+pub enum ItemResult {
+    /// Signed: the output document (its blob already written) and the usage it counts.
+    Done {
+        /// The signed document's record, inserted with the item's change.
+        document: Box<DocumentRecord>,
+        /// The usage to add (one document), counted only if the item was still pending.
+        usage: Option<UsageDelta>,
+    },
+    /// Could not be signed, and why.
+    Failed(String),
+}
+
+/// The outcome of one item of a batch.
+#[derive(Clone, Debug)]
+pub struct ItemOutcome {
+    /// The batch.
+    pub batch_id: String,
+    /// The item's position.
+    pub idx: i64,
+    /// What happened.
+    pub result: ItemResult,
+    /// The signing records of the signatures made for it, written whether or not the
+    /// outcome applies (they were made).
+    pub signatures: Vec<SignatureRecord>,
+    /// The signing calls they count, likewise.
+    pub calls: Option<UsageDelta>,
+}
+
+/// An item with its signed document, for the results of a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemWithDocument {
+    /// The item.
+    pub item: BatchItem,
+    /// Its signed document, once done.
+    pub document: Option<DocumentRecord>,
+}
+
 /// Counts of a batch's documents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchProgress {
@@ -120,18 +161,31 @@ fn item_from_row(row: &AnyRow) -> Result<BatchItem> {
 }
 
 const BATCH_COLUMNS: &str = "id, tenant_id, caller, options, state, total, created_at, finished_at";
+const ITEM_COLUMNS: &str = "idx, name, input_blob, state, document_id, error";
+
+/// Rows per multi-row `INSERT` (parameters stay far below SQLite's and PostgreSQL's limits).
+const ROWS_PER_INSERT: usize = 200;
+
+/// A new batch identifier, `bat_…`: chosen before the inputs are stored, so that their blobs
+/// can be named after the batch.
+pub fn new_batch_id() -> String {
+    new_id("bat")
+}
 
 impl Store {
-    /// Creates a batch and its items in one transaction (their blobs already written).
+    /// Creates the batch `id` and its items in one transaction (their blobs already written).
+    /// Items are inserted a few hundred rows per statement: a batch of thousands costs tens of
+    /// round trips, not thousands.
     pub async fn create_batch(
         &self,
+        id: &str,
         tenant_id: &str,
         caller: &str,
         options: &serde_json::Value,
         items: &[NewBatchItem],
     ) -> Result<Batch> {
         let batch = Batch {
-            id: new_id("bat"),
+            id: id.into(),
             tenant_id: tenant_id.into(),
             caller: caller.into(),
             options: options.clone(),
@@ -140,6 +194,7 @@ impl Store {
             created_at: now_millis(),
             finished_at: None,
         };
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO batches (id, tenant_id, caller, options, state, total, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -153,16 +208,18 @@ impl Store {
         .bind(batch.created_at)
         .execute(&mut *tx)
         .await?;
-        for (idx, item) in items.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO batch_items (batch_id, idx, name, input_blob, state) VALUES ($1, $2, $3, $4, 'pending')",
-            )
-            .bind(&batch.id)
-            .bind(idx as i64)
-            .bind(&item.name)
-            .bind(&item.input_blob)
-            .execute(&mut *tx)
-            .await?;
+        for (chunk_no, chunk) in items.chunks(ROWS_PER_INSERT).enumerate() {
+            // $1 is the batch id in every row
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| format!("($1, ${}, ${}, ${}, 'pending')", 2 + 3 * r, 3 + 3 * r, 4 + 3 * r))
+                .collect();
+            let sql =
+                dynamic!("INSERT INTO batch_items (batch_id, idx, name, input_blob, state) VALUES {}", rows.join(", "));
+            let mut q = sqlx::query(sql).bind(&batch.id);
+            for (r, item) in chunk.iter().enumerate() {
+                q = q.bind((chunk_no * ROWS_PER_INSERT + r) as i64).bind(&item.name).bind(&item.input_blob);
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(batch)
@@ -193,13 +250,70 @@ impl Store {
 
     /// A batch's items in order.
     pub async fn batch_items(&self, batch_id: &str) -> Result<Vec<BatchItem>> {
-        let rows = sqlx::query(
-            "SELECT idx, name, input_blob, state, document_id, error FROM batch_items WHERE batch_id = $1 ORDER BY idx",
-        )
+        self.batch_items_page(batch_id, -1, i64::MAX).await
+    }
+
+    /// A batch's items after position `after` (-1: from the start), in order, at most `limit`.
+    pub async fn batch_items_page(&self, batch_id: &str, after: i64, limit: i64) -> Result<Vec<BatchItem>> {
+        let rows = sqlx::query(dynamic!(
+            "SELECT {ITEM_COLUMNS} FROM batch_items WHERE batch_id = $1 AND idx > $2 ORDER BY idx LIMIT $3"
+        ))
         .bind(batch_id)
+        .bind(after)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(item_from_row).collect()
+    }
+
+    /// A batch's pending items after position `after`, in order, at most `limit`.
+    pub async fn pending_batch_items(&self, batch_id: &str, after: i64, limit: i64) -> Result<Vec<BatchItem>> {
+        let rows = sqlx::query(dynamic!(
+            "SELECT {ITEM_COLUMNS} FROM batch_items WHERE batch_id = $1 AND idx > $2 AND state = 'pending' \
+             ORDER BY idx LIMIT $3"
+        ))
+        .bind(batch_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(item_from_row).collect()
+    }
+
+    /// A batch's items after position `after`, in order, at most `limit`, each with its
+    /// signed document when it has one.
+    pub async fn batch_items_with_documents(
+        &self,
+        batch_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ItemWithDocument>> {
+        let rows = sqlx::query(
+            "SELECT i.idx, i.name, i.input_blob, i.state, i.document_id, i.error, \
+             d.id, d.tenant_id, d.kind, d.name AS doc_name, d.blob_key, d.size, d.sha256, d.source_id, d.created_at \
+             FROM batch_items i LEFT JOIN documents d ON d.id = i.document_id \
+             WHERE i.batch_id = $1 AND i.idx > $2 ORDER BY i.idx LIMIT $3",
+        )
+        .bind(batch_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let item = item_from_row(row)?;
+                let doc_id: Option<String> = get(row, "id")?;
+                let document = match doc_id {
+                    None => None,
+                    Some(_) => {
+                        let mut d = document_from_row(row)?;
+                        d.name = get(row, "doc_name")?;
+                        Some(d)
+                    }
+                };
+                Ok(ItemWithDocument { item, document })
+            })
+            .collect()
     }
 
     /// How far a batch is.
@@ -231,6 +345,7 @@ impl Store {
         document_id: Option<&str>,
         error: Option<&str>,
     ) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "UPDATE batch_items SET state = $1, document_id = $2, error = $3 \
              WHERE batch_id = $4 AND idx = $5 AND state = 'pending'",
@@ -245,13 +360,96 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Marks a batch finished.
-    pub async fn finish_batch(&self, batch_id: &str) -> Result<()> {
-        sqlx::query("UPDATE batches SET state = 'done', finished_at = $1 WHERE id = $2")
-            .bind(now_millis())
-            .bind(batch_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Records the outcomes of items, all in one transaction with their signing records;
+    /// returns, for each, whether it applied.
+    ///
+    /// An outcome applies only to an item still pending. A signed item's document record,
+    /// and the usage it counts, are written in the same transaction as the item's change and
+    /// only when that change applied: an item is recorded done exactly once, with exactly one
+    /// output document, however often it was signed (a restart re-signs the items whose
+    /// outcome was not committed). Whoever signed an item whose outcome did not apply deletes
+    /// the blob it wrote. A failed transaction leaves every item of the group pending.
+    pub async fn complete_batch_items(&self, outcomes: &[ItemOutcome]) -> Result<Vec<bool>> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        let mut applied = Vec::with_capacity(outcomes.len());
+        let mut documents = Vec::new();
+        let mut usage: Vec<UsageDelta> = Vec::new();
+        let mut count = |u: &UsageDelta| match usage
+            .iter_mut()
+            .find(|x| x.tenant_id == u.tenant_id && x.period_start == u.period_start)
+        {
+            Some(x) => {
+                x.calls += u.calls;
+                x.documents += u.documents;
+            }
+            None => usage.push(u.clone()),
+        };
+        let mut signatures: Vec<SignatureRecord> = outcomes.iter().flat_map(|o| o.signatures.iter().cloned()).collect();
+        insert_signatures(&mut tx, &mut signatures).await?;
+        for o in outcomes {
+            if let Some(c) = &o.calls {
+                count(c);
+            }
+            let (state, document_id, error) = match &o.result {
+                ItemResult::Done { document, .. } => (ItemState::Done, Some(document.id.as_str()), None),
+                ItemResult::Failed(reason) => (ItemState::Failed, None, Some(reason.as_str())),
+            };
+            let changed = sqlx::query(
+                "UPDATE batch_items SET state = $1, document_id = $2, error = $3 \
+                 WHERE batch_id = $4 AND idx = $5 AND state = 'pending'",
+            )
+            .bind(state.name())
+            .bind(document_id)
+            .bind(error)
+            .bind(&o.batch_id)
+            .bind(o.idx)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            applied.push(changed);
+            if let (true, ItemResult::Done { document, usage: u }) = (changed, &o.result) {
+                documents.push(document);
+                if let Some(u) = u {
+                    count(u);
+                }
+            }
+        }
+        for doc in documents {
+            insert_document(&mut tx, doc).await?;
+        }
+        for u in &usage {
+            add_usage(&mut tx, u).await?;
+        }
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    /// Fails every pending item of a batch with `reason`; returns how many.
+    pub async fn fail_pending_batch_items(&self, batch_id: &str, reason: &str) -> Result<u64> {
+        let _turn = self.write_turn().await;
+        let done = sqlx::query(
+            "UPDATE batch_items SET state = 'failed', error = $1 WHERE batch_id = $2 AND state = 'pending'",
+        )
+        .bind(reason)
+        .bind(batch_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Marks a batch finished if no item is pending; returns whether it is finished now.
+    pub async fn finish_batch(&self, batch_id: &str) -> Result<bool> {
+        let _turn = self.write_turn().await;
+        sqlx::query(
+            "UPDATE batches SET state = 'done', finished_at = $1 WHERE id = $2 AND state = 'running' \
+             AND NOT EXISTS (SELECT 1 FROM batch_items WHERE batch_id = $2 AND state = 'pending')",
+        )
+        .bind(now_millis())
+        .bind(batch_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(self.batch(None, batch_id).await?.state == "done")
     }
 }

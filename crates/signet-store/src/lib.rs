@@ -20,7 +20,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
 
-pub use batches::{Batch, BatchItem, BatchProgress, ItemState, NewBatchItem};
+pub use batches::{
+    Batch, BatchItem, BatchProgress, ItemOutcome, ItemResult, ItemState, ItemWithDocument, NewBatchItem, new_batch_id,
+};
 pub use blob::{BlobStore, LocalBlobStore, PutResult};
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
 pub use records::{DocumentRecord, Identity, ImageRecord, KeyStoreKind, SignatureRecord, Template};
@@ -100,6 +102,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite's writers take turns here (see [`Store::write_turn`]).
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -150,7 +154,20 @@ impl Store {
             }
         };
         sqlx::migrate!("./migrations").run(&pool).await.map_err(Error::Migration)?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, writer: Default::default() })
+    }
+
+    /// On SQLite, the turn of this process's writers: SQLite lets one connection write at a
+    /// time and makes the others retry after sleeps (its busy handler waits 1, 2, 5, 10, 15…
+    /// ms), which under concurrent group commits (signing records, batch outcomes) cost tens of
+    /// milliseconds per transaction; queued here, they run back to back. A deferred
+    /// transaction that reads before it writes also cannot then lose its snapshot to a
+    /// concurrent writer. PostgreSQL queues on its own row locks: `None`.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writer.lock().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// The database kind.

@@ -231,7 +231,7 @@ fn template_from_row(row: &AnyRow) -> Result<Template> {
     })
 }
 
-fn document_from_row(row: &AnyRow) -> Result<DocumentRecord> {
+pub(crate) fn document_from_row(row: &AnyRow) -> Result<DocumentRecord> {
     Ok(DocumentRecord {
         id: get(row, "id")?,
         tenant_id: get(row, "tenant_id")?,
@@ -414,6 +414,7 @@ impl Store {
 
     /// Stores a document record (its blob already written).
     pub async fn insert_document(&self, doc: &DocumentRecord) -> Result<()> {
+        let _turn = self.write_turn().await;
         let mut conn = self.pool.acquire().await?;
         insert_document(&mut conn, doc).await
     }
@@ -444,46 +445,12 @@ impl Store {
         usage: &[UsageDelta],
         documents: &[DocumentRecord],
     ) -> Result<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         for doc in documents {
             insert_document(&mut tx, doc).await?;
         }
-        let mut next: HashMap<String, i64> = HashMap::new();
-        for r in records.iter_mut() {
-            let seq = match next.get(&r.tenant_id) {
-                Some(s) => *s,
-                None => {
-                    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM signatures WHERE tenant_id = $1")
-                        .bind(&r.tenant_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    get::<i64>(&row, "m")? + 1
-                }
-            };
-            r.seq = seq;
-            next.insert(r.tenant_id.clone(), seq + 1);
-            sqlx::query(dynamic!(
-                "INSERT INTO signatures ({SIGNATURE_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-            ))
-            .bind(&r.id)
-            .bind(&r.tenant_id)
-            .bind(r.seq)
-            .bind(&r.identity_id)
-            .bind(&r.identity_name)
-            .bind(&r.key_id)
-            .bind(&r.digest_algorithm)
-            .bind(&r.digest)
-            .bind(&r.level)
-            .bind(&r.channel)
-            .bind(&r.caller)
-            .bind(&r.outcome)
-            .bind(&r.detail)
-            .bind(&r.document_id)
-            .bind(r.created_at)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_signatures(&mut tx, records).await?;
         for delta in usage {
             add_usage(&mut tx, delta).await?;
         }
@@ -505,7 +472,8 @@ impl Store {
     }
 }
 
-async fn insert_document(conn: &mut sqlx::AnyConnection, doc: &DocumentRecord) -> Result<()> {
+/// Inserts a document record on `conn` (a connection or a transaction).
+pub(crate) async fn insert_document(conn: &mut sqlx::AnyConnection, doc: &DocumentRecord) -> Result<()> {
     sqlx::query(
         "INSERT INTO documents (id, tenant_id, kind, name, blob_key, size, sha256, source_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -521,5 +489,47 @@ async fn insert_document(conn: &mut sqlx::AnyConnection, doc: &DocumentRecord) -
     .bind(doc.created_at)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Inserts signing records on `conn` (within a transaction), assigning each its `seq`: the
+/// next of its tenant's sequence.
+pub(crate) async fn insert_signatures(conn: &mut sqlx::AnyConnection, records: &mut [SignatureRecord]) -> Result<()> {
+    let mut next: HashMap<String, i64> = HashMap::new();
+    for r in records.iter_mut() {
+        let seq = match next.get(&r.tenant_id) {
+            Some(s) => *s,
+            None => {
+                let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM signatures WHERE tenant_id = $1")
+                    .bind(&r.tenant_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                get::<i64>(&row, "m")? + 1
+            }
+        };
+        r.seq = seq;
+        next.insert(r.tenant_id.clone(), seq + 1);
+        sqlx::query(dynamic!(
+            "INSERT INTO signatures ({SIGNATURE_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ))
+        .bind(&r.id)
+        .bind(&r.tenant_id)
+        .bind(r.seq)
+        .bind(&r.identity_id)
+        .bind(&r.identity_name)
+        .bind(&r.key_id)
+        .bind(&r.digest_algorithm)
+        .bind(&r.digest)
+        .bind(&r.level)
+        .bind(&r.channel)
+        .bind(&r.caller)
+        .bind(&r.outcome)
+        .bind(&r.detail)
+        .bind(&r.document_id)
+        .bind(r.created_at)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }

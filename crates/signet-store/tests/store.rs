@@ -121,23 +121,85 @@ async fn idempotency_keys() {
 
 #[tokio::test]
 async fn batches_finish_each_item_once() {
-    each_database(async |store, _| {
+    each_database(async |store, backend| {
         let t =
             store.create_tenant("t", &TenantLimits { quota_period: "day".into(), ..Default::default() }).await.unwrap();
-        let items: Vec<_> = (0..3)
+        // more items than one INSERT statement takes
+        let items: Vec<_> = (0..450)
             .map(|i| NewBatchItem { name: format!("{i}.pdf"), input_blob: format!("batches/x/{i}.pdf") })
             .collect();
-        let b = store.create_batch(&t.id, "key_x", &serde_json::json!({"identity": "s"}), &items).await.unwrap();
+        let id = new_batch_id();
+        let b = store.create_batch(&id, &t.id, "key_x", &serde_json::json!({"identity": "s"}), &items).await.unwrap();
+        assert_eq!(b.id, id);
+        assert_eq!(store.batch_items(&b.id).await.unwrap().len(), 450, "{backend}");
+        assert_eq!(store.batch_items_page(&b.id, 448, 10).await.unwrap()[0].name, "449.pdf");
         assert_eq!(store.running_batches().await.unwrap().len(), 1);
         assert!(store.finish_batch_item(&b.id, 0, ItemState::Done, Some("doc_1"), None).await.unwrap());
         assert!(!store.finish_batch_item(&b.id, 0, ItemState::Failed, None, Some("late")).await.unwrap());
         assert!(store.finish_batch_item(&b.id, 1, ItemState::Failed, None, Some("not a PDF")).await.unwrap());
         let p = store.batch_progress(&b.id).await.unwrap();
-        assert_eq!(p, BatchProgress { total: 3, done: 1, failed: 1, pending: 1 });
+        assert_eq!(p, BatchProgress { total: 450, done: 1, failed: 1, pending: 448 });
         assert!(store.batch(Some("tn_other"), &b.id).await.is_err());
-        store.finish_batch(&b.id).await.unwrap();
+        assert!(!store.finish_batch(&b.id).await.unwrap(), "items are pending");
+
+        // an outcome and its document are recorded together, once
+        let doc = |n: i64| DocumentRecord {
+            id: format!("doc_b{n}"),
+            tenant_id: t.id.clone(),
+            kind: "signed".into(),
+            name: Some(format!("{n}.pdf")),
+            blob_key: format!("batches/x/out/{n}.pdf"),
+            size: 10,
+            sha256: "00".into(),
+            source_id: None,
+            created_at: 1,
+        };
+        let usage = UsageDelta { tenant_id: t.id.clone(), period_start: 0, calls: 0, documents: 1 };
+        let calls = UsageDelta { tenant_id: t.id.clone(), period_start: 0, calls: 1, documents: 0 };
+        let done = |n: i64, d: DocumentRecord| ItemOutcome {
+            batch_id: b.id.clone(),
+            idx: n,
+            result: ItemResult::Done { document: Box::new(d), usage: Some(usage.clone()) },
+            signatures: vec![SignatureRecord::new(&t.id, "s", "sha256", "00", "B-B", "batch", "key_x")],
+            calls: Some(calls.clone()),
+        };
+        let applied = store
+            .complete_batch_items(&[
+                done(2, doc(2)),
+                done(3, doc(3)),
+                ItemOutcome {
+                    batch_id: b.id.clone(),
+                    idx: 4,
+                    result: ItemResult::Failed("bad".into()),
+                    signatures: Vec::new(),
+                    calls: None,
+                },
+            ])
+            .await
+            .unwrap();
+        assert_eq!(applied, [true, true, true]);
+        // signed again (a restart): the second output is not recorded
+        let again = store.complete_batch_items(&[done(2, doc(99)), done(5, doc(5))]).await.unwrap();
+        assert_eq!(again, [false, true]);
+        assert!(store.document(&t.id, "doc_b99").await.is_err());
+        assert_eq!(store.document(&t.id, "doc_b2").await.unwrap().blob_key, "batches/x/out/2.pdf");
+        // documents count once per item; signing calls and records for every signature made
+        let u = store.usage(&t.id, 0).await.unwrap();
+        assert_eq!((u.documents, u.calls), (3, 4));
+        let sigs = store.signatures(&t.id, 0, 10).await.unwrap();
+        assert_eq!(sigs.iter().map(|s| s.seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        let with = store.batch_items_with_documents(&b.id, 1, 4).await.unwrap();
+        assert_eq!(with[0].item.idx, 2);
+        assert_eq!(with[0].document.as_ref().unwrap().name.as_deref(), Some("2.pdf"));
+        assert_eq!(with[2].item.error.as_deref(), Some("bad"));
+        assert!(with[2].document.is_none());
+
+        assert_eq!(store.pending_batch_items(&b.id, -1, 2).await.unwrap()[0].idx, 6);
+        assert_eq!(store.fail_pending_batch_items(&b.id, "key revoked").await.unwrap(), 444);
+        assert!(store.finish_batch(&b.id).await.unwrap());
         assert!(store.running_batches().await.unwrap().is_empty());
         assert_eq!(store.batch_items(&b.id).await.unwrap()[1].error.as_deref(), Some("not a PDF"));
+        assert_eq!(store.batch_progress(&b.id).await.unwrap().failed, 446);
     })
     .await;
 }
