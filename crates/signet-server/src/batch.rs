@@ -145,7 +145,9 @@ impl Limits {
     }
 }
 
-/// `POST /api/v1/batches`
+/// Starts a batch: many PDFs signed with one set of options, in the background.
+///
+/// Scope `sign-document`.
 #[utoipa::path(
     post,
     path = "/batches",
@@ -611,7 +613,9 @@ impl From<BatchItem> for ItemView {
     }
 }
 
-/// `GET /api/v1/batches/{id}`
+/// A batch's progress and the outcome of each document.
+///
+/// Scope `sign-document`.
 #[utoipa::path(
     get,
     path = "/batches/{id}",
@@ -669,8 +673,10 @@ pub async fn show(
     }))
 }
 
-/// `GET /api/v1/batches/{id}/results.zip`: streamed while it is written, from the items as
+/// The signed documents of a batch as a zip with `results.json`: streamed while it is written, from the items as
 /// they are when asked (a running batch gives what is signed so far).
+///
+/// Scope `sign-document`.
 #[utoipa::path(
     get,
     path = "/batches/{id}/results.zip",
