@@ -66,7 +66,7 @@ curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
   -d "{\"identity\":\"p256\",\"digest_algorithm\":\"sha256\",\"digest\":\"$DIGEST\"}" "$BASE/api/v1/sign-hash" >/dev/null
 curl -sf -o "$WORK/check.pdf" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/pdf' \
   --data-binary @"$WORK/one-page.pdf" "$BASE/api/v1/documents/sign?identity=rsa&level=b-b"
-"$BIN" verify "$WORK/check.pdf" >/dev/null 2>&1 || true
+head -c 5 "$WORK/check.pdf" | grep -q '%PDF-' || { echo "the agent did not answer a PDF" >&2; exit 1; }
 
 echo "== openssl speed (one core, same run)"
 openssl speed -seconds 5 ecdsap256 2>/dev/null | grep -E '^ *256 bits ecdsa' | awk '{print "ecdsap256 sign/s:", $(NF-1)}'

@@ -290,6 +290,34 @@ fn agent_and_sign_api_on(db: &TestDatabase, dir: &Path) {
     assert_eq!(last["digest"].as_str().unwrap(), "09".repeat(32));
     assert!(records.windows(2).all(|w| w[0]["seq"].as_i64().unwrap() + 1 == w[1]["seq"].as_i64().unwrap()));
 
+    // hostile forms: an oversized seal part is refused while it streams (413), a form full of
+    // option fields is refused by count, an identity name cannot reach into a URL path
+    let huge = vec![0u8; (32 << 20) + 1];
+    let form = multipart(
+        "Hx",
+        &[("identity", None, b"company-seal"), ("rect", None, b"1,1,50,50"), ("seal", Some("s.png"), &huge)],
+    );
+    let r = Api::new(&base, api.token.as_deref()).send(
+        "POST",
+        "/api/v1/documents/sign",
+        Some("multipart/form-data; boundary=Hx"),
+        Some(&form),
+        &[],
+    );
+    assert_eq!(r.status, 413, "{}", r.text());
+    let many: Vec<(String, &[u8])> = (0..40).map(|i| (format!("x{i}"), &b"1"[..])).collect();
+    let many_parts: Vec<(&str, Option<&str>, &[u8])> = many.iter().map(|(n, v)| (n.as_str(), None, *v)).collect();
+    let r = api.send(
+        "POST",
+        "/api/v1/documents/sign",
+        Some("multipart/form-data; boundary=Hx"),
+        Some(&multipart("Hx", &many_parts)),
+        &[],
+    );
+    assert_eq!((r.status, r.code().as_str()), (400, "bad_multipart"), "{}", r.text());
+    let r = api.send("POST", "/api/v1/documents/sign?identity=..%2Fkeys", Some("application/pdf"), Some(&pdf), &[]);
+    assert_eq!((r.status, r.code().as_str()), (400, "bad_identity"), "{}", r.text());
+
     // precise refusals
     let digest = B64.encode([7u8; 32]);
     let cases: Vec<(Value, u16, &str)> = vec![

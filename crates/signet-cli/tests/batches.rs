@@ -12,89 +12,19 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use signet_testkit::{SignetServer, TestDatabase, TestPage, test_pdf, validate_level};
+use signet_testkit::{Api, Reply, SignetServer, TestDatabase, TestPage, test_pdf, validate_level};
 
 const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
 const ADMIN: &str = "sgk_testadmin.0123456789abcdefghijklmnop";
 
-/// A client of one server with one key.
-#[derive(Clone)]
-struct Api {
-    base: String,
-    token: Option<String>,
-    agent: ureq::Agent,
+/// The batch calls of the test kit's API client.
+trait BatchApi {
+    fn post_batch(&self, fields: &[(&str, &str)], files: &[(String, Vec<u8>)], extra: &[(&str, &str)]) -> Reply;
+    fn wait(&self, id: &str, within: Duration) -> Value;
+    fn items(&self, id: &str) -> Vec<Value>;
 }
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-impl Api {
-    fn new(base: &str, token: Option<&str>) -> Api {
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        Api { base: base.to_string(), token: token.map(str::to_string), agent }
-    }
-
-    fn with(&self, token: Option<&str>) -> Api {
-        Api { token: token.map(str::to_string), ..self.clone() }
-    }
-
-    fn send(
-        &self,
-        method: &str,
-        path: &str,
-        content_type: Option<&str>,
-        body: Option<&[u8]>,
-        extra: &[(&str, &str)],
-    ) -> Reply {
-        let url = format!("{}{path}", self.base);
-        let mut req = ureq::http::Request::builder().method(method).uri(&url);
-        if let Some(t) = &self.token {
-            req = req.header("Authorization", format!("Bearer {t}"));
-        }
-        if let Some(ct) = content_type {
-            req = req.header("Content-Type", ct);
-        }
-        for (k, v) in extra {
-            req = req.header(*k, *v);
-        }
-        let resp = match body {
-            Some(b) => self.agent.run(req.body(b.to_vec()).unwrap()),
-            None => self.agent.run(req.body(()).unwrap()),
-        }
-        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-        let status = resp.status().as_u16();
-        let headers =
-            resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
-        let mut body = Vec::new();
-        resp.into_body().with_config().limit(1 << 30).reader().read_to_end(&mut body).unwrap();
-        Reply { status, headers, body }
-    }
-
-    fn get(&self, path: &str) -> Reply {
-        self.send("GET", path, None, None, &[])
-    }
-
-    fn ok_json(&self, method: &str, path: &str, v: &Value) -> Value {
-        let r = self.send(method, path, Some("application/json"), Some(v.to_string().as_bytes()), &[]);
-        assert!(r.status < 300, "{method} {path}: {} {}", r.status, r.text());
-        r.json()
-    }
-
+impl BatchApi for Api {
     /// Posts a batch as a multipart form: option fields, then the files.
     fn post_batch(&self, fields: &[(&str, &str)], files: &[(String, Vec<u8>)], extra: &[(&str, &str)]) -> Reply {
         let form = multipart("b0undary", fields, files);
@@ -524,7 +454,7 @@ fn interrupted_batch(db: &TestDatabase, dir: &Path, s: &mut Setup, kill: bool) -
     assert!(mid.pending > 0, "the server finished before it was interrupted: {mid:?}");
     let _ = dir;
     let server = SignetServer::start_with_env(SIGNET, &s.data, &args, &[("SIGNET_ADMIN_TOKEN", ADMIN)]);
-    s.api = Api { base: server.url(""), ..s.api.clone() };
+    s.api = Api::new(&server.url(""), s.api.token.as_deref());
     s.server = Some(server);
     let status = s.api.wait(&id, Duration::from_secs(180));
     assert_eq!((status["done"].as_i64(), status["failed"].as_i64()), (Some(200), Some(0)), "{status}");

@@ -158,6 +158,10 @@ async fn plan(
         .clone()
         .filter(|i| !i.is_empty())
         .ok_or_else(|| Error::bad("missing_identity", "say which identity signs: identity=NAME"))?;
+    // the name also goes into the remote sign API's URL: only what an identity name may be
+    if !crate::identities::valid_name(&identity) {
+        return Err(Error::bad("bad_identity", "an identity name has 1–64 letters, digits, '-', '_' or '.'"));
+    }
     let level = level_of(options)?;
     if level == Level::BLTA && state.remote().is_some() {
         return Err(Error::bad(
@@ -652,40 +656,18 @@ async fn receive(state: &AppState, query: Option<&str>, request: Request) -> Res
                     file = Some(receive_file(MultipartBody(field), &dir, limit).await?);
                 }
                 "seal" => {
-                    let bytes =
-                        field.bytes().await.map_err(|e| Error::bad("bad_multipart", format!("the seal part: {e}")))?;
-                    if bytes.len() > signet_pdf::appearance::MAX_ENCODED_BYTES {
-                        return Err(Error::bad("bad_image", "the seal image is too large"));
-                    }
+                    let bytes = part_bytes(field, signet_pdf::appearance::MAX_ENCODED_BYTES, "the seal part").await?;
                     seal = Some(
-                        SealImage::from_bytes(bytes.to_vec())
+                        SealImage::from_bytes(bytes)
                             .map_err(|e| Error::bad("bad_image", format!("the seal part: {e}")))?,
                     );
                 }
                 _ => {
-                    let value =
-                        field.text().await.map_err(|e| Error::bad("bad_multipart", format!("field {name}: {e}")))?;
-                    let value =
-                        if name == "page" {
-                            serde_json::Value::from(value.trim().parse::<i64>().map_err(|_| {
-                                Error::bad("bad_option", format!("page '{value}' is not a whole number"))
-                            })?)
-                        } else {
-                            serde_json::Value::from(value)
-                        };
-                    fields.insert(name, value);
+                    add_option_part(&mut fields, field, name).await?;
                 }
             }
         }
-        if !fields.is_empty() {
-            let mut merged = serde_json::to_value(&options).map_err(|e| Error::bad("bad_option", e.to_string()))?;
-            if let Some(m) = merged.as_object_mut() {
-                m.extend(fields);
-                m.retain(|_, v| !v.is_null());
-            }
-            options =
-                serde_json::from_value(merged).map_err(|e| Error::bad("bad_option", format!("form field: {e}")))?;
-        }
+        options = with_form_fields(options, fields)?;
         let (file, file_sha256) = match file {
             Some((p, sha, _)) => (Some(p), Some(sha)),
             None => (None, None),
@@ -704,6 +686,97 @@ async fn receive(state: &AppState, query: Option<&str>, request: Request) -> Res
         }
         let (path, sha, _) = receive_file(request.into_body(), &dir, limit).await?;
         Ok(Upload { options, file: Some(path), file_sha256: Some(sha), seal: None })
+    }
+}
+
+/// Largest option field of a form (identity, rect, text, reason, …).
+const MAX_FORM_FIELD: usize = 64 * 1024;
+
+/// A form part's bytes, refused past `limit` (never more than that in memory).
+pub(crate) async fn part_bytes(
+    mut field: axum::extract::multipart::Field<'_>,
+    limit: usize,
+    what: &str,
+) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| Error::bad("bad_multipart", format!("{what}: {e}")))? {
+        if out.len() + chunk.len() > limit {
+            return Err(Error::TooLarge(format!("{what} is larger than {limit} bytes")));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Most option fields a form may carry ([`SignOptions`] has fewer: the rest are refused
+/// by name later, but must not pile up in memory first).
+const MAX_FORM_FIELDS: usize = 32;
+
+/// Reads an option field of a form into `fields`.
+pub(crate) async fn add_option_part(
+    fields: &mut serde_json::Map<String, serde_json::Value>,
+    field: axum::extract::multipart::Field<'_>,
+    name: String,
+) -> Result<(), Error> {
+    if fields.len() >= MAX_FORM_FIELDS {
+        return Err(Error::bad("bad_multipart", format!("more than {MAX_FORM_FIELDS} option fields in the form")));
+    }
+    let value = option_part(field, &name).await?;
+    fields.insert(name, value);
+    Ok(())
+}
+
+/// An option field of a form, as the JSON value [`SignOptions`] reads (`page` a number).
+async fn option_part(field: axum::extract::multipart::Field<'_>, name: &str) -> Result<serde_json::Value, Error> {
+    let bytes = part_bytes(field, MAX_FORM_FIELD, &format!("field {name}")).await?;
+    let value =
+        String::from_utf8(bytes).map_err(|_| Error::bad("bad_multipart", format!("field {name} is not UTF-8")))?;
+    if name == "page" {
+        let page = value
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| Error::bad("bad_option", format!("page '{value}' is not a whole number")))?;
+        return Ok(serde_json::Value::from(page));
+    }
+    Ok(serde_json::Value::from(value))
+}
+
+/// `options` with the form's option fields over them.
+pub(crate) fn with_form_fields(
+    options: SignOptions,
+    fields: serde_json::Map<String, serde_json::Value>,
+) -> Result<SignOptions, Error> {
+    if fields.is_empty() {
+        return Ok(options);
+    }
+    let mut merged = serde_json::to_value(&options).map_err(|e| Error::bad("bad_option", e.to_string()))?;
+    if let Some(m) = merged.as_object_mut() {
+        m.extend(fields);
+        m.retain(|_, v| !v.is_null());
+    }
+    serde_json::from_value(merged).map_err(|e| Error::bad("bad_option", format!("form field: {e}")))
+}
+
+/// Claims an `Idempotency-Key` for a request identified by `fingerprint`: `None` when this
+/// request goes ahead, the first answer again when it was answered before, 409 when the key
+/// is in use by a request still running or was used with another request.
+pub(crate) async fn claim_idempotency(
+    state: &AppState,
+    tenant: &str,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Option<Response>, Error> {
+    match state.store().claim_idempotency_key(tenant, key, fingerprint).await? {
+        IdempotencyClaim::Claimed => Ok(None),
+        IdempotencyClaim::Replay(stored) => replay(state, tenant, stored).await.map(Some),
+        IdempotencyClaim::InProgress => Err(Error::Conflict {
+            code: "idempotency_in_progress",
+            message: format!("a request with Idempotency-Key '{key}' is still in progress"),
+        }),
+        IdempotencyClaim::Mismatch => Err(Error::Conflict {
+            code: "idempotency_mismatch",
+            message: format!("Idempotency-Key '{key}' was used with a different request"),
+        }),
     }
 }
 
@@ -791,21 +864,8 @@ pub async fn handler(
         signet_store::sha256_hex(format!("documents/sign\n{opts}\n{input_sha}\n{}", received.seal.is_some()).as_bytes())
     };
     if let Some(key) = &idempotency_key {
-        match state.store().claim_idempotency_key(&tenant, key, &fingerprint).await? {
-            IdempotencyClaim::Claimed => {}
-            IdempotencyClaim::Replay(stored) => return replay(&state, &tenant, stored).await,
-            IdempotencyClaim::InProgress => {
-                return Err(Error::Conflict {
-                    code: "idempotency_in_progress",
-                    message: format!("a request with Idempotency-Key '{key}' is still in progress"),
-                });
-            }
-            IdempotencyClaim::Mismatch => {
-                return Err(Error::Conflict {
-                    code: "idempotency_mismatch",
-                    message: format!("Idempotency-Key '{key}' was used with a different request"),
-                });
-            }
+        if let Some(first) = claim_idempotency(&state, &tenant, key, &fingerprint).await? {
+            return Ok(first);
         }
     }
     let signed =

@@ -65,8 +65,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use signet_store::{
-    Batch, BatchItem, IdempotencyClaim, ItemOutcome, ItemResult, ItemState, ItemWithDocument, NewBatchItem, Scope,
-    Store, StoredResponse,
+    Batch, BatchItem, ItemOutcome, ItemResult, ItemState, ItemWithDocument, NewBatchItem, Scope, Store, StoredResponse,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
@@ -215,21 +214,8 @@ pub async fn create(
         signet_store::sha256_hex(text.as_bytes())
     };
     if let Some(key) = &idempotency_key {
-        match state.store().claim_idempotency_key(&tenant, key, &fingerprint).await? {
-            IdempotencyClaim::Claimed => {}
-            IdempotencyClaim::Replay(stored) => return agent::replay(&state, &tenant, stored).await,
-            IdempotencyClaim::InProgress => {
-                return Err(Error::Conflict {
-                    code: "idempotency_in_progress",
-                    message: format!("a request with Idempotency-Key '{key}' is still in progress"),
-                });
-            }
-            IdempotencyClaim::Mismatch => {
-                return Err(Error::Conflict {
-                    code: "idempotency_mismatch",
-                    message: format!("Idempotency-Key '{key}' was used with a different request"),
-                });
-            }
+        if let Some(first) = agent::claim_idempotency(&state, &tenant, key, &fingerprint).await? {
+            return Ok(first);
         }
     }
     let batch = match store_batch(&state, &tenant, &caller.key_id, &options, upload.inputs).await {
@@ -329,7 +315,7 @@ fn document_name(raw: Option<&str>, index: usize) -> Result<String, Error> {
 async fn receive_multipart(state: &AppState, query: Option<&str>, request: Request) -> Result<Upload, Error> {
     let limits = Limits::of(state);
     let dir = state.blobs().staging_dir();
-    let mut options = parse_query(query)?;
+    let options = parse_query(query)?;
     let mut fields = serde_json::Map::new();
     let mut inputs: Vec<Input> = Vec::new();
     let mut total = 0u64;
@@ -366,30 +352,11 @@ async fn receive_multipart(state: &AppState, query: Option<&str>, request: Reque
                 ));
             }
             _ => {
-                let value =
-                    field.text().await.map_err(|e| Error::bad("bad_multipart", format!("field {name}: {e}")))?;
-                let value = if name == "page" {
-                    serde_json::Value::from(
-                        value
-                            .trim()
-                            .parse::<i64>()
-                            .map_err(|_| Error::bad("bad_option", format!("page '{value}' is not a whole number")))?,
-                    )
-                } else {
-                    serde_json::Value::from(value)
-                };
-                fields.insert(name, value);
+                agent::add_option_part(&mut fields, field, name).await?;
             }
         }
     }
-    if !fields.is_empty() {
-        let mut merged = serde_json::to_value(&options).map_err(|e| Error::bad("bad_option", e.to_string()))?;
-        if let Some(m) = merged.as_object_mut() {
-            m.extend(fields);
-            m.retain(|_, v| !v.is_null());
-        }
-        options = serde_json::from_value(merged).map_err(|e| Error::bad("bad_option", format!("form field: {e}")))?;
-    }
+    let options = agent::with_form_fields(options, fields)?;
     Ok(Upload { options, inputs, skipped: 0 })
 }
 

@@ -224,7 +224,8 @@ pub struct IdentityView {
     pub created_at: i64,
 }
 
-fn valid_name(name: &str) -> bool {
+/// Whether `name` may name an identity: 1–64 letters, digits, `-`, `_`, `.`.
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 

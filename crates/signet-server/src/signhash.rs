@@ -19,7 +19,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use signet_crypto::DigestAlgorithm;
 use signet_pades::{Level, OnlineValidation, Revocation, TsaClient, ValidationSource};
-use signet_store::{IdempotencyClaim, Scope, SignatureRecord, StoredResponse};
+use signet_store::{Scope, SignatureRecord, StoredResponse};
 
 use crate::auth::Caller;
 use crate::meter::Admission;
@@ -190,26 +190,8 @@ pub async fn handler(
         )
         .as_bytes(),
     );
-    match state.store().claim_idempotency_key(&tenant, &key, &fingerprint).await? {
-        IdempotencyClaim::Claimed => {}
-        IdempotencyClaim::Replay(stored) => {
-            let mut resp = ([(axum::http::header::CONTENT_TYPE, "application/json")], stored.body.unwrap_or_default())
-                .into_response();
-            resp.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
-            return Ok(resp);
-        }
-        IdempotencyClaim::InProgress => {
-            return Err(Error::Conflict {
-                code: "idempotency_in_progress",
-                message: format!("a request with Idempotency-Key '{key}' is still in progress"),
-            });
-        }
-        IdempotencyClaim::Mismatch => {
-            return Err(Error::Conflict {
-                code: "idempotency_mismatch",
-                message: format!("Idempotency-Key '{key}' was used with a different request"),
-            });
-        }
+    if let Some(first) = crate::agent::claim_idempotency(&state, &tenant, &key, &fingerprint).await? {
+        return Ok(first);
     }
     match sign(&state, &tenant, &caller.key_id, &request, "sign-hash").await {
         Ok(response) => {

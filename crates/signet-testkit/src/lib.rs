@@ -438,21 +438,7 @@ fn build_test_pdf(pages: &[TestPage], mark: bool) -> Vec<u8> {
         }
         objs.push(format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()));
     }
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", objs.len() + 1).as_bytes());
-    for off in offsets {
-        out.extend_from_slice(format!("{off:010} 00000 n\r\n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objs.len() + 1).as_bytes(),
-    );
-    out
+    assemble_pdf(&objs)
 }
 
 impl Pki {
@@ -664,6 +650,9 @@ impl Reply {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
     }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
@@ -710,7 +699,7 @@ impl Api {
         let headers =
             resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
         let mut body = Vec::new();
-        resp.into_body().into_reader().read_to_end(&mut body).unwrap();
+        resp.into_body().with_config().limit(1 << 30).reader().read_to_end(&mut body).unwrap();
         Reply { status, headers, body }
     }
 
@@ -758,6 +747,11 @@ pub fn marked_pdf(marker: &str, size: usize) -> Vec<u8> {
         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>".to_string(),
         format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len() + 1),
     ];
+    assemble_pdf(&objs)
+}
+
+/// A classic-xref PDF 1.7 of `objs` (object 1 the catalog), numbered from 1 in order.
+fn assemble_pdf(objs: &[String]) -> Vec<u8> {
     let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::new();
     for (i, o) in objs.iter().enumerate() {
