@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace. Installs what the tests need first (idempotent):
 # the independent validators of the peer kit (pyHanko, poppler's pdfsig and pdftoppm, qpdf,
-# openssl) through ../shared/peer/setup.sh, and a PostgreSQL server through
-# scripts/postgres.sh (the store's tests run on SQLite and on PostgreSQL). Extra arguments go
-# to `cargo test`.
+# openssl) through ../shared/peer/setup.sh, a PostgreSQL server through
+# scripts/postgres.sh (the store's tests run on SQLite and on PostgreSQL), and moto, the
+# S3-compatible server of the S3 blob store's tests, through scripts/moto.sh. Extra arguments
+# go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEER="${SIGNET_PEER_DIR:-$(cd .. && pwd)/shared/peer}"
@@ -16,6 +17,10 @@ export SIGNET_PEER_DIR="$PEER"
 if [ -z "${SIGNET_TEST_POSTGRES_URL:-}" ]; then
   SIGNET_TEST_POSTGRES_URL="$(scripts/postgres.sh)"
   export SIGNET_TEST_POSTGRES_URL
+fi
+if [ -z "${SIGNET_TEST_MOTO:-}" ]; then
+  SIGNET_TEST_MOTO="$(scripts/moto.sh)"
+  export SIGNET_TEST_MOTO
 fi
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

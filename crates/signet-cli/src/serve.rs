@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use signet_server::S3Options;
 use signet_server::ServerConfig;
 use tracing_subscriber::EnvFilter;
 
@@ -22,9 +23,17 @@ resume at the next start.
 The first start also prints an operator API key once (or set SIGNET_ADMIN_TOKEN to choose
 it): it creates tenants and their keys through the API (see /api/docs).
 
+Documents and seal images are kept in DATA/blobs, or with --blob-store s3://BUCKET[/PREFIX]
+in an S3-compatible bucket (AWS S3, MinIO, Ceph…), DATA/blobs then holding only files being
+uploaded and a read cache. Credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+(and AWS_SESSION_TOKEN), never from the command line; on AWS without them, from the instance's
+or container's role. The server does not start when the bucket cannot be listed.
+
 Examples:
   signet serve
   signet serve --database-url postgres://signet:secret@127.0.0.1/signet
+  AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… signet serve --blob-store s3://signet-blobs/prod \\
+      --s3-endpoint http://127.0.0.1:9000
   SIGN_KEY=sgk_... signet serve --sign-api-url http://sign.example:8080 --sign-api-key-env SIGN_KEY
   signet serve --listen 0.0.0.0:8080 --data-dir /var/lib/signet --trust root-ca.pem \\
       --public-url http://pki.example.com
@@ -78,6 +87,17 @@ pub(crate) struct ServeArgs {
     /// [default: the number of cores].
     #[arg(long, value_name = "N", env = "SIGNET_BATCH_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
     batch_workers: Option<u16>,
+    /// Keep documents and seal images in an S3-compatible bucket, under an optional key
+    /// prefix: s3://BUCKET[/PREFIX] [default: in DATA/blobs].
+    #[arg(long, value_name = "URL", env = "SIGNET_BLOB_STORE", value_parser = parse_blob_store)]
+    blob_store: Option<S3Options>,
+    /// Endpoint of an S3-compatible server other than AWS, e.g. http://127.0.0.1:9000 for a
+    /// local MinIO (path-style requests; http:// allowed) [default: AWS S3].
+    #[arg(long, value_name = "URL", env = "SIGNET_S3_ENDPOINT", requires = "blob_store")]
+    s3_endpoint: Option<String>,
+    /// The bucket's region [default: $AWS_REGION or $AWS_DEFAULT_REGION, else us-east-1].
+    #[arg(long, value_name = "REGION", env = "SIGNET_S3_REGION", requires = "blob_store")]
+    s3_region: Option<String>,
 }
 
 pub(crate) fn run(a: ServeArgs) -> ExitCode {
@@ -96,6 +116,7 @@ pub(crate) fn run(a: ServeArgs) -> ExitCode {
         pkcs11: a.pkcs11_module.map(|module| signet_server::Pkcs11Config { module, pin_env: a.pkcs11_pin_env }),
         sign_api: None,
         batch_workers: a.batch_workers.map_or(ServerConfig::default().batch_workers, usize::from),
+        s3: a.blob_store.map(|s3| S3Options { endpoint: a.s3_endpoint, region: a.s3_region, ..s3 }),
     };
     let mut config = config;
     if let (Some(url), Some(var)) = (a.sign_api_url, a.sign_api_key_env) {
@@ -121,6 +142,10 @@ pub(crate) fn run(a: ServeArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn parse_blob_store(s: &str) -> Result<S3Options, String> {
+    S3Options::from_url(s)
 }
 
 fn parse_oid(s: &str) -> Result<signet_cms::oid::ObjectIdentifier, String> {

@@ -6,13 +6,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use signet_testkit::{Api, Reply, SignetServer, TestDatabase, TestPage, test_pdf, validate_level};
+use signet_testkit::{
+    Api, Reply, SignetServer, TestDatabase, TestPage, multipart_form, test_pdf, unzip, validate_level,
+};
 
 const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
 const ADMIN: &str = "sgk_testadmin.0123456789abcdefghijklmnop";
@@ -27,7 +29,7 @@ trait BatchApi {
 impl BatchApi for Api {
     /// Posts a batch as a multipart form: option fields, then the files.
     fn post_batch(&self, fields: &[(&str, &str)], files: &[(String, Vec<u8>)], extra: &[(&str, &str)]) -> Reply {
-        let form = multipart("b0undary", fields, files);
+        let form = multipart_form("b0undary", fields, files);
         self.send("POST", "/api/v1/batches", Some("multipart/form-data; boundary=b0undary"), Some(&form), extra)
     }
 
@@ -61,27 +63,6 @@ impl BatchApi for Api {
     }
 }
 
-fn multipart(boundary: &str, fields: &[(&str, &str)], files: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (name, value) in fields {
-        out.extend(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
-        );
-    }
-    for (name, data) in files {
-        out.extend(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        out.extend(data);
-        out.extend(b"\r\n");
-    }
-    out.extend(format!("--{boundary}--\r\n").as_bytes());
-    out
-}
-
 /// `n` PDFs of 1 to 3 pages (different bytes each), named `doc-N.pdf`.
 fn pdfs(n: usize, prefix: &str) -> Vec<(String, Vec<u8>)> {
     (0..n)
@@ -104,19 +85,6 @@ fn zip_of(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
     }
     z.finish().unwrap();
     out.into_inner()
-}
-
-/// The files of a results.zip: name → bytes.
-fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    (0..archive.len())
-        .map(|i| {
-            let mut f = archive.by_index(i).unwrap();
-            let mut data = Vec::new();
-            f.read_to_end(&mut data).unwrap();
-            (f.name().to_string(), data)
-        })
-        .collect()
 }
 
 /// `signet verify --trust ROOT` on a file: whether every signature is valid.

@@ -852,7 +852,7 @@ pub async fn handler(
         (Some(f), None) => (f.to_path_buf(), received.file_sha256.clone().unwrap_or_default()),
         (None, Some(id)) => {
             let doc = state.store().document(&tenant, id).await?;
-            (state.blobs().local_path(&doc.blob_key).map_err(Error::internal("finding a document"))?, doc.sha256)
+            (state.blobs().local_file(&doc.blob_key).await.map_err(Error::internal("fetching a document"))?, doc.sha256)
         }
         (Some(_), Some(_)) => return Err(Error::bad("bad_request", "send a document or a document_id, not both")),
         (None, None) => {
@@ -951,6 +951,6 @@ pub async fn document_response(
 }
 
 /// Where the uploads of a server killed mid-request are cleaned.
-pub fn staging_prefixes() -> [&'static str; 2] {
-    [".signet-in-", ".signet-out-"]
+pub fn staging_prefixes() -> [&'static str; 3] {
+    [".signet-in-", ".signet-out-", signet_store::DOWNLOAD_PREFIX]
 }

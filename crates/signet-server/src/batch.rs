@@ -51,7 +51,7 @@
 
 use std::collections::HashSet;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -665,20 +665,15 @@ pub async fn results(
     let tenant = caller.tenant_with(Scope::SignDocument)?;
     let batch = state.store().batch(Some(tenant), &id).await?;
     let items = state.store().batch_items_with_documents(&id, -1, i64::MAX).await?;
-    let mut files = Vec::with_capacity(items.len());
-    for entry in &items {
-        files.push(match &entry.document {
-            Some(doc) if entry.item.state == ItemState::Done => {
-                Some(state.blobs().local_path(&doc.blob_key).map_err(Error::internal("finding a signed document"))?)
-            }
-            _ => None,
-        });
-    }
     let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(4);
     let batch_id = batch.id.clone();
+    let blobs = state.blobs().clone();
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let writer = ChannelWriter { tx: tx.clone(), buf: Vec::with_capacity(ZIP_CHUNK) };
-        if let Err(e) = write_results(&batch, &items, &files, writer) {
+        // each document fetched as its turn comes (from S3: into the local cache)
+        let open = |key: &str| std::fs::File::open(runtime.block_on(blobs.local_file(key))?);
+        if let Err(e) = write_results(&batch, &items, open, writer) {
             if e.kind() != io::ErrorKind::BrokenPipe {
                 tracing::error!("batch {}: writing results.zip failed: {e}", batch.id);
                 let _ = tx.blocking_send(Err(e));
@@ -751,10 +746,12 @@ fn zip_time(millis: i64) -> zip::DateTime {
     .unwrap_or_default()
 }
 
+/// Writes the zip of the done items' documents, each opened by `open` from its blob key, and
+/// `results.json`.
 fn write_results(
     batch: &Batch,
     items: &[ItemWithDocument],
-    files: &[Option<PathBuf>],
+    open: impl Fn(&str) -> io::Result<std::fs::File>,
     writer: ChannelWriter,
 ) -> io::Result<()> {
     let zip_err = |e: zip::result::ZipError| io::Error::other(e.to_string());
@@ -763,7 +760,7 @@ fn write_results(
     taken.insert("results.json".to_string());
     let mut manifest = Vec::with_capacity(items.len());
     let (mut done, mut failed, mut pending) = (0, 0, 0);
-    for (entry, path) in items.iter().zip(files) {
+    for entry in items {
         let item = &entry.item;
         match item.state {
             ItemState::Done => done += 1,
@@ -771,7 +768,7 @@ fn write_results(
             ItemState::Pending => pending += 1,
         }
         let mut file_name = None;
-        if let (Some(doc), Some(path)) = (&entry.document, path) {
+        if let Some(doc) = entry.document.as_ref().filter(|_| item.state == ItemState::Done) {
             let name = unique_name(&item.name, &mut taken);
             // PDFs are compressed inside already: stored as they are
             let options = zip::write::SimpleFileOptions::default()
@@ -780,7 +777,7 @@ fn write_results(
                 .large_file(doc.size as u64 >= u64::from(u32::MAX))
                 .unix_permissions(0o644);
             zip.start_file(name.as_str(), options).map_err(zip_err)?;
-            let mut f = std::fs::File::open(path)?;
+            let mut f = open(&doc.blob_key)?;
             io::copy(&mut f, &mut zip)?;
             file_name = Some(name);
         }
@@ -947,24 +944,21 @@ pub async fn resume(state: &AppState) -> Result<usize, Error> {
 
 async fn remove_unrecorded_outputs(state: &AppState, batch: &Batch) -> Result<(), Error> {
     let dir_key = format!("{}out", batch_prefix(&batch.tenant_id, &batch.id));
-    let dir = state.blobs().local_path(&dir_key).map_err(Error::internal("finding a batch's outputs"))?;
-    let mut entries = match tokio::fs::read_dir(&dir).await {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::internal("listing a batch's outputs")(e)),
-    };
+    let outputs = state.blobs().list(&dir_key).await.map_err(Error::internal("listing a batch's outputs"))?;
+    if outputs.is_empty() {
+        return Ok(());
+    }
     let recorded: HashSet<String> = state
         .store()
         .batch_items(&batch.id)
         .await?
         .into_iter()
-        .filter_map(|i| i.document_id.map(|d| format!("{d}.pdf")))
+        .filter_map(|i| i.document_id.map(|d| format!("{dir_key}/{d}.pdf")))
         .collect();
     let mut removed = 0;
-    while let Some(entry) = entries.next_entry().await.map_err(Error::internal("listing a batch's outputs"))? {
-        let name = entry.file_name().to_string_lossy().to_string();
-        if !recorded.contains(&name) {
-            tokio::fs::remove_file(entry.path()).await.map_err(Error::internal("removing an unrecorded output"))?;
+    for key in outputs {
+        if !recorded.contains(&key) {
+            state.blobs().delete(&key).await.map_err(Error::internal("removing an unrecorded output"))?;
             removed += 1;
         }
     }
@@ -1118,8 +1112,8 @@ async fn sign_item(
         name: Some(item.name.clone()),
         source_id: None,
     };
-    let signed = match state.blobs().local_path(&item.input_blob) {
-        Err(e) => Err(Error::internal("finding a batch document")(e)),
+    let signed = match state.blobs().local_file(&item.input_blob).await {
+        Err(e) => Err(Error::internal("fetching a batch document")(e)),
         Ok(input) => {
             let mut waited = Duration::ZERO;
             loop {

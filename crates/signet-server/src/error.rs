@@ -80,6 +80,9 @@ pub enum Error {
         /// Why.
         source: io::Error,
     },
+    /// At start: the blob store cannot be used (an S3 bucket that cannot be reached or
+    /// listed); the message names the bucket and the endpoint.
+    BlobStore(String),
     /// At start: a trust anchor file could not be read or holds no certificate.
     TrustAnchor {
         /// The file.
@@ -131,6 +134,7 @@ impl Error {
             Error::Upstream(_) => StatusCode::BAD_GATEWAY,
             Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::DataDir { .. }
+            | Error::BlobStore(_)
             | Error::TrustAnchor { .. }
             | Error::Authority(_)
             | Error::TrustService(_)
@@ -157,6 +161,7 @@ impl Error {
             Error::Upstream(_) => "upstream_failed",
             Error::Store(_) => "internal_error",
             Error::DataDir { .. }
+            | Error::BlobStore(_)
             | Error::TrustAnchor { .. }
             | Error::Authority(_)
             | Error::TrustService(_)
@@ -206,6 +211,7 @@ impl fmt::Display for Error {
             Error::DataDir { path, source } => {
                 write!(f, "cannot prepare the data directory at {}: {source}", path.display())
             }
+            Error::BlobStore(s) => write!(f, "blob store: {s}"),
             Error::TrustAnchor { path, reason } => write!(f, "trust anchor {}: {reason}", path.display()),
             Error::Authority(e) => write!(f, "certification authority: {e}"),
             Error::TrustService(s) => f.write_str(s),

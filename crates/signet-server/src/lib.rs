@@ -31,6 +31,7 @@ use utoipa_axum::routes;
 pub use batch::BatchRunner;
 pub use error::Error;
 pub use identities::Pkcs11Config;
+pub use signet_store::{S3Credentials, S3Options};
 pub use state::{ADMIN_TOKEN_ENV, AppState, LocalServices, open_authority};
 pub use trust::{MAX_TRUST_REQUEST_BYTES, TrustServices, trust_routes};
 
@@ -61,6 +62,9 @@ pub struct ServerConfig {
     pub sign_api: Option<(String, String)>,
     /// Documents of batches signed at a time (default: the number of cores).
     pub batch_workers: usize,
+    /// An S3-compatible bucket for the blobs (documents, seal images), with `DATA/blobs` as
+    /// its staging directory and read cache; the blobs are in `DATA/blobs` when `None`.
+    pub s3: Option<signet_store::S3Options>,
 }
 
 /// The TSA policy used when none is configured: `1.2.3.4.1`, the placeholder of OpenSSL's
@@ -85,6 +89,7 @@ impl Default for ServerConfig {
             pkcs11: None,
             sign_api: None,
             batch_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            s3: None,
         }
     }
 }

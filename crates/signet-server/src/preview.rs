@@ -135,7 +135,7 @@ pub async fn upload(
 async fn document_path(state: &AppState, caller: &Caller, id: &str) -> Result<std::path::PathBuf, Error> {
     let tenant = caller.tenant_with_any(&[Scope::SignDocument, Scope::Manage])?;
     let doc = state.store().document(tenant, id).await?;
-    state.blobs().local_path(&doc.blob_key).map_err(Error::internal("finding a document"))
+    state.blobs().local_file(&doc.blob_key).await.map_err(Error::internal("fetching a document"))
 }
 
 /// A page's geometry as displayed (PDF points, `/Rotate` applied) and its image's URL.

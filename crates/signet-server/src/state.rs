@@ -122,7 +122,11 @@ impl AppState {
         let store =
             Store::open(&url).await.map_err(|e| Error::Database { url: signet_store::redact(&url), source: e })?;
         let blob_dir = data.join("blobs");
-        let blobs = BlobStore::local(&blob_dir).map_err(|source| Error::DataDir { path: blob_dir, source })?;
+        let blobs = match &config.s3 {
+            None => BlobStore::local(&blob_dir).map_err(|source| Error::DataDir { path: blob_dir, source })?,
+            Some(s3) => BlobStore::s3(s3, &blob_dir).map_err(|e| Error::BlobStore(e.to_string()))?,
+        };
+        blobs.check().await.map_err(|e| Error::BlobStore(e.to_string()))?;
         remove_stale_staging(&blobs.staging_dir());
         let master = match signet_crypto::MasterKey::from_env(signet_crypto::MasterKey::ENV_VAR) {
             Ok(Some(m)) => m,

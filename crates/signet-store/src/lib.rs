@@ -23,7 +23,7 @@ use sqlx::{AnyPool, Executor};
 pub use batches::{
     Batch, BatchItem, BatchProgress, ItemOutcome, ItemResult, ItemState, ItemWithDocument, NewBatchItem, new_batch_id,
 };
-pub use blob::{BlobStore, LocalBlobStore, PutResult};
+pub use blob::{BlobStore, DOWNLOAD_PREFIX, LocalBlobStore, PutResult, S3BlobStore, S3Credentials, S3Options};
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
 pub use records::{DocumentRecord, Identity, ImageRecord, KeyStoreKind, SignatureRecord, Template};
 pub use tenants::{ApiKey, NewApiKey, Scope, Tenant, TenantLimits, Usage, UsageDelta, split_token};

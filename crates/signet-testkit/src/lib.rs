@@ -117,7 +117,12 @@ impl SignetServer {
 
     /// [`SignetServer::start`] with extra environment variables.
     pub fn start_with_env(bin: &str, data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> SignetServer {
-        let port = free_port();
+        Self::start_on(bin, free_port(), data_dir, extra, env)
+    }
+
+    /// [`SignetServer::start_with_env`] on a given port: a server started again where it was,
+    /// so that the URLs in the certificates it issued (CRLs, OCSP) still reach it.
+    pub fn start_on(bin: &str, port: u16, data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> SignetServer {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.with_extension("log")).unwrap();
         let child = Command::new(bin)
             .envs(env.iter().copied())
@@ -499,13 +504,28 @@ pub fn softhsm_module_or_skip(test: &str) -> Option<PathBuf> {
         return Some(m.clone());
     }
     let what = if module.is_none() { "the libsofthsm2.so module" } else { "softhsm2-util" };
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    assert!(!ci, "{test}: SoftHSM2 is not installed ({what} not found) and CI is set; run ../shared/peer/setup.sh");
-    eprintln!();
-    eprintln!("!!! {test}: SKIPPED: SoftHSM2 is not installed ({what} not found).");
-    eprintln!("!!! Install it (../shared/peer/setup.sh, or apt-get install softhsm2) to run the PKCS#11 tests.");
-    eprintln!();
+    missing_tool(
+        test,
+        &format!("SoftHSM2 ({what} not found)"),
+        "install it (../shared/peer/setup.sh, or apt-get install softhsm2) to run the PKCS#11 tests",
+    );
     None
+}
+
+/// Whether the tests run under CI: `CI` set to anything but "", "false" or "0". There a
+/// missing system tool fails the tests that need it instead of skipping them.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A test's `tool` is missing: under CI the test fails; elsewhere a loud notice says it is
+/// skipped and `how` to get the tool (the caller then returns).
+fn missing_tool(test: &str, tool: &str, how: &str) {
+    assert!(!in_ci(), "{test}: {tool} is not installed and CI is set: {how}");
+    eprintln!();
+    eprintln!("!!! {test}: SKIPPED: {tool} is not installed.");
+    eprintln!("!!! To run it: {how}.");
+    eprintln!();
 }
 
 /// A throw-away SoftHSM2 token store in a directory of its own (`softhsm2.conf` with
@@ -581,7 +601,7 @@ impl TestDatabase {
             Ok(url) if !url.is_empty() => dbs.push(TestDatabase::postgres(&url)),
             _ => {
                 assert!(
-                    std::env::var_os("CI").is_none(),
+                    !in_ci(),
                     "SIGNET_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh (it starts PostgreSQL)"
                 );
                 eprintln!("note: SIGNET_TEST_POSTGRES_URL is not set; testing on SQLite only");
@@ -767,4 +787,203 @@ fn assemble_pdf(objs: &[String]) -> Vec<u8> {
         format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objs.len() + 1).as_bytes(),
     );
     out
+}
+
+/// The Python that runs moto (an S3-compatible server) for the test `test`:
+/// `$SIGNET_TEST_MOTO` (scripts/moto.sh prints it; scripts/test.sh sets it), else the venv
+/// scripts/moto.sh makes (`${SIGNET_TOOLS_VENV:-/tmp/signet-tools-venv}`) when moto is in it.
+/// When neither is there: under `CI` the test fails; elsewhere it prints a loud notice and
+/// returns `None`, and the caller returns.
+pub fn moto_python_or_skip(test: &str) -> Option<PathBuf> {
+    let has_moto =
+        |py: &Path| Command::new(py).args(["-c", "import moto.server"]).output().is_ok_and(|o| o.status.success());
+    if let Some(py) = std::env::var_os("SIGNET_TEST_MOTO").filter(|v| !v.is_empty()) {
+        let py = PathBuf::from(py);
+        assert!(has_moto(&py), "{test}: SIGNET_TEST_MOTO={} cannot import moto.server", py.display());
+        return Some(py);
+    }
+    let venv = std::env::var_os("SIGNET_TOOLS_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp/signet-tools-venv"));
+    let py = venv.join("bin/python");
+    if has_moto(&py) {
+        return Some(py);
+    }
+    missing_tool(
+        test,
+        "moto (the S3-compatible test server)",
+        "run scripts/moto.sh (scripts/test.sh does) to install it and run the S3 tests",
+    );
+    None
+}
+
+/// A moto S3 server on a free port of 127.0.0.1 with one empty bucket, stopped (killed and
+/// reaped) when dropped. moto accepts any credentials and does not check signatures: the
+/// helpers here send plain HTTP requests with an `Authorization` header that only names an
+/// access key (without one, a request is anonymous and refused private objects).
+pub struct MotoServer {
+    /// The port it listens on.
+    pub port: u16,
+    /// The bucket made at start.
+    pub bucket: String,
+    child: Child,
+    agent: ureq::Agent,
+}
+
+impl MotoServer {
+    /// Starts `python -m moto.server -H 127.0.0.1 -p PORT` (its log in `log`), waits (up to
+    /// 60 s) until it answers, and creates `bucket` with a plain HTTP PUT.
+    pub fn start(python: &Path, bucket: &str, log: &Path) -> MotoServer {
+        let port = free_port();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        let child = Command::new(python)
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut server = MotoServer { port, bucket: bucket.to_string(), child, agent };
+        let start = std::time::Instant::now();
+        loop {
+            if let Ok(r) = server.agent.get(&server.endpoint()).call() {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("moto exited with {status}");
+            }
+            assert!(start.elapsed() < std::time::Duration::from_secs(60), "moto did not answer in 60 s");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let r = server.agent.put(&server.bucket_url("")).header("Authorization", MOTO_AUTH).send_empty().unwrap();
+        assert!(r.status().is_success(), "creating the bucket {bucket}: {}", r.status());
+        server
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn bucket_url(&self, key: &str) -> String {
+        format!("{}/{}/{key}", self.endpoint(), self.bucket)
+    }
+
+    /// The objects under `prefix`, as (key, size), in key order (ListObjectsV2, every page).
+    pub fn list(&self, prefix: &str) -> Vec<(String, u64)> {
+        let mut objects = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut req = self
+                .agent
+                .get(&self.bucket_url(""))
+                .header("Authorization", MOTO_AUTH)
+                .query("list-type", "2")
+                .query("prefix", prefix);
+            if let Some(t) = &token {
+                req = req.query("continuation-token", t);
+            }
+            let mut r = req.call().unwrap();
+            assert!(r.status().is_success(), "listing {prefix}: {}", r.status());
+            let xml = r.body_mut().read_to_string().unwrap();
+            for contents in xml.split("<Contents>").skip(1) {
+                let key = xml_text(contents, "Key").unwrap();
+                let size = xml_text(contents, "Size").unwrap().parse().unwrap();
+                objects.push((key, size));
+            }
+            match xml_text(&xml, "NextContinuationToken") {
+                Some(t) if xml_text(&xml, "IsTruncated").as_deref() == Some("true") => token = Some(t),
+                _ => break,
+            }
+        }
+        objects.sort();
+        objects
+    }
+
+    /// The bytes of the object `key`, or `None` when there is none.
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let mut r = self.agent.get(&self.bucket_url(key)).header("Authorization", MOTO_AUTH).call().unwrap();
+        if r.status() == 404 {
+            return None;
+        }
+        assert!(r.status().is_success(), "GET {key}: {}", r.status());
+        Some(r.body_mut().with_config().limit(1 << 30).read_to_vec().unwrap())
+    }
+
+    /// Stores `bytes` as the object `key`.
+    pub fn put(&self, key: &str, bytes: &[u8]) {
+        let r = self
+            .agent
+            .put(&self.bucket_url(key))
+            .header("Authorization", MOTO_AUTH)
+            .header("Content-Type", "application/octet-stream")
+            .send(bytes)
+            .unwrap();
+        assert!(r.status().is_success(), "PUT {key}: {}", r.status());
+    }
+}
+
+/// An AWS Signature V4 header naming the access key `testing`, with a signature moto does
+/// not check.
+const MOTO_AUTH: &str =
+    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The text of the first `<tag>…</tag>` in `xml` (XML entities of keys decoded).
+fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = start + xml[start..].find(&format!("</{tag}>"))?;
+    Some(
+        xml[start..end]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// A `multipart/form-data` body with `boundary`: text `fields`, then each of `files` as a
+/// `file` part (`application/pdf`, its name as the file name).
+pub fn multipart_form(boundary: &str, fields: &[(&str, &str)], files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, value) in fields {
+        out.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    for (name, data) in files {
+        out.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        out.extend(data);
+        out.extend(b"\r\n");
+    }
+    out.extend(format!("--{boundary}--\r\n").as_bytes());
+    out
+}
+
+/// The files of a zip (a batch's results.zip): name → bytes, in the archive's order.
+pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut f = archive.by_index(i).unwrap();
+            let mut data = Vec::new();
+            f.read_to_end(&mut data).unwrap();
+            (f.name().to_string(), data)
+        })
+        .collect()
 }
