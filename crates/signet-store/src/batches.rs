@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
-use crate::records::{document_from_row, insert_document, insert_signatures};
+use crate::records::{document_from_row, insert_rows};
 use crate::tenants::{UsageDelta, add_usage};
 use crate::{DocumentRecord, Error, Result, SignatureRecord, Store, get, new_id, now_millis, parse_json};
 
@@ -370,8 +370,30 @@ impl Store {
     /// outcome was not committed). Whoever signed an item whose outcome did not apply deletes
     /// the blob it wrote. A failed transaction leaves every item of the group pending.
     pub async fn complete_batch_items(&self, outcomes: &[ItemOutcome]) -> Result<Vec<bool>> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut turn = self.write_turn().await;
+        let writer = turn.as_deref_mut().and_then(Option::as_mut);
+        let result = self.complete_batch_items_in_turn(writer, outcomes).await;
+        match result {
+            Ok((applied, next)) => {
+                self.remember_seq(next);
+                Ok(applied)
+            }
+            Err(e) => {
+                self.forget_seq();
+                Err(e)
+            }
+        }
+    }
+
+    async fn complete_batch_items_in_turn(
+        &self,
+        writer: Option<&mut sqlx::AnyConnection>,
+        outcomes: &[ItemOutcome],
+    ) -> Result<(Vec<bool>, std::collections::HashMap<String, i64>)> {
+        let mut tx = match writer {
+            Some(conn) => sqlx::Connection::begin(conn).await?,
+            None => self.pool.begin().await?,
+        };
         let mut applied = Vec::with_capacity(outcomes.len());
         let mut documents = Vec::new();
         let mut usage: Vec<UsageDelta> = Vec::new();
@@ -386,7 +408,7 @@ impl Store {
             None => usage.push(u.clone()),
         };
         let mut signatures: Vec<SignatureRecord> = outcomes.iter().flat_map(|o| o.signatures.iter().cloned()).collect();
-        insert_signatures(&mut tx, &mut signatures).await?;
+        let next = self.insert_signatures(&mut tx, &mut signatures).await?;
         for o in outcomes {
             if let Some(c) = &o.calls {
                 count(c);
@@ -416,14 +438,13 @@ impl Store {
                 }
             }
         }
-        for doc in documents {
-            insert_document(&mut tx, doc).await?;
-        }
+        let documents: Vec<DocumentRecord> = documents.into_iter().map(|d| DocumentRecord::clone(d)).collect();
+        insert_rows(&mut tx, &documents).await?;
         for u in &usage {
             add_usage(&mut tx, u).await?;
         }
         tx.commit().await?;
-        Ok(applied)
+        Ok((applied, next))
     }
 
     /// Fails every pending item of a batch with `reason`; returns how many.

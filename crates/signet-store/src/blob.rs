@@ -523,8 +523,9 @@ impl BlobStore {
         .map_err(|e| blob_error(self.backend_name(), key, e))
     }
 
-    /// Stores `bytes` under `key`, atomically.
-    pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> io::Result<PutResult> {
+    /// Stores `bytes` under `key`, atomically; with `durable`, flushed to the disk first (see
+    /// [`BlobStore::put_file`]).
+    pub async fn put_bytes(&self, key: &str, bytes: bytes::Bytes, durable: bool) -> io::Result<PutResult> {
         check_key(key).map_err(|e| blob_error(self.backend_name(), key, e))?;
         let staging = self.staging_dir();
         let tmp = tokio::task::spawn_blocking(move || -> io::Result<tempfile::TempPath> {
@@ -535,7 +536,7 @@ impl BlobStore {
         .await
         .map_err(io::Error::other)?
         .map_err(|e| blob_error(self.backend_name(), key, e))?;
-        self.put_file(key, tmp, true).await
+        self.put_file(key, tmp, durable).await
     }
 
     /// A local file holding the blob, to read it from (a streaming reader, a renderer): the
@@ -624,7 +625,7 @@ mod tests {
                 assert!(text.contains(&format!("'{bad}'")), "{text}");
                 assert!(text.contains("s3://signet-test/tenant-a at http://127.0.0.1:9"), "{text}");
             };
-            refused(store.put_bytes(bad, b"x".to_vec()).await.map(drop), "put_bytes");
+            refused(store.put_bytes(bad, b"x".to_vec().into(), false).await.map(drop), "put_bytes");
             let tmp = tempfile::NamedTempFile::new_in(store.staging_dir()).unwrap_or_else(|e| unreachable!("{e}"));
             refused(store.put_file(bad, tmp.into_temp_path(), false).await.map(drop), "put_file");
             refused(store.local_file(bad).await.map(drop), "local_file");
@@ -659,7 +660,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| unreachable!("{e}"));
         let store = BlobStore::local(dir.path()).unwrap_or_else(|e| unreachable!("{e}"));
         for key in ["b/out/1.pdf", "b/out/sub/2.pdf", "b/in/0.pdf"] {
-            store.put_bytes(key, key.as_bytes().to_vec()).await.unwrap_or_else(|e| unreachable!("{e}"));
+            store.put_bytes(key, key.as_bytes().to_vec().into(), false).await.unwrap_or_else(|e| unreachable!("{e}"));
         }
         let keys = store.list("b/out").await.unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(keys, ["b/out/1.pdf", "b/out/sub/2.pdf"]);

@@ -102,8 +102,12 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite's writers take turns here (see [`Store::write_turn`]).
-    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// SQLite's writers take turns here (see [`Store::write_turn`]), with a connection of
+    /// their own for the group commits (none for an in-memory database, whose every
+    /// connection would be another database).
+    writer: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::AnyConnection>>>,
+    /// The next signing-record number of each tenant, as of the last commit.
+    next_seq: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
 
 impl Store {
@@ -154,7 +158,16 @@ impl Store {
             }
         };
         sqlx::migrate!("./migrations").run(&pool).await.map_err(Error::Migration)?;
-        Ok(Store { pool, backend, writer: Default::default() })
+        let writer = match backend {
+            Backend::Sqlite if !url.contains(":memory:") => Some(pool.acquire().await?.detach()),
+            _ => None,
+        };
+        Ok(Store {
+            pool,
+            backend,
+            writer: std::sync::Arc::new(tokio::sync::Mutex::new(writer)),
+            next_seq: Default::default(),
+        })
     }
 
     /// On SQLite, the turn of this process's writers: SQLite lets one connection write at a
@@ -163,7 +176,11 @@ impl Store {
     /// milliseconds per transaction; queued here, they run back to back. A deferred
     /// transaction that reads before it writes also cannot then lose its snapshot to a
     /// concurrent writer. PostgreSQL queues on its own row locks: `None`.
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    ///
+    /// The turn holds the writers' own connection (when the database is a file): the group
+    /// commits run on it, so its page cache stays warm from one to the next instead of being
+    /// read again on whichever pooled connection comes up.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, Option<sqlx::AnyConnection>>> {
         match self.backend {
             Backend::Sqlite => Some(self.writer.lock().await),
             Backend::Postgres => None,
@@ -182,6 +199,9 @@ impl Store {
 
     /// Closes every connection (waits for those in use).
     pub async fn close(&self) {
+        if let Some(conn) = self.writer.lock().await.take() {
+            let _ = sqlx::Connection::close(conn).await;
+        }
         self.pool.close().await;
     }
 }

@@ -416,7 +416,7 @@ impl Store {
     pub async fn insert_document(&self, doc: &DocumentRecord) -> Result<()> {
         let _turn = self.write_turn().await;
         let mut conn = self.pool.acquire().await?;
-        insert_document(&mut conn, doc).await
+        insert_rows(&mut conn, std::slice::from_ref(doc)).await
     }
 
     /// A tenant's document.
@@ -445,17 +445,32 @@ impl Store {
         usage: &[UsageDelta],
         documents: &[DocumentRecord],
     ) -> Result<()> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
-        for doc in documents {
-            insert_document(&mut tx, doc).await?;
+        let mut turn = self.write_turn().await;
+        let writer = turn.as_deref_mut().and_then(Option::as_mut);
+        let written = async {
+            let mut tx = match writer {
+                Some(conn) => sqlx::Connection::begin(conn).await?,
+                None => self.pool.begin().await?,
+            };
+            insert_rows(&mut tx, documents).await?;
+            let next = self.insert_signatures(&mut tx, records).await?;
+            for delta in usage {
+                add_usage(&mut tx, delta).await?;
+            }
+            tx.commit().await?;
+            Ok(next)
         }
-        insert_signatures(&mut tx, records).await?;
-        for delta in usage {
-            add_usage(&mut tx, delta).await?;
+        .await;
+        match written {
+            Ok(next) => {
+                self.remember_seq(next);
+                Ok(())
+            }
+            Err(e) => {
+                self.forget_seq();
+                Err(e)
+            }
         }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// A tenant's signing records after `after_seq`, in order, at most `limit`.
@@ -472,64 +487,146 @@ impl Store {
     }
 }
 
-/// Inserts a document record on `conn` (a connection or a transaction).
-pub(crate) async fn insert_document(conn: &mut sqlx::AnyConnection, doc: &DocumentRecord) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO documents (id, tenant_id, kind, name, blob_key, size, sha256, source_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&doc.id)
-    .bind(&doc.tenant_id)
-    .bind(&doc.kind)
-    .bind(&doc.name)
-    .bind(&doc.blob_key)
-    .bind(doc.size)
-    .bind(&doc.sha256)
-    .bind(&doc.source_id)
-    .bind(doc.created_at)
-    .execute(conn)
-    .await?;
+/// Rows per multi-row `INSERT`, largest first: `n` rows are written in statements of these
+/// sizes, so only four statement texts exist per table (each prepared once per connection),
+/// and 64 rows of 15 columns stay under SQLite's oldest limit of 999 parameters.
+const INSERT_CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// A record written with [`insert_rows`].
+pub(crate) trait Row {
+    /// `INSERT INTO {this} ({COLUMNS})`.
+    const TABLE: &'static str;
+    /// The columns, comma separated.
+    const COLUMNS: &'static str;
+    /// How many.
+    const WIDTH: usize;
+    /// Binds the row's values in the order of `COLUMNS`.
+    fn bind<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q>;
+}
+
+impl Row for SignatureRecord {
+    const TABLE: &'static str = "signatures";
+    const COLUMNS: &'static str = SIGNATURE_COLUMNS;
+    const WIDTH: usize = 15;
+    fn bind<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query
+            .bind(self.id.clone())
+            .bind(self.tenant_id.clone())
+            .bind(self.seq)
+            .bind(self.identity_id.clone())
+            .bind(self.identity_name.clone())
+            .bind(self.key_id.clone())
+            .bind(self.digest_algorithm.clone())
+            .bind(self.digest.clone())
+            .bind(self.level.clone())
+            .bind(self.channel.clone())
+            .bind(self.caller.clone())
+            .bind(self.outcome.clone())
+            .bind(self.detail.clone())
+            .bind(self.document_id.clone())
+            .bind(self.created_at)
+    }
+}
+
+impl Row for DocumentRecord {
+    const TABLE: &'static str = "documents";
+    const COLUMNS: &'static str = DOCUMENT_COLUMNS;
+    const WIDTH: usize = 9;
+    fn bind<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query
+            .bind(self.id.clone())
+            .bind(self.tenant_id.clone())
+            .bind(self.kind.clone())
+            .bind(self.name.clone())
+            .bind(self.blob_key.clone())
+            .bind(self.size)
+            .bind(self.sha256.clone())
+            .bind(self.source_id.clone())
+            .bind(self.created_at)
+    }
+}
+
+/// Inserts `rows` on `conn` (within a transaction) in multi-row statements: a group commit
+/// of a few hundred records costs a handful of statements, not one per record.
+pub(crate) async fn insert_rows<T: Row>(conn: &mut sqlx::AnyConnection, rows: &[T]) -> Result<()> {
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = INSERT_CHUNKS.into_iter().find(|n| *n <= rest.len()).unwrap_or(1);
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_sql(T::TABLE, T::COLUMNS, T::WIDTH, n)));
+        for r in chunk {
+            query = r.bind(query);
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-/// Inserts signing records on `conn` (within a transaction), assigning each its `seq`: the
-/// next of its tenant's sequence.
-pub(crate) async fn insert_signatures(conn: &mut sqlx::AnyConnection, records: &mut [SignatureRecord]) -> Result<()> {
-    let mut next: HashMap<String, i64> = HashMap::new();
-    for r in records.iter_mut() {
-        let seq = match next.get(&r.tenant_id) {
-            Some(s) => *s,
-            None => {
-                let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM signatures WHERE tenant_id = $1")
-                    .bind(&r.tenant_id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                get::<i64>(&row, "m")? + 1
+/// `INSERT INTO table (columns) VALUES (…), (…)…` for `rows` rows of `width` parameters.
+fn insert_sql(table: &str, columns: &str, width: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for col in 0..width {
+            if col > 0 {
+                sql.push_str(", ");
             }
-        };
-        r.seq = seq;
-        next.insert(r.tenant_id.clone(), seq + 1);
-        sqlx::query(dynamic!(
-            "INSERT INTO signatures ({SIGNATURE_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-        ))
-        .bind(&r.id)
-        .bind(&r.tenant_id)
-        .bind(r.seq)
-        .bind(&r.identity_id)
-        .bind(&r.identity_name)
-        .bind(&r.key_id)
-        .bind(&r.digest_algorithm)
-        .bind(&r.digest)
-        .bind(&r.level)
-        .bind(&r.channel)
-        .bind(&r.caller)
-        .bind(&r.outcome)
-        .bind(&r.detail)
-        .bind(&r.document_id)
-        .bind(r.created_at)
-        .execute(&mut *conn)
-        .await?;
+            sql.push_str(&format!("${}", row * width + col + 1));
+        }
+        sql.push(')');
     }
-    Ok(())
+    sql
+}
+
+impl Store {
+    /// Inserts signing records on `conn` (within a transaction), assigning each its `seq`:
+    /// the next of its tenant's sequence. The next numbers are remembered from the last
+    /// commit (see [`Store::remember_seq`]), else read with `MAX(seq)`; a number taken by
+    /// another writer meanwhile fails the insert on `UNIQUE (tenant_id, seq)`, and the
+    /// caller forgets what it remembered ([`Store::forget_seq`]) and tries again. Returns
+    /// the next number of each tenant written, to remember once the transaction commits.
+    pub(crate) async fn insert_signatures(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        records: &mut [SignatureRecord],
+    ) -> Result<HashMap<String, i64>> {
+        let mut next: HashMap<String, i64> = HashMap::new();
+        for r in records.iter_mut() {
+            let cached = self.seq_cache().get(&r.tenant_id).copied();
+            let seq = match next.get(&r.tenant_id) {
+                Some(s) => *s,
+                None => match cached {
+                    Some(s) => s,
+                    None => {
+                        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM signatures WHERE tenant_id = $1")
+                            .bind(&r.tenant_id)
+                            .fetch_one(&mut *conn)
+                            .await?;
+                        get::<i64>(&row, "m")? + 1
+                    }
+                },
+            };
+            r.seq = seq;
+            next.insert(r.tenant_id.clone(), seq + 1);
+        }
+        insert_rows(conn, records).await?;
+        Ok(next)
+    }
+
+    /// After a commit: the next sequence numbers [`Store::insert_signatures`] returned.
+    pub(crate) fn remember_seq(&self, next: HashMap<String, i64>) {
+        self.seq_cache().extend(next);
+    }
+
+    /// After a failed transaction: read the sequences from the database again.
+    pub(crate) fn forget_seq(&self) {
+        self.seq_cache().clear();
+    }
+
+    fn seq_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        self.next_seq.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }

@@ -42,7 +42,7 @@ async fn s3_blob_store_round_trip() {
 
     // small: one PUT; large: a multipart upload (8 MiB parts), read from the file part by part
     let small = b"%PDF-1.7 small".to_vec();
-    store.put_bytes("docs/t/small.pdf", small.clone()).await.unwrap();
+    store.put_bytes("docs/t/small.pdf", small.clone().into(), true).await.unwrap();
     let large = document((20 << 20) + 12345);
     let tmp = tempfile::NamedTempFile::new_in(store.staging_dir()).unwrap();
     std::fs::write(tmp.path(), &large).unwrap();
