@@ -165,6 +165,31 @@ fn agent_and_sign_api_on(db: &TestDatabase, dir: &Path) {
     validate_level(&out, &root_pem, 1, None, "hard", "B-B")
         .unwrap_or_else(|t| panic!("{} multipart:\n{t}", db.backend));
 
+    // a document over the in-memory size goes through files: as a raw body (its length
+    // known, a file from the first byte) and as a form part (its length unknown, received in
+    // memory until it outgrows it, then spilled to a file)
+    let big = signet_testkit::marked_pdf("large document through files", 5 << 20);
+    let r = api.send(
+        "POST",
+        "/api/v1/documents/sign?identity=company-seal&level=b-lt&page=1&rect=40,40,160,120",
+        Some("application/pdf"),
+        Some(&big),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.body.starts_with(&big), "the original bytes come first, unchanged");
+    let out = write(dir, &format!("agent-{}-large.pdf", db.backend), &r.body);
+    validate_level(&out, &root_pem, 1, None, "hard", "B-LT").unwrap_or_else(|t| panic!("{} large:\n{t}", db.backend));
+    let id = r.header("x-signet-document-id").unwrap();
+    assert_eq!(api.get(&format!("/api/v1/documents/{id}/content")).body, r.body);
+    let form = multipart("Lg", &[("identity", None, b"rsa"), ("file", Some("large.pdf"), &big)]);
+    let r = api.send("POST", "/api/v1/documents/sign", Some("multipart/form-data; boundary=Lg"), Some(&form), &[]);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.body.starts_with(&big));
+    let out = write(dir, &format!("agent-{}-large-form.pdf", db.backend), &r.body);
+    validate_level(&out, &root_pem, 1, None, "hard", "B-B")
+        .unwrap_or_else(|t| panic!("{} large form:\n{t}", db.backend));
+
     // a template with two placements: one signature, its seal shown in two places
     api.ok_json(
         "PUT",

@@ -10,7 +10,8 @@
 //!
 //! Every step is an incremental update: earlier bytes, earlier signatures, stay untouched.
 //! The output is written to a temporary file beside `output` and renamed over it only when
-//! every step has succeeded, so a TSA or OCSP failure never leaves a half-made file.
+//! every step has succeeded, so a TSA or OCSP failure never leaves a half-made file; a small
+//! document held in memory is signed the same way into a buffer ([`sign_bytes_at_level`]).
 
 use std::fmt;
 use std::fs::File;
@@ -21,7 +22,7 @@ use std::time::SystemTime;
 
 use signet_cms::{ParsedSignedData, oid};
 use signet_crypto::DigestAlgorithm;
-use signet_pdf::{Document, FileSource, Object, form};
+use signet_pdf::{Document, FileSource, Object, Source, form};
 
 use crate::dss::dss_update;
 use crate::error::{Error, Result};
@@ -166,21 +167,102 @@ pub fn sign_file_at_level(
     }
     let mut tmp = create_temp(output)?;
     let summary = sign_into(input, tmp.as_file_mut(), password, opts, cms)?;
+    let notes = complete_level(tmp.as_file_mut(), &summary, password, level, services)?;
+    persist(tmp, output, durable)?;
+    Ok((summary, notes))
+}
+
+/// [`sign_file_at_level`] for a document held in memory (a small upload): the same steps on
+/// a buffer, without temporary files or a copying thread. Returns the signed document
+/// (`input` followed by the updates), what was signed and the notes.
+pub fn sign_bytes_at_level(
+    input: &[u8],
+    password: Option<&[u8]>,
+    opts: &SignatureOptions,
+    cms: &dyn CmsProvider,
+    level: Level,
+    services: Services<'_>,
+) -> Result<(Vec<u8>, TbsSummary, Vec<String>)> {
+    let timestamped;
+    let cms: &dyn CmsProvider = if level >= Level::BT && !cms.timestamps() {
+        timestamped = TimestampedCms::new(cms, services.tsa(level)?);
+        &timestamped
+    } else {
+        cms
+    };
+    if level >= Level::BLT {
+        services.validation(level)?;
+    }
+    let (summary, update) = sign_update(&mut Document::open(input, password)?, opts, cms)?;
+    let mut out = Vec::with_capacity(input.len() + update.len());
+    out.extend_from_slice(input);
+    out.extend_from_slice(&update);
+    let notes = complete_level(&mut out, &summary, password, level, services)?;
+    Ok((out, summary, notes))
+}
+
+/// The steps after the signature itself: from B-LT the DSS with the signature's validation
+/// data, for B-LTA the archive timestamp and its own validation data.
+fn complete_level<G: Growing>(
+    out: &mut G,
+    summary: &TbsSummary,
+    password: Option<&[u8]>,
+    level: Level,
+    services: Services<'_>,
+) -> Result<Vec<String>> {
     let mut notes = Vec::new();
     if level >= Level::BLT {
-        let file = tmp.as_file_mut();
-        let mut doc = Document::open(FileSource::new(file.try_clone()?)?, password)?;
+        let mut doc = out.document(password)?;
         let sig = read_signature(&mut doc, &summary.field_name)?;
         let at = sig.timestamp_time.unwrap_or_else(SystemTime::now);
         let data = services.validation(level)?.collect(&sig.leaves, &sig.certs, at)?;
-        append(file, dss_update(&mut doc, &data)?)?;
+        out.append(dss_update(&mut doc, &data)?)?;
         notes.extend(data.notes);
         if level >= Level::BLTA {
-            notes.extend(add_archive_timestamp(file, password, services)?);
+            notes.extend(add_archive_timestamp(out, password, services)?);
         }
     }
-    persist(tmp, output, durable)?;
-    Ok((summary, notes))
+    Ok(notes)
+}
+
+/// A signed document that later updates are appended to: the temporary file of a file
+/// signing, or the buffer of an in-memory one.
+trait Growing {
+    /// How the document is read.
+    type Src: Source;
+    /// The document as it is now.
+    fn document(&mut self, password: Option<&[u8]>) -> Result<Document<Self::Src>>;
+    /// Appends `update`, if any.
+    fn append(&mut self, update: Option<Vec<u8>>) -> Result<()>;
+}
+
+impl Growing for File {
+    type Src = FileSource;
+    fn document(&mut self, password: Option<&[u8]>) -> Result<Document<FileSource>> {
+        Ok(Document::open(FileSource::new(self.try_clone()?)?, password)?)
+    }
+    fn append(&mut self, update: Option<Vec<u8>>) -> Result<()> {
+        if let Some(bytes) = update {
+            self.seek(SeekFrom::End(0))?;
+            self.write_all(&bytes)?;
+        }
+        Ok(())
+    }
+}
+
+impl Growing for Vec<u8> {
+    /// A copy: the document reads a snapshot while the buffer may grow (small documents only
+    /// take this path, so the copy is cheap).
+    type Src = Vec<u8>;
+    fn document(&mut self, password: Option<&[u8]>) -> Result<Document<Vec<u8>>> {
+        Ok(Document::open(self.clone(), password)?)
+    }
+    fn append(&mut self, update: Option<Vec<u8>>) -> Result<()> {
+        if let Some(bytes) = update {
+            self.extend_from_slice(&bytes);
+        }
+        Ok(())
+    }
 }
 
 /// What an extension did.
@@ -226,14 +308,14 @@ pub fn extend_file(
     std::io::copy(&mut src, file)?;
     let mut summary = ExtendSummary::default();
 
-    let mut sigs = all_signatures(&mut Document::open(FileSource::new(file.try_clone()?)?, password)?)?;
+    let mut sigs = all_signatures(&mut file.document(password)?)?;
     if sigs.is_empty() {
         return Err(Error::Refused("the document has no signature to extend".into()));
     }
     if sigs.iter().any(|s| !s.doc_timestamp && s.timestamp_time.is_none()) && !sigs.iter().any(|s| s.doc_timestamp) {
         add_doc_timestamp(file, password, tsa, services.timestamp_digest)?;
         summary.time_mark_added = true;
-        sigs = all_signatures(&mut Document::open(FileSource::new(file.try_clone()?)?, password)?)?;
+        sigs = all_signatures(&mut file.document(password)?)?;
     }
     summary.signatures = sigs.len();
     let mut data = ValidationData::default();
@@ -241,42 +323,46 @@ pub fn extend_file(
         let at = s.timestamp_time.unwrap_or_else(SystemTime::now);
         merge(&mut data, validation.collect(&s.leaves, &s.certs, at)?);
     }
-    let mut doc = Document::open(FileSource::new(file.try_clone()?)?, password)?;
+    let mut doc = file.document(password)?;
     let before = dss_counts(&mut doc)?;
-    append(file, dss_update(&mut doc, &data)?)?;
+    file.append(dss_update(&mut doc, &data)?)?;
     summary.notes.extend(data.notes);
     if level >= Level::BLTA {
         summary.notes.extend(add_archive_timestamp(file, password, services)?);
         summary.archive_timestamp_added = true;
     }
-    let after = dss_counts(&mut Document::open(FileSource::new(file.try_clone()?)?, password)?)?;
+    let after = dss_counts(&mut file.document(password)?)?;
     summary.added = (after.0 - before.0, after.1 - before.1, after.2 - before.2);
     persist(tmp, output, durable)?;
     Ok(summary)
 }
 
 /// Appends a document timestamp, then the validation data of its chain when the DSS lacks it.
-fn add_archive_timestamp(file: &mut File, password: Option<&[u8]>, services: Services<'_>) -> Result<Vec<String>> {
+fn add_archive_timestamp<G: Growing>(
+    out: &mut G,
+    password: Option<&[u8]>,
+    services: Services<'_>,
+) -> Result<Vec<String>> {
     let level = Level::BLTA;
-    let field = add_doc_timestamp(file, password, services.tsa(level)?, services.timestamp_digest)?;
-    let mut doc = Document::open(FileSource::new(file.try_clone()?)?, password)?;
+    let field = add_doc_timestamp(out, password, services.tsa(level)?, services.timestamp_digest)?;
+    let mut doc = out.document(password)?;
     let ts = read_signature(&mut doc, &field)?;
     let at = ts.timestamp_time.unwrap_or_else(SystemTime::now);
     let data = services.validation(level)?.collect(&ts.leaves, &ts.certs, at)?;
-    append(file, dss_update(&mut doc, &data)?)?;
+    out.append(dss_update(&mut doc, &data)?)?;
     Ok(data.notes)
 }
 
-fn add_doc_timestamp(
-    file: &mut File,
+fn add_doc_timestamp<G: Growing>(
+    out: &mut G,
     password: Option<&[u8]>,
     tsa: &dyn Timestamper,
     digest: DigestAlgorithm,
 ) -> Result<String> {
-    let mut doc = Document::open(FileSource::new(file.try_clone()?)?, password)?;
+    let mut doc = out.document(password)?;
     let opts = SignatureOptions { kind: SignatureKind::DocTimeStamp, digest, ..SignatureOptions::default() };
     let (summary, update) = sign_update(&mut doc, &opts, &DocTimestampCms::new(tsa, digest))?;
-    append(file, Some(update))?;
+    out.append(Some(update))?;
     Ok(summary.field_name)
 }
 
@@ -293,15 +379,7 @@ fn merge(data: &mut ValidationData, other: ValidationData) {
     data.notes.extend(other.notes);
 }
 
-fn append(file: &mut File, update: Option<Vec<u8>>) -> Result<()> {
-    if let Some(bytes) = update {
-        file.seek(SeekFrom::End(0))?;
-        file.write_all(&bytes)?;
-    }
-    Ok(())
-}
-
-fn dss_counts(doc: &mut Document<FileSource>) -> Result<(usize, usize, usize)> {
+fn dss_counts<S: Source>(doc: &mut Document<S>) -> Result<(usize, usize, usize)> {
     let cat = doc.catalog()?;
     let Some(Object::Dict(dss)) = doc.resolve_key(&cat, "DSS")? else { return Ok((0, 0, 0)) };
     let mut n = [0usize; 3];
@@ -330,7 +408,7 @@ pub struct SignatureCerts {
 }
 
 /// The signer and timestamp certificates of every signed signature field.
-pub fn all_signatures(doc: &mut Document<FileSource>) -> Result<Vec<SignatureCerts>> {
+pub fn all_signatures<S: Source>(doc: &mut Document<S>) -> Result<Vec<SignatureCerts>> {
     let mut out = Vec::new();
     for f in form::fields(doc)? {
         if f.is_signature()
@@ -343,7 +421,7 @@ pub fn all_signatures(doc: &mut Document<FileSource>) -> Result<Vec<SignatureCer
 }
 
 /// Reads the CMS of the signature in field `name`.
-pub fn read_signature(doc: &mut Document<FileSource>, name: &str) -> Result<SignatureCerts> {
+pub fn read_signature<S: Source>(doc: &mut Document<S>, name: &str) -> Result<SignatureCerts> {
     let fields = form::fields(doc)?;
     let field = fields
         .iter()
@@ -354,7 +432,7 @@ pub fn read_signature(doc: &mut Document<FileSource>, name: &str) -> Result<Sign
 }
 
 /// The certificates of the signature dictionary `value` (a field's `/V`).
-fn signature_certs(doc: &mut Document<FileSource>, name: &str, value: &Object) -> Result<SignatureCerts> {
+fn signature_certs<S: Source>(doc: &mut Document<S>, name: &str, value: &Object) -> Result<SignatureCerts> {
     let sig = doc.resolve(value)?;
     let sig = sig.as_dict().ok_or_else(|| Error::Refused(format!("field '{name}': /V is not a dictionary")))?;
     let contents = sig

@@ -17,7 +17,7 @@ pub use error::{Error, Result};
 pub use fetch::{FetchError, Fetched, Fetcher, FnFetcher, HttpFetcher, TimestampToken, TsaClient};
 pub use level::{
     ExtendSummary, Level, OnlineValidation, Services, SignatureCerts, ValidationSource, cms_certs, extend_file,
-    sign_file_at_level,
+    sign_bytes_at_level, sign_file_at_level,
 };
 pub use ltv::{LtvError, Revocation, ValidationData, collect};
 pub use placement::VisualRect;

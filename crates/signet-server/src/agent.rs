@@ -2,7 +2,9 @@
 //!
 //! The body is the PDF (`application/pdf`, options in the query string) or a
 //! `multipart/form-data` form (a `file` part, an optional `seal` image part, the options as
-//! fields). It is streamed to a file, never held in memory, up to the configured limit. The
+//! fields), up to the configured limit. A document of at most [`IN_MEMORY_DOCUMENT`] bytes
+//! is received, signed and answered in memory (within a process-wide budget of
+//! [`IN_MEMORY_BUDGET`]); a larger one is streamed to a file and never held in memory. The
 //! document is hashed here; only its digest goes to the hash-signing API, in process or at
 //! `--sign-api-url`. The signed PDF is stored (the signed version is the archived version),
 //! then sent back with its id and SHA-256 in `X-Signet-Document-Id` and
@@ -32,6 +34,59 @@ use crate::auth::Caller;
 use crate::meter::Admission;
 use crate::signhash::{DigestToSign, Made, Received, SignHashRequest};
 use crate::{AppState, Error};
+
+/// Largest document received, signed and answered in memory: one page to a few dozen,
+/// which is what a business system sends all day. Larger documents go through files.
+pub const IN_MEMORY_DOCUMENT: usize = 4 << 20;
+/// Most bytes of documents held in memory at once, over all requests; past it, documents go
+/// through files whatever their size.
+pub const IN_MEMORY_BUDGET: usize = 256 << 20;
+
+/// The in-memory budget, in KiB permits.
+static MEMORY: std::sync::LazyLock<Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| Arc::new(tokio::sync::Semaphore::new(IN_MEMORY_BUDGET >> 10)));
+
+/// A share of [`IN_MEMORY_BUDGET`] for `bytes` (twice: the document and its signed copy), or
+/// `None` when the budget is spent.
+fn memory_for(bytes: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    let kib = u32::try_from((2 * bytes).div_ceil(1024).max(1)).ok()?;
+    MEMORY.clone().try_acquire_many_owned(kib).ok()
+}
+
+/// A document to sign: a file (large uploads, stored documents that are large) or bytes in
+/// memory, holding their share of the in-memory budget.
+#[derive(Clone)]
+pub(crate) enum Input {
+    /// A file, read as it is signed.
+    File(std::path::PathBuf),
+    /// The whole document.
+    Memory {
+        /// The bytes.
+        bytes: bytes::Bytes,
+        /// Their share of the budget, given back when the last clone is dropped.
+        _budget: Arc<tokio::sync::OwnedSemaphorePermit>,
+    },
+}
+
+impl Input {
+    /// The document stored at `path`: read into memory when small and the budget allows.
+    pub(crate) async fn load(path: std::path::PathBuf) -> std::io::Result<Input> {
+        let size = tokio::fs::metadata(&path).await?.len();
+        if let Some(permit) = usize::try_from(size).ok().filter(|n| *n <= IN_MEMORY_DOCUMENT).and_then(memory_for) {
+            let bytes = tokio::fs::read(&path).await?;
+            return Ok(Input::Memory { bytes: bytes.into(), _budget: Arc::new(permit) });
+        }
+        Ok(Input::File(path))
+    }
+}
+
+/// A received document: the input, and the staging file it is in (removed when dropped).
+pub(crate) struct ReceivedDocument {
+    /// The document.
+    pub(crate) input: Input,
+    /// Its staging file, when it is not in memory.
+    _file: Option<tempfile::TempPath>,
+}
 
 /// Header naming the stored signed document.
 pub const DOCUMENT_ID: &str = "x-signet-document-id";
@@ -334,17 +389,19 @@ impl AgentFailure {
 pub struct Signed {
     /// Its record.
     pub document: DocumentRecord,
+    /// Its bytes, when it was signed in memory (else read it from the blob store).
+    pub content: Option<bytes::Bytes>,
 }
 
 /// Signs the PDF at `input` for `tenant` with `options` (one signature per placement), stores
 /// the result and returns its record. `input` is left in place. `channel` goes into the
 /// signing records (`agent` or `batch`).
-pub async fn sign_document(
+pub(crate) async fn sign_document(
     state: &AppState,
     tenant: &str,
     caller: &str,
     options: &SignOptions,
-    input: &Path,
+    input: &Input,
     uploaded_seal: Option<SealImage>,
     channel: &'static str,
 ) -> Result<Signed, Error> {
@@ -366,7 +423,7 @@ pub async fn sign_document(
         }
     }
     state.meter().record_with_documents(records, Some(usage), vec![unrecorded.document.clone()]).await?;
-    Ok(Signed { document: unrecorded.document })
+    Ok(Signed { document: unrecorded.document, content: unrecorded.content })
 }
 
 /// A signing with its options resolved once: the identity, the level, the template's
@@ -401,7 +458,7 @@ pub(crate) async fn prepare(
                 Error::Missing(_) => Error::Missing(format!("no identity named '{}' in this tenant", plan.identity)),
                 e => e,
             })?;
-            crate::identities::view(&identity)?.estimated_cms_bytes
+            crate::identities::estimated_cms_bytes(&identity)?
         }
     };
     Ok(Prepared { plan: Arc::new(plan), estimated })
@@ -428,6 +485,8 @@ pub(crate) struct Unrecorded {
     pub(crate) signatures: Vec<SignatureRecord>,
     /// The signing calls they count, to persist with them.
     pub(crate) calls: Option<UsageDelta>,
+    /// The signed document's bytes, when it was signed in memory.
+    pub(crate) content: Option<bytes::Bytes>,
 }
 
 /// Signs the PDF at `input` as `prepared` says and stores the output's blob; the caller
@@ -438,7 +497,7 @@ pub(crate) async fn sign_prepared(
     tenant: &str,
     caller: &str,
     prepared: &Prepared,
-    input: &Path,
+    input: &Input,
     output: &Output,
     channel: &'static str,
 ) -> Result<Unrecorded, Error> {
@@ -458,7 +517,7 @@ pub(crate) async fn sign_prepared(
         made: Default::default(),
     };
     let staging = state.blobs().staging_dir();
-    let input = input.to_path_buf();
+    let input = input.clone();
     let st = state.clone();
     let joined = tokio::task::spawn_blocking(move || {
         let signed = sign_blocking(&st, &plan, &cms, &input, &staging);
@@ -488,7 +547,11 @@ pub(crate) async fn sign_prepared(
     };
     let id = signet_store::new_id("doc");
     let key = format!("{}{id}.pdf", output.key_prefix);
-    if let Err(e) = state.blobs().put_file(&key, out, false).await {
+    let (stored, content) = match out {
+        SignedOutput::File(path) => (state.blobs().put_file(&key, path, false).await, None),
+        SignedOutput::Memory(bytes) => (state.blobs().put_bytes(&key, bytes.clone(), false).await, Some(bytes)),
+    };
+    if let Err(e) = stored {
         let e = Error::internal("storing the signed document")(e);
         return Err(give_up(state, &admission, e, signatures, calls).await);
     }
@@ -503,7 +566,7 @@ pub(crate) async fn sign_prepared(
         source_id: output.source_id.clone(),
         created_at: signet_store::now_millis(),
     };
-    Ok(Unrecorded { document, admission, signatures, calls })
+    Ok(Unrecorded { document, admission, signatures, calls, content })
 }
 
 /// A signing that failed: the document's count given back, the records of the signatures made
@@ -524,15 +587,23 @@ async fn give_up(
     e
 }
 
-/// The blocking part of [`sign_prepared`]: each signature of the plan in turn, into a new
-/// file in `staging`; its SHA-256 and size.
+/// A signed document not yet stored.
+enum SignedOutput {
+    /// In a staging file.
+    File(tempfile::TempPath),
+    /// In memory.
+    Memory(bytes::Bytes),
+}
+
+/// The blocking part of [`sign_prepared`]: each signature of the plan in turn, in memory or
+/// into a new file in `staging`; its SHA-256 and size.
 fn sign_blocking(
     st: &AppState,
     plan: &Plan,
     cms: &AgentCms,
-    input: &Path,
+    input: &Input,
     staging: &Path,
-) -> Result<(tempfile::TempPath, String, u64), Error> {
+) -> Result<(SignedOutput, String, u64), Error> {
     let level = plan.level;
     let services_local;
     let tsa_client;
@@ -542,6 +613,29 @@ fn sign_blocking(
         tsa_client = TsaClient::new(services_local.fetcher(), services_local.tsa_url());
         services.tsa = Some(&tsa_client);
     }
+    let failure = |e: signet_pades::Error| {
+        AgentFailure::take().unwrap_or_else(|| match e {
+            signet_pades::Error::Pdf(p) => Error::from_pdf(p),
+            signet_pades::Error::Io(io) => Error::Internal { context: "signing", source: Box::new(io) },
+            other => Error::bad("signing_failed", other.to_string()),
+        })
+    };
+    let input = match input {
+        Input::File(path) => path,
+        Input::Memory { bytes, .. } => {
+            let mut current: Option<Vec<u8>> = None;
+            for opts in &plan.signatures {
+                let source: &[u8] = current.as_deref().unwrap_or(bytes);
+                let (out, _, _) =
+                    signet_pades::sign_bytes_at_level(source, None, opts, cms, level, services).map_err(failure)?;
+                current = Some(out);
+            }
+            let out = current.ok_or_else(|| Error::bad("bad_request", "nothing to sign"))?;
+            let sha = signet_store::sha256_hex(&out);
+            let size = out.len() as u64;
+            return Ok((SignedOutput::Memory(out.into()), sha, size));
+        }
+    };
     let mut current: Option<tempfile::TempPath> = None;
     for opts in &plan.signatures {
         let out = tempfile::Builder::new()
@@ -551,18 +645,12 @@ fn sign_blocking(
             .map_err(Error::internal("creating an output file"))?
             .into_temp_path();
         let source: &Path = current.as_deref().unwrap_or(input);
-        signet_pades::sign_file_at_level(source, &out, None, opts, cms, level, services, false).map_err(|e| {
-            AgentFailure::take().unwrap_or_else(|| match e {
-                signet_pades::Error::Pdf(p) => Error::from_pdf(p),
-                signet_pades::Error::Io(io) => Error::Internal { context: "signing", source: Box::new(io) },
-                other => Error::bad("signing_failed", other.to_string()),
-            })
-        })?;
+        signet_pades::sign_file_at_level(source, &out, None, opts, cms, level, services, false).map_err(failure)?;
         current = Some(out);
     }
     let out = current.ok_or_else(|| Error::bad("bad_request", "nothing to sign"))?;
     let (sha, size) = sha256_file(&out).map_err(Error::internal("hashing the output"))?;
-    Ok((out, sha, size))
+    Ok((SignedOutput::File(out), sha, size))
 }
 
 /// SHA-256 of a file, hexadecimal, and its size.
@@ -586,13 +674,77 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
 /// What a signing request brought.
 struct Upload {
     options: SignOptions,
-    file: Option<tempfile::TempPath>,
+    file: Option<ReceivedDocument>,
     file_sha256: Option<String>,
     seal: Option<SealImage>,
 }
 
 fn parse_query(query: Option<&str>) -> Result<SignOptions, Error> {
     serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| Error::bad("bad_option", format!("query string: {e}")))
+}
+
+/// Receives `body` (at most `limit` bytes), hashing it on the way: into memory while it
+/// stays within [`IN_MEMORY_DOCUMENT`] and the budget, else into a new file in `dir` (what
+/// was received so far is written there first and the rest streamed after it).
+pub(crate) async fn receive_document(
+    mut body: impl http_body::Body<Data = bytes::Bytes, Error = impl std::fmt::Display> + Unpin,
+    dir: &Path,
+    limit: u64,
+) -> Result<(ReceivedDocument, String, u64), Error> {
+    use sha2::Digest;
+    let hint = body.size_hint().exact().and_then(|n| usize::try_from(n).ok());
+    let room = hint.unwrap_or(IN_MEMORY_DOCUMENT);
+    let permit = if room <= IN_MEMORY_DOCUMENT && (room as u64) <= limit { memory_for(room) } else { None };
+    let Some(permit) = permit else {
+        let (path, sha, size) = receive_file(body, dir, limit).await?;
+        let input = Input::File(path.to_path_buf());
+        return Ok((ReceivedDocument { input, _file: Some(path) }, sha, size));
+    };
+    let mut buf = bytes::BytesMut::with_capacity(hint.unwrap_or(64 * 1024));
+    let mut hasher = sha2::Sha256::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| Error::BodyRead)?;
+        let Ok(data) = frame.into_data() else { continue };
+        if (buf.len() + data.len()) as u64 > limit {
+            return Err(Error::PayloadTooLarge { limit });
+        }
+        hasher.update(&data);
+        buf.extend_from_slice(&data);
+        if buf.len() > room {
+            // larger than announced or than memory allows: the rest goes to a file
+            drop(permit);
+            let head = ChunkThen { head: Some(buf.freeze()), rest: body };
+            let (path, sha, size) = receive_file(head, dir, limit).await?;
+            let input = Input::File(path.to_path_buf());
+            return Ok((ReceivedDocument { input, _file: Some(path) }, sha, size));
+        }
+    }
+    if buf.is_empty() {
+        return Err(Error::EmptyBody);
+    }
+    let size = buf.len() as u64;
+    let input = Input::Memory { bytes: buf.freeze(), _budget: Arc::new(permit) };
+    Ok((ReceivedDocument { input, _file: None }, signet_store::hex(&hasher.finalize()), size))
+}
+
+/// A body that yields `head` first, then `rest`.
+struct ChunkThen<B> {
+    head: Option<bytes::Bytes>,
+    rest: B,
+}
+
+impl<B: http_body::Body<Data = bytes::Bytes> + Unpin> http_body::Body for ChunkThen<B> {
+    type Data = bytes::Bytes;
+    type Error = B::Error;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if let Some(head) = self.head.take() {
+            return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(head))));
+        }
+        std::pin::Pin::new(&mut self.rest).poll_frame(cx)
+    }
 }
 
 /// Streams `body` to a new file in `dir` (at most `limit` bytes), hashing it on the way.
@@ -653,7 +805,7 @@ async fn receive(state: &AppState, query: Option<&str>, request: Request) -> Res
                     if options.name.is_none() {
                         options.name = field.file_name().map(str::to_string);
                     }
-                    file = Some(receive_file(MultipartBody(field), &dir, limit).await?);
+                    file = Some(receive_document(MultipartBody(field), &dir, limit).await?);
                 }
                 "seal" => {
                     let bytes = part_bytes(field, signet_pdf::appearance::MAX_ENCODED_BYTES, "the seal part").await?;
@@ -684,8 +836,8 @@ async fn receive(state: &AppState, query: Option<&str>, request: Request) -> Res
         if options.document_id.is_some() {
             return Ok(Upload { options, file: None, file_sha256: None, seal: None });
         }
-        let (path, sha, _) = receive_file(request.into_body(), &dir, limit).await?;
-        Ok(Upload { options, file: Some(path), file_sha256: Some(sha), seal: None })
+        let (document, sha, _) = receive_document(request.into_body(), &dir, limit).await?;
+        Ok(Upload { options, file: Some(document), file_sha256: Some(sha), seal: None })
     }
 }
 
@@ -849,10 +1001,11 @@ pub async fn handler(
     let idempotency_key = idempotency_key(request.headers())?;
     let received = receive(&state, query.as_deref(), request).await?;
     let (input, input_sha) = match (&received.file, &received.options.document_id) {
-        (Some(f), None) => (f.to_path_buf(), received.file_sha256.clone().unwrap_or_default()),
+        (Some(f), None) => (f.input.clone(), received.file_sha256.clone().unwrap_or_default()),
         (None, Some(id)) => {
             let doc = state.store().document(&tenant, id).await?;
-            (state.blobs().local_file(&doc.blob_key).await.map_err(Error::internal("fetching a document"))?, doc.sha256)
+            let path = state.blobs().local_file(&doc.blob_key).await.map_err(Error::internal("fetching a document"))?;
+            (Input::load(path).await.map_err(Error::internal("reading a document"))?, doc.sha256)
         }
         (Some(_), Some(_)) => return Err(Error::bad("bad_request", "send a document or a document_id, not both")),
         (None, None) => {
@@ -889,7 +1042,10 @@ pub async fn handler(
     if let Some(key) = &idempotency_key {
         state.store().complete_idempotency_key(&tenant, key, &stored).await?;
     }
-    document_response(&state, &signed.document, &stored.headers).await
+    match signed.content {
+        Some(content) => Ok(bytes_response(content, &stored.headers)),
+        None => document_response(&state, &signed.document, &stored.headers).await,
+    }
 }
 
 /// The `Idempotency-Key` header: 1–255 visible ASCII characters.
@@ -932,6 +1088,23 @@ pub(crate) async fn replay(state: &AppState, tenant: &str, stored: StoredRespons
     }
 }
 
+/// A document held in memory, with `headers`.
+fn bytes_response(content: bytes::Bytes, headers: &[(String, String)]) -> Response {
+    let length = content.len();
+    let mut resp = Response::new(Body::from(content));
+    add_headers(&mut resp, headers);
+    resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    resp
+}
+
+fn add_headers(resp: &mut Response, headers: &[(String, String)]) {
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (header::HeaderName::try_from(k.as_str()), HeaderValue::from_str(v)) {
+            resp.headers_mut().insert(k, v);
+        }
+    }
+}
+
 /// Streams a stored document with `headers`.
 pub async fn document_response(
     state: &AppState,
@@ -941,11 +1114,7 @@ pub async fn document_response(
     let file = state.blobs().open(&doc.blob_key).await.map_err(Error::internal("opening a stored document"))?;
     let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
     let mut resp = Response::new(Body::from_stream(stream));
-    for (k, v) in headers {
-        if let (Ok(k), Ok(v)) = (header::HeaderName::try_from(k.as_str()), HeaderValue::from_str(v)) {
-            resp.headers_mut().insert(k, v);
-        }
-    }
+    add_headers(&mut resp, headers);
     resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(doc.size as u64));
     Ok(resp)
 }

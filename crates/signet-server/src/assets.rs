@@ -73,7 +73,7 @@ pub async fn upload_image(
     let key = format!("images/{}/{id}", tenant.to_ascii_lowercase());
     let sha256 = signet_store::sha256_hex(&bytes);
     let size = bytes.len() as i64;
-    state.blobs().put_bytes(&key, bytes).await.map_err(Error::internal("storing an image"))?;
+    state.blobs().put_bytes(&key, bytes.into(), true).await.map_err(Error::internal("storing an image"))?;
     let record = ImageRecord {
         id,
         tenant_id: tenant,

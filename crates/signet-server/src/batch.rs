@@ -1112,7 +1112,11 @@ async fn sign_item(
         name: Some(item.name.clone()),
         source_id: None,
     };
-    let signed = match state.blobs().local_file(&item.input_blob).await {
+    let input = match state.blobs().local_file(&item.input_blob).await {
+        Ok(path) => agent::Input::load(path).await,
+        Err(e) => Err(e),
+    };
+    let signed = match input {
         Err(e) => Err(Error::internal("fetching a batch document")(e)),
         Ok(input) => {
             let mut waited = Duration::ZERO;
