@@ -57,7 +57,7 @@ fn softhsm2_token() {
         let out = Command::new(std::env::current_exe().unwrap())
             .args(args)
             .args(["--ignored", "--nocapture"])
-            .env(var, &conf)
+            .env(var, conf)
             .env("SIGNET_TEST_PKCS11_MODULE", &module)
             .env("SIGNET_TEST_PKCS11_PKI", &pki.dir)
             .env("SIGNET_TEST_PKCS11_P384", &p384)

@@ -94,6 +94,18 @@ impl Signers {
         Ok(loaded)
     }
 
+    /// The loaded key of `identity` when signing with it is quick enough to run on an async
+    /// worker: a software ECDSA key (tens of microseconds per signature), already loaded.
+    /// RSA (about a millisecond), token keys (a device round trip) and keys still to be
+    /// decrypted go to the blocking pool instead.
+    pub fn quick(&self, identity: &Identity) -> Option<Arc<CryptoIdentity>> {
+        if identity.key_store != KeyStoreKind::Keystore {
+            return None;
+        }
+        let loaded = self.lock().get(&identity.id)?.clone();
+        matches!(loaded.key_kind(), signet_crypto::KeyKind::EcP256 | signet_crypto::KeyKind::EcP384).then_some(loaded)
+    }
+
     fn open_token_key(&self, r: &TokenKeyRef) -> Result<signet_crypto::Pkcs11Key, Error> {
         let config = self.pkcs11.as_ref().ok_or_else(|| {
             Error::bad("pkcs11_not_configured", "this server has no PKCS#11 module (signet serve --pkcs11-module PATH)")
@@ -276,13 +288,7 @@ pub fn view(identity: &Identity) -> Result<IdentityView, Error> {
     let leaf = certs.first().ok_or_else(|| Error::bad("bad_identity", "the identity has no certificate"))?;
     let cert = CertView::parse(leaf).map_err(|e| Error::bad("bad_certificate", e.to_string()))?;
     let (nb, na) = cert.validity().map_err(|e| Error::bad("bad_certificate", e.to_string()))?;
-    let max_sig = match cert_key_kind(&cert) {
-        Some(KeyKind::Rsa { bits }) => bits / 8,
-        Some(KeyKind::EcP384) => 104,
-        _ => 72,
-    };
-    // signed attributes (~200), algorithm identifiers, the signature, and every certificate
-    let estimated = 512 + max_sig + certs.iter().map(|c| c.len() + 8).sum::<usize>();
+    let estimated = cms_size_bound(&certs, cert_key_kind(&cert));
     Ok(IdentityView {
         id: identity.id.clone(),
         name: identity.name.clone(),
@@ -296,6 +302,26 @@ pub fn view(identity: &Identity) -> Result<IdentityView, Error> {
         estimated_cms_bytes: estimated,
         created_at: identity.created_at,
     })
+}
+
+/// An upper bound of the size of a B-B CMS made by `identity`: what the agent reserves in
+/// `/Contents` before it asks for the signature.
+pub fn estimated_cms_bytes(identity: &Identity) -> Result<usize, Error> {
+    let certs = decode_chain(&identity.chain)?;
+    let leaf = certs.first().ok_or_else(|| Error::bad("bad_identity", "the identity has no certificate"))?;
+    let cert = CertView::parse(leaf).map_err(|e| Error::bad("bad_certificate", e.to_string()))?;
+    Ok(cms_size_bound(&certs, cert_key_kind(&cert)))
+}
+
+/// Signed attributes (~200 bytes), algorithm identifiers, the signature, and every
+/// certificate.
+fn cms_size_bound(certs: &[Vec<u8>], kind: Option<KeyKind>) -> usize {
+    let max_sig = match kind {
+        Some(KeyKind::Rsa { bits }) => bits / 8,
+        Some(KeyKind::EcP384) => 104,
+        _ => 72,
+    };
+    512 + max_sig + certs.iter().map(|c| c.len() + 8).sum::<usize>()
 }
 
 fn cert_key_kind(cert: &CertView<'_>) -> Option<KeyKind> {

@@ -275,7 +275,8 @@ pub(crate) async fn sign_unrecorded(
     );
     record.identity_id = Some(identity.id.clone());
     record.key_id = Some(identity.key_id.clone());
-    let outcome = if on_blocking_thread {
+    let quick = || request.level == Level::BB && state.signers().quick(&identity).is_some();
+    let outcome = if on_blocking_thread || quick() {
         sign_blocking(state, &identity, request)
     } else {
         let st = state.clone();
