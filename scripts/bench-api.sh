@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # HTTP benchmarks of `signet serve` on 127.0.0.1 (release build), load from wrk on the same
 # machine: the hash-signing API (P-256, B-B), the agent (1-page PDF, RSA-2048, B-B), and, in
-# the same run, `openssl speed` for the raw key-operation rates the targets refer to.
+# the same run, `openssl speed` for the raw key-operation rates the targets refer to; then a
+# batch of SIGNET_BENCH_BATCH 1-page PDFs (default 10000, 0 skips it) signed end to end with
+# `signet batch` (upload, signing with a P-256 seal shown by a template, download, extract),
+# every output checked with `signet verify` afterwards.
 # Usage: scripts/bench-api.sh [SECONDS] [CONNECTIONS]   (defaults 10 s, 16 connections)
 # Installs wrk from Debian when missing. Results go to stdout; docs/benchmarks.md keeps them.
 set -euo pipefail
@@ -75,5 +78,58 @@ echo "== sign-hash, P-256, B-B: wrk -t1 -c$CONN -d${SECS}s"
 wrk -t1 -c"$CONN" -d"${SECS}s" --latency -s "$WORK/signhash.lua" "$BASE/api/v1/sign-hash" | grep -E 'Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors'
 echo "== agent, 1-page PDF, RSA-2048, B-B: wrk -t1 -c$CONN -d${SECS}s"
 wrk -t1 -c"$CONN" -d"${SECS}s" --latency -s "$WORK/agent.lua" "$BASE/api/v1/documents/sign" | grep -E 'Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors'
+BATCH="${SIGNET_BENCH_BATCH:-10000}"
+if [ "$BATCH" -gt 0 ]; then
+  python3 - "$WORK" "$BATCH" <<'PY'
+import struct, sys, zlib
+work, n = sys.argv[1], int(sys.argv[2])
+# a 160x160 seal image: a red ring on transparency
+w = h = 160
+rows = bytearray()
+for y in range(h):
+    rows.append(0)
+    for x in range(w):
+        d = ((x - 80) ** 2 + (y - 80) ** 2) ** 0.5
+        rows += bytes([200, 16, 16, 255 if 62 <= d <= 76 else 0])
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0))
+png += chunk(b"IDAT", zlib.compress(bytes(rows))) + chunk(b"IEND", b"")
+open(f"{work}/seal.png", "wb").write(png)
+import os
+os.makedirs(f"{work}/batch")
+for i in range(n):
+    text = b"BT /F1 12 Tf 72 760 Td (Invoice %d) Tj ET" % i
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out = b"%PDF-1.7\n"; offs = []
+    for k, o in enumerate(objs):
+        offs.append(len(out)); out += b"%d 0 obj\n" % (k + 1) + o + b"\nendobj\n"
+    x = len(out)
+    out += b"xref\n0 6\n0000000000 65535 f\r\n" + b"".join(b"%010d 00000 n\r\n" % o for o in offs)
+    out += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % x
+    open(f"{work}/batch/invoice-{i:05d}.pdf", "wb").write(out)
+PY
+  IMAGE=$(curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: image/png' --data-binary @"$WORK/seal.png" \
+    "$BASE/api/v1/images" | json '["id"]')
+  curl -sf -X PUT -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d '{"placements": [{"page": 1, "rect": [400, 40, 550, 120], "image": "'"$IMAGE"'", "text": ["Bench Ltd"]}]}' \
+    "$BASE/api/v1/templates/seal" >/dev/null
+  echo "== batch of $BATCH 1-page PDFs, P-256 seal with a template, B-B: signet batch end to end"
+  start=$(date +%s.%N)
+  SIGNET_API_KEY="$KEY" "$BIN" batch "$WORK/batch" --server "$BASE" --identity p256 --template seal \
+    -o "$WORK/batch-out" 2>"$WORK/batch.log" || { cat "$WORK/batch.log" >&2; exit 1; }
+  end=$(date +%s.%N)
+  python3 -c "import sys; print(f'end to end: {float(sys.argv[2]) - float(sys.argv[1]):.1f} s')" "$start" "$end"
+  grep -E "signed|failed" "$WORK/batch.log" | tail -2 || true
+  curl -sf "$BASE/ca/root.crt" -o "$WORK/root.der"
+  signed=$(find "$WORK/batch-out" -name '*.pdf' | wc -l)
+  bad=$(find "$WORK/batch-out" -name '*.pdf' -print0 | xargs -0 -P2 -I{} sh -c \
+    '"$1" verify "$2" --trust "$3" >/dev/null 2>&1 || echo "$2"' _ "$BIN" {} "$WORK/root.der" | wc -l)
+  echo "outputs: $signed (of $BATCH); failing signet verify: $bad"
+fi
 echo "== usage recorded"
 curl -sf -H "Authorization: Bearer $KEY" "$BASE/api/v1/usage" | json '["current"]'
