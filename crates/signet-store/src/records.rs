@@ -448,6 +448,12 @@ impl Store {
         let mut turn = self.write_turn().await;
         let writer = turn.as_deref_mut().and_then(Option::as_mut);
         let written = async {
+            let writer = match writer {
+                Some(conn) if records.len() + documents.len() <= ONE_CALL_ROWS => {
+                    return self.commit_in_one_call(conn, records, usage, documents).await;
+                }
+                w => w,
+            };
             let mut tx = match writer {
                 Some(conn) => sqlx::Connection::begin(conn).await?,
                 None => self.pool.begin().await?,
@@ -556,7 +562,7 @@ pub(crate) async fn insert_rows<T: Row>(conn: &mut sqlx::AnyConnection, rows: &[
         let n = INSERT_CHUNKS.into_iter().find(|n| *n <= rest.len()).unwrap_or(1);
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_sql(T::TABLE, T::COLUMNS, T::WIDTH, n)));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_sql::<T>(n, 1)));
         for r in chunk {
             query = r.bind(query);
         }
@@ -565,20 +571,82 @@ pub(crate) async fn insert_rows<T: Row>(conn: &mut sqlx::AnyConnection, rows: &[
     Ok(())
 }
 
-/// `INSERT INTO table (columns) VALUES (…), (…)…` for `rows` rows of `width` parameters.
-fn insert_sql(table: &str, columns: &str, width: usize, rows: usize) -> String {
-    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+/// `INSERT INTO table (columns) VALUES (…), (…)…` for `rows` rows of `T`, the parameters
+/// numbered from `$first`.
+fn insert_sql<T: Row>(rows: usize, first: usize) -> String {
+    let mut sql = format!("INSERT INTO {} ({}) VALUES ", T::TABLE, T::COLUMNS);
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
-        for col in 0..width {
+        for col in 0..T::WIDTH {
             if col > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${}", row * width + col + 1));
+            sql.push_str(&format!("${}", first + row * T::WIDTH + col));
         }
         sql.push(')');
     }
     sql
+}
+
+/// Most rows of a group commit written as one SQLite statement list (see
+/// [`Store::commit_in_one_call`]); larger groups take a statement per chunk.
+const ONE_CALL_ROWS: usize = 256;
+
+/// Appends to `sql` the `INSERT`s of `rows` rows of `T` in chunks (64/16/4/1 rows), the
+/// parameters numbered from `$next`; returns the next parameter number. The rows are bound
+/// afterwards in their order.
+fn push_insert_sql<T: Row>(sql: &mut String, rows: usize, mut next: usize) -> usize {
+    let mut rest = rows;
+    while rest > 0 {
+        let n = INSERT_CHUNKS.into_iter().find(|n| *n <= rest).unwrap_or(1);
+        rest -= n;
+        sql.push_str(&insert_sql::<T>(n, next));
+        sql.push_str(";\n");
+        next += n * T::WIDTH;
+    }
+    next
+}
+
+impl Store {
+    /// A group commit on SQLite as one call: `BEGIN IMMEDIATE; INSERT …; … COMMIT;` in a
+    /// single query with numbered parameters, which SQLite's driver runs statement after
+    /// statement on its thread. Four hand-offs between the async recorder and SQLite's thread
+    /// become one, and they were most of a commit's time. A failure at any statement rolls
+    /// back what the call began.
+    async fn commit_in_one_call(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        records: &mut [SignatureRecord],
+        usage: &[UsageDelta],
+        documents: &[DocumentRecord],
+    ) -> Result<HashMap<String, i64>> {
+        let next_seq = self.assign_seq(conn, records).await?;
+        let mut sql = String::from("BEGIN IMMEDIATE;\n");
+        let mut next = push_insert_sql::<DocumentRecord>(&mut sql, documents.len(), 1);
+        next = push_insert_sql::<SignatureRecord>(&mut sql, records.len(), next);
+        for _ in usage {
+            sql.push_str(&crate::tenants::add_usage_sql(next));
+            sql.push_str(";\n");
+            next += 4;
+        }
+        sql.push_str("COMMIT;");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for d in documents {
+            query = d.bind(query);
+        }
+        for r in records.iter() {
+            query = r.bind(query);
+        }
+        for u in usage {
+            query = query.bind(u.tenant_id.clone()).bind(u.period_start).bind(u.calls).bind(u.documents);
+        }
+        if let Err(e) = query.execute(&mut *conn).await {
+            // not in a transaction when BEGIN itself failed: that error is of no interest
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            return Err(e.into());
+        }
+        Ok(next_seq)
+    }
 }
 
 impl Store {
@@ -589,6 +657,18 @@ impl Store {
     /// caller forgets what it remembered ([`Store::forget_seq`]) and tries again. Returns
     /// the next number of each tenant written, to remember once the transaction commits.
     pub(crate) async fn insert_signatures(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        records: &mut [SignatureRecord],
+    ) -> Result<HashMap<String, i64>> {
+        let next = self.assign_seq(conn, records).await?;
+        insert_rows(conn, records).await?;
+        Ok(next)
+    }
+
+    /// Assigns each record its `seq` (see [`Store::insert_signatures`]); returns the next
+    /// number of each tenant.
+    async fn assign_seq(
         &self,
         conn: &mut sqlx::AnyConnection,
         records: &mut [SignatureRecord],
@@ -612,7 +692,6 @@ impl Store {
             r.seq = seq;
             next.insert(r.tenant_id.clone(), seq + 1);
         }
-        insert_rows(conn, records).await?;
         Ok(next)
     }
 

@@ -412,17 +412,27 @@ impl Store {
     }
 }
 
-pub(crate) async fn add_usage(conn: &mut sqlx::AnyConnection, delta: &UsageDelta) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO usage_counters (tenant_id, period_start, calls, documents) VALUES ($1, $2, $3, $4) \
+/// The upsert of a usage delta (tenant, period start, calls, documents), its parameters
+/// numbered from `$first`.
+pub(crate) fn add_usage_sql(first: usize) -> String {
+    format!(
+        "INSERT INTO usage_counters (tenant_id, period_start, calls, documents) VALUES (${}, ${}, ${}, ${}) \
          ON CONFLICT (tenant_id, period_start) DO UPDATE SET calls = usage_counters.calls + excluded.calls, \
          documents = usage_counters.documents + excluded.documents",
+        first,
+        first + 1,
+        first + 2,
+        first + 3
     )
-    .bind(&delta.tenant_id)
-    .bind(delta.period_start)
-    .bind(delta.calls)
-    .bind(delta.documents)
-    .execute(conn)
-    .await?;
+}
+
+pub(crate) async fn add_usage(conn: &mut sqlx::AnyConnection, delta: &UsageDelta) -> Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(add_usage_sql(1)))
+        .bind(&delta.tenant_id)
+        .bind(delta.period_start)
+        .bind(delta.calls)
+        .bind(delta.documents)
+        .execute(conn)
+        .await?;
     Ok(())
 }
