@@ -32,7 +32,8 @@
 //!
 //! **Workers**: one pool per server ([`BatchRunner`], `--batch-workers`, default the number of
 //! cores) signs at most that many documents at a time, shared fairly by all batches. An item
-//! is signed with `agent::sign_prepared` (the options resolved once per batch), and its
+//! is signed with `agent::sign_prepared` (the options resolved once per batch; a stored
+//! input of at most `agent::IN_MEMORY_DOCUMENT` bytes is read and signed in memory), and its
 //! outcome is recorded by a group committer: the outcomes that arrive while a transaction
 //! runs go into the next one.
 //!
