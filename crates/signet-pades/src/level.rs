@@ -155,21 +155,32 @@ pub fn sign_file_at_level(
     services: Services<'_>,
     durable: bool,
 ) -> Result<(TbsSummary, Vec<String>)> {
-    let timestamped;
-    let cms: &dyn CmsProvider = if level >= Level::BT && !cms.timestamps() {
-        timestamped = TimestampedCms::new(cms, services.tsa(level)?);
-        &timestamped
-    } else {
-        cms
-    };
+    with_level_cms(cms, level, services, |cms| {
+        let mut tmp = create_temp(output)?;
+        let summary = sign_into(input, tmp.as_file_mut(), password, opts, cms)?;
+        let notes = complete_level(tmp.as_file_mut(), &summary, password, level, services)?;
+        persist(tmp, output, durable)?;
+        Ok((summary, notes))
+    })
+}
+
+/// Runs `sign` with the CMS provider `level` needs: `cms` itself, or wrapped to add the
+/// signature timestamp from B-T when `cms` does not add it; refuses first what the level
+/// needs and `services` lack (a TSA from B-T, a source of validation data from B-LT).
+fn with_level_cms<T>(
+    cms: &dyn CmsProvider,
+    level: Level,
+    services: Services<'_>,
+    sign: impl FnOnce(&dyn CmsProvider) -> Result<T>,
+) -> Result<T> {
+    let tsa = if level >= Level::BT && !cms.timestamps() { Some(services.tsa(level)?) } else { None };
     if level >= Level::BLT {
         services.validation(level)?;
     }
-    let mut tmp = create_temp(output)?;
-    let summary = sign_into(input, tmp.as_file_mut(), password, opts, cms)?;
-    let notes = complete_level(tmp.as_file_mut(), &summary, password, level, services)?;
-    persist(tmp, output, durable)?;
-    Ok((summary, notes))
+    match tsa {
+        Some(tsa) => sign(&TimestampedCms::new(cms, tsa)),
+        None => sign(cms),
+    }
 }
 
 /// [`sign_file_at_level`] for a document held in memory (a small upload): the same steps on
@@ -183,22 +194,14 @@ pub fn sign_bytes_at_level(
     level: Level,
     services: Services<'_>,
 ) -> Result<(Vec<u8>, TbsSummary, Vec<String>)> {
-    let timestamped;
-    let cms: &dyn CmsProvider = if level >= Level::BT && !cms.timestamps() {
-        timestamped = TimestampedCms::new(cms, services.tsa(level)?);
-        &timestamped
-    } else {
-        cms
-    };
-    if level >= Level::BLT {
-        services.validation(level)?;
-    }
-    let (summary, update) = sign_update(&mut Document::open(input, password)?, opts, cms)?;
-    let mut out = Vec::with_capacity(input.len() + update.len());
-    out.extend_from_slice(input);
-    out.extend_from_slice(&update);
-    let notes = complete_level(&mut out, &summary, password, level, services)?;
-    Ok((out, summary, notes))
+    with_level_cms(cms, level, services, |cms| {
+        let (summary, update) = sign_update(&mut Document::open(input, password)?, opts, cms)?;
+        let mut out = Vec::with_capacity(input.len() + update.len());
+        out.extend_from_slice(input);
+        out.extend_from_slice(&update);
+        let notes = complete_level(&mut out, &summary, password, level, services)?;
+        Ok((out, summary, notes))
+    })
 }
 
 /// The steps after the signature itself: from B-LT the DSS with the signature's validation
