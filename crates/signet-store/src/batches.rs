@@ -373,16 +373,7 @@ impl Store {
         let mut turn = self.write_turn().await;
         let writer = turn.as_deref_mut().and_then(Option::as_mut);
         let result = self.complete_batch_items_in_turn(writer, outcomes).await;
-        match result {
-            Ok((applied, next)) => {
-                self.remember_seq(next);
-                Ok(applied)
-            }
-            Err(e) => {
-                self.forget_seq();
-                Err(e)
-            }
-        }
+        self.settle_seq(result)
     }
 
     async fn complete_batch_items_in_turn(
@@ -390,10 +381,7 @@ impl Store {
         writer: Option<&mut sqlx::AnyConnection>,
         outcomes: &[ItemOutcome],
     ) -> Result<(Vec<bool>, std::collections::HashMap<String, i64>)> {
-        let mut tx = match writer {
-            Some(conn) => sqlx::Connection::begin(conn).await?,
-            None => self.pool.begin().await?,
-        };
+        let mut tx = self.begin_write(writer).await?;
         let mut applied = Vec::with_capacity(outcomes.len());
         let mut documents = Vec::new();
         let mut usage: Vec<UsageDelta> = Vec::new();
@@ -438,7 +426,7 @@ impl Store {
                 }
             }
         }
-        let documents: Vec<DocumentRecord> = documents.into_iter().map(|d| DocumentRecord::clone(d)).collect();
+        let documents: Vec<&DocumentRecord> = documents.into_iter().map(|d| &**d).collect();
         insert_rows(&mut tx, &documents).await?;
         for u in &usage {
             add_usage(&mut tx, u).await?;

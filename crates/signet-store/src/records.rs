@@ -1,6 +1,7 @@
 //! Signing identities, seal images, placement templates, documents and signing records.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -454,29 +455,17 @@ impl Store {
                 }
                 w => w,
             };
-            let mut tx = match writer {
-                Some(conn) => sqlx::Connection::begin(conn).await?,
-                None => self.pool.begin().await?,
-            };
+            let mut tx = self.begin_write(writer).await?;
             insert_rows(&mut tx, documents).await?;
             let next = self.insert_signatures(&mut tx, records).await?;
             for delta in usage {
                 add_usage(&mut tx, delta).await?;
             }
             tx.commit().await?;
-            Ok(next)
+            Ok(((), next))
         }
         .await;
-        match written {
-            Ok(next) => {
-                self.remember_seq(next);
-                Ok(())
-            }
-            Err(e) => {
-                self.forget_seq();
-                Err(e)
-            }
-        }
+        self.settle_seq(written)
     }
 
     /// A tenant's signing records after `after_seq`, in order, at most `limit`.
@@ -512,26 +501,35 @@ pub(crate) trait Row {
     fn bind<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q>;
 }
 
+impl<T: Row> Row for &T {
+    const TABLE: &'static str = T::TABLE;
+    const COLUMNS: &'static str = T::COLUMNS;
+    const WIDTH: usize = T::WIDTH;
+    fn bind<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        (**self).bind(query)
+    }
+}
+
 impl Row for SignatureRecord {
     const TABLE: &'static str = "signatures";
     const COLUMNS: &'static str = SIGNATURE_COLUMNS;
     const WIDTH: usize = 15;
     fn bind<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q> {
         query
-            .bind(self.id.clone())
-            .bind(self.tenant_id.clone())
+            .bind(&self.id)
+            .bind(&self.tenant_id)
             .bind(self.seq)
-            .bind(self.identity_id.clone())
-            .bind(self.identity_name.clone())
-            .bind(self.key_id.clone())
-            .bind(self.digest_algorithm.clone())
-            .bind(self.digest.clone())
-            .bind(self.level.clone())
-            .bind(self.channel.clone())
-            .bind(self.caller.clone())
-            .bind(self.outcome.clone())
-            .bind(self.detail.clone())
-            .bind(self.document_id.clone())
+            .bind(&self.identity_id)
+            .bind(&self.identity_name)
+            .bind(&self.key_id)
+            .bind(&self.digest_algorithm)
+            .bind(&self.digest)
+            .bind(&self.level)
+            .bind(&self.channel)
+            .bind(&self.caller)
+            .bind(&self.outcome)
+            .bind(&self.detail)
+            .bind(&self.document_id)
             .bind(self.created_at)
     }
 }
@@ -542,14 +540,14 @@ impl Row for DocumentRecord {
     const WIDTH: usize = 9;
     fn bind<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q> {
         query
-            .bind(self.id.clone())
-            .bind(self.tenant_id.clone())
-            .bind(self.kind.clone())
-            .bind(self.name.clone())
-            .bind(self.blob_key.clone())
+            .bind(&self.id)
+            .bind(&self.tenant_id)
+            .bind(&self.kind)
+            .bind(&self.name)
+            .bind(&self.blob_key)
             .bind(self.size)
-            .bind(self.sha256.clone())
-            .bind(self.source_id.clone())
+            .bind(&self.sha256)
+            .bind(&self.source_id)
             .bind(self.created_at)
     }
 }
@@ -581,7 +579,7 @@ fn insert_sql<T: Row>(rows: usize, first: usize) -> String {
             if col > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${}", first + row * T::WIDTH + col));
+            let _ = write!(sql, "${}", first + row * T::WIDTH + col);
         }
         sql.push(')');
     }
@@ -619,7 +617,7 @@ impl Store {
         records: &mut [SignatureRecord],
         usage: &[UsageDelta],
         documents: &[DocumentRecord],
-    ) -> Result<HashMap<String, i64>> {
+    ) -> Result<((), HashMap<String, i64>)> {
         let next_seq = self.assign_seq(conn, records).await?;
         let mut sql = String::from("BEGIN IMMEDIATE;\n");
         let mut next = push_insert_sql::<DocumentRecord>(&mut sql, documents.len(), 1);
@@ -638,14 +636,14 @@ impl Store {
             query = r.bind(query);
         }
         for u in usage {
-            query = query.bind(u.tenant_id.clone()).bind(u.period_start).bind(u.calls).bind(u.documents);
+            query = query.bind(&u.tenant_id).bind(u.period_start).bind(u.calls).bind(u.documents);
         }
         if let Err(e) = query.execute(&mut *conn).await {
             // not in a transaction when BEGIN itself failed: that error is of no interest
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
             return Err(e.into());
         }
-        Ok(next_seq)
+        Ok(((), next_seq))
     }
 }
 
@@ -695,14 +693,32 @@ impl Store {
         Ok(next)
     }
 
-    /// After a commit: the next sequence numbers [`Store::insert_signatures`] returned.
-    pub(crate) fn remember_seq(&self, next: HashMap<String, i64>) {
-        self.seq_cache().extend(next);
+    /// The end of a transaction that wrote signing records: after a commit, remembers the
+    /// next numbers [`Store::insert_signatures`] returned; after a failure, forgets them all,
+    /// so that the next transaction reads them from the database again.
+    pub(crate) fn settle_seq<T>(&self, outcome: Result<(T, HashMap<String, i64>)>) -> Result<T> {
+        match outcome {
+            Ok((value, next)) => {
+                self.seq_cache().extend(next);
+                Ok(value)
+            }
+            Err(e) => {
+                self.seq_cache().clear();
+                Err(e)
+            }
+        }
     }
 
-    /// After a failed transaction: read the sequences from the database again.
-    pub(crate) fn forget_seq(&self) {
-        self.seq_cache().clear();
+    /// A transaction on the writers' own connection when the turn holds one, else on the
+    /// pool.
+    pub(crate) async fn begin_write<'c>(
+        &self,
+        writer: Option<&'c mut sqlx::AnyConnection>,
+    ) -> Result<sqlx::Transaction<'c, sqlx::Any>> {
+        Ok(match writer {
+            Some(conn) => sqlx::Connection::begin(conn).await?,
+            None => self.pool.begin().await?,
+        })
     }
 
     fn seq_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
