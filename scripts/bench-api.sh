@@ -35,18 +35,46 @@ for spec in 'p256 p-256' 'rsa rsa-2048'; do
   curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
     -d "{\"name\":\"$1\",\"issue\":{\"common_name\":\"Bench $1\",\"key\":\"$2\"}}" "$BASE/api/v1/identities" >/dev/null
 done
-python3 - "$WORK/one-page.pdf" <<'PY'
-import sys
-objs=[b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-      b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
-      b"<< /Length 24 >>\nstream\n0.5 w 20 20 555 802 re S\nendstream"]
-out=b"%PDF-1.7\n"; offs=[]
-for i,o in enumerate(objs):
-    offs.append(len(out)); out+=b"%d 0 obj\n"%(i+1)+o+b"\nendobj\n"
-x=len(out)
-out+=b"xref\n0 5\n0000000000 65535 f\r\n"+b"".join(b"%010d 00000 n\r\n"%o for o in offs)
-out+=b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"%x
-open(sys.argv[1],"wb").write(out)
+BATCH="${SIGNET_BENCH_BATCH:-10000}"
+# the inputs: a 1-page PDF for the agent; for the batch, a seal image and BATCH invoices
+python3 - "$WORK" "$BATCH" <<'PY'
+import os, struct, sys, zlib
+work, n = sys.argv[1], int(sys.argv[2])
+def pdf(objs):
+    out = b"%PDF-1.7\n"; offs = []
+    for k, o in enumerate(objs):
+        offs.append(len(out)); out += b"%d 0 obj\n" % (k + 1) + o + b"\nendobj\n"
+    x = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f\r\n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n\r\n" % o for o in offs)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, x)
+    return out
+def page(content, resources=b"<< >>", extra=()):
+    return pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources %s >>"
+                % resources,
+                b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content), *extra])
+open(f"{work}/one-page.pdf", "wb").write(page(b"0.5 w 20 20 555 802 re S"))
+if n > 0:
+    # a 160x160 seal image: a red ring on transparency
+    w = h = 160
+    rows = bytearray()
+    for y in range(h):
+        rows.append(0)
+        for x in range(w):
+            d = ((x - 80) ** 2 + (y - 80) ** 2) ** 0.5
+            rows += bytes([200, 16, 16, 255 if 62 <= d <= 76 else 0])
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(bytes(rows))) + chunk(b"IEND", b"")
+    open(f"{work}/seal.png", "wb").write(png)
+    os.makedirs(f"{work}/batch")
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+    for i in range(n):
+        text = b"BT /F1 12 Tf 72 760 Td (Invoice %d) Tj ET" % i
+        doc = page(text, b"<< /Font << /F1 5 0 R >> >>", [font])
+        open(f"{work}/batch/invoice-{i:05d}.pdf", "wb").write(doc)
 PY
 DIGEST=$(head -c 1000 /dev/urandom | openssl dgst -sha256 -binary | base64)
 cat > "$WORK/signhash.lua" <<LUA
@@ -78,41 +106,7 @@ echo "== sign-hash, P-256, B-B: wrk -t1 -c$CONN -d${SECS}s"
 wrk -t1 -c"$CONN" -d"${SECS}s" --latency -s "$WORK/signhash.lua" "$BASE/api/v1/sign-hash" | grep -E 'Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors'
 echo "== agent, 1-page PDF, RSA-2048, B-B: wrk -t1 -c$CONN -d${SECS}s"
 wrk -t1 -c"$CONN" -d"${SECS}s" --latency -s "$WORK/agent.lua" "$BASE/api/v1/documents/sign" | grep -E 'Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors'
-BATCH="${SIGNET_BENCH_BATCH:-10000}"
 if [ "$BATCH" -gt 0 ]; then
-  python3 - "$WORK" "$BATCH" <<'PY'
-import struct, sys, zlib
-work, n = sys.argv[1], int(sys.argv[2])
-# a 160x160 seal image: a red ring on transparency
-w = h = 160
-rows = bytearray()
-for y in range(h):
-    rows.append(0)
-    for x in range(w):
-        d = ((x - 80) ** 2 + (y - 80) ** 2) ** 0.5
-        rows += bytes([200, 16, 16, 255 if 62 <= d <= 76 else 0])
-def chunk(t, d):
-    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0))
-png += chunk(b"IDAT", zlib.compress(bytes(rows))) + chunk(b"IEND", b"")
-open(f"{work}/seal.png", "wb").write(png)
-import os
-os.makedirs(f"{work}/batch")
-for i in range(n):
-    text = b"BT /F1 12 Tf 72 760 Td (Invoice %d) Tj ET" % i
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-            b"/Resources << /Font << /F1 5 0 R >> >> >>",
-            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out = b"%PDF-1.7\n"; offs = []
-    for k, o in enumerate(objs):
-        offs.append(len(out)); out += b"%d 0 obj\n" % (k + 1) + o + b"\nendobj\n"
-    x = len(out)
-    out += b"xref\n0 6\n0000000000 65535 f\r\n" + b"".join(b"%010d 00000 n\r\n" % o for o in offs)
-    out += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % x
-    open(f"{work}/batch/invoice-{i:05d}.pdf", "wb").write(out)
-PY
   IMAGE=$(curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: image/png' --data-binary @"$WORK/seal.png" \
     "$BASE/api/v1/images" | json '["id"]')
   curl -sf -X PUT -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
