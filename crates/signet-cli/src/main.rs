@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod batch;
 mod bench;
 mod ca;
@@ -39,6 +40,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Manage the built-in certification authority: init, issue, revoke, list, crl, export.
     Ca(ca::CaArgs),
+    /// Check the signing log: every entry's hash and link, and its timestamps.
+    Audit(audit::AuditArgs),
 }
 
 /// Exit status for usage errors and unreadable input (as `verify` documents).
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Batch(a) => batch::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Ca(a) => ca::run(a),
+        Command::Audit(a) => audit::run(a),
     }
 }
 

@@ -98,6 +98,20 @@ pub(crate) struct ServeArgs {
     /// The bucket's region [default: $AWS_REGION or $AWS_DEFAULT_REGION, else us-east-1].
     #[arg(long, value_name = "REGION", env = "SIGNET_S3_REGION", requires = "blob_store")]
     s3_region: Option<String>,
+    /// Wait before a failed webhook delivery's second attempt, doubled at each next one up to
+    /// an hour: 500ms, 30s, 5m…
+    #[arg(long, value_name = "DURATION", env = "SIGNET_WEBHOOK_RETRY_BASE", default_value = "30s",
+          value_parser = parse_duration)]
+    webhook_retry_base: std::time::Duration,
+    /// Attempts of a webhook delivery before it is marked failed.
+    #[arg(long, value_name = "N", env = "SIGNET_WEBHOOK_MAX_ATTEMPTS",
+          default_value_t = ServerConfig::default().webhook_max_attempts,
+          value_parser = clap::value_parser!(u32).range(1..=50))]
+    webhook_max_attempts: u32,
+    /// How often the signing log's chains are timestamped by the TSA (when they changed).
+    #[arg(long, value_name = "DURATION", env = "SIGNET_AUDIT_ANCHOR_INTERVAL", default_value = "10m",
+          value_parser = parse_duration)]
+    audit_anchor_interval: std::time::Duration,
 }
 
 pub(crate) fn run(a: ServeArgs) -> ExitCode {
@@ -117,6 +131,9 @@ pub(crate) fn run(a: ServeArgs) -> ExitCode {
         sign_api: None,
         batch_workers: a.batch_workers.map_or(ServerConfig::default().batch_workers, usize::from),
         s3: a.blob_store.map(|s3| S3Options { endpoint: a.s3_endpoint, region: a.s3_region, ..s3 }),
+        webhook_retry_base: a.webhook_retry_base,
+        webhook_max_attempts: a.webhook_max_attempts,
+        audit_anchor_interval: a.audit_anchor_interval,
     };
     let mut config = config;
     if let (Some(url), Some(var)) = (a.sign_api_url, a.sign_api_key_env) {
@@ -142,6 +159,25 @@ pub(crate) fn run(a: ServeArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `500ms`, `30s`, `5m` or `1h`; more than zero, at most an hour.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number.parse().map_err(|_| format!("'{s}' is not a duration like 500ms, 30s, 5m or 1h"))?;
+    let d = match unit {
+        "ms" => std::time::Duration::from_millis(n),
+        "s" => std::time::Duration::from_secs(n),
+        "m" => std::time::Duration::from_secs(n.saturating_mul(60)),
+        "h" => std::time::Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(format!("'{s}': give a unit, ms, s, m or h (e.g. 30s)")),
+    };
+    if d.is_zero() || d > std::time::Duration::from_secs(3600) {
+        return Err(format!("'{s}': a duration above zero and at most 1h"));
+    }
+    Ok(d)
 }
 
 fn parse_blob_store(s: &str) -> Result<S3Options, String> {

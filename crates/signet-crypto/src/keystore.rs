@@ -272,6 +272,44 @@ impl Keystore {
         Ok(names)
     }
 
+    /// Encrypts a small secret kept elsewhere (a TOTP seed in the database) under the master
+    /// key with AES-256-GCM, bound to `label` (e.g. its owner's id): the result, as lowercase
+    /// hexadecimal nonce ‖ ciphertext ‖ tag, opens only with the same label
+    /// ([`Keystore::open_secret`]).
+    pub fn seal_secret(&self, label: &str, secret: &[u8]) -> Result<String, Error> {
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| Error::Keystore("the random generator failed".into()))?;
+        let mut sealed = secret.to_vec();
+        self.key
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(secret_aad(label)), &mut sealed)
+            .map_err(|_| Error::Keystore("AES-256-GCM sealing failed".into()))?;
+        let mut out = String::with_capacity(2 * (NONCE_LEN + sealed.len()));
+        for b in nonce.iter().chain(&sealed) {
+            out.push_str(&format!("{b:02x}"));
+        }
+        Ok(out)
+    }
+
+    /// The secret [`Keystore::seal_secret`] sealed with `label`.
+    pub fn open_secret(&self, label: &str, sealed: &str) -> Result<Vec<u8>, Error> {
+        let bad = || Error::Keystore(format!("the sealed secret of '{label}' does not open with this master key"));
+        let bytes = sealed.as_bytes();
+        if bytes.len() % 2 != 0 || bytes.len() < 2 * (NONCE_LEN + 16) {
+            return Err(bad());
+        }
+        let mut raw = Vec::with_capacity(bytes.len() / 2);
+        for pair in bytes.chunks(2) {
+            match (hex_value(pair[0]), hex_value(pair[1])) {
+                (Some(h), Some(l)) => raw.push(h << 4 | l),
+                _ => return Err(bad()),
+            }
+        }
+        let (nonce, body) = raw.split_at_mut(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| bad())?;
+        let plain = self.key.open_in_place(nonce, Aad::from(secret_aad(label)), body).map_err(|_| bad())?;
+        Ok(plain.to_vec())
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}{KEY_SUFFIX}"))
     }
@@ -294,6 +332,13 @@ impl Keystore {
         file.extend_from_slice(&sealed);
         write_atomically(&path, &file).map_err(|source| Error::KeystoreIo { path, source })
     }
+}
+
+/// The authenticated data of a sealed secret: a label of its own, then the owner's.
+fn secret_aad(label: &str) -> Vec<u8> {
+    let mut aad = b"signet-secret-v1:".to_vec();
+    aad.extend_from_slice(label.as_bytes());
+    aad
 }
 
 /// The authenticated data of a sealed key: header, then the key's name.
@@ -372,6 +417,21 @@ mod tests {
     fn store(dir: &tempfile::TempDir) -> (Keystore, MasterKey) {
         let master = MasterKey::generate().unwrap();
         (Keystore::open(&dir.path().join("keys"), &master).unwrap(), master)
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_label_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ks, _) = store(&dir);
+        let sealed = ks.seal_secret("usr_1", b"totp seed").unwrap();
+        assert_eq!(ks.open_secret("usr_1", &sealed).unwrap(), b"totp seed");
+        assert!(ks.open_secret("usr_2", &sealed).is_err());
+        let mut flipped = sealed.clone().into_bytes();
+        flipped[30] = if flipped[30] == b'0' { b'1' } else { b'0' };
+        assert!(ks.open_secret("usr_1", std::str::from_utf8(&flipped).unwrap()).is_err());
+        assert!(ks.open_secret("usr_1", "zz").is_err());
+        let (other, _) = store(&tempfile::tempdir().unwrap());
+        assert!(other.open_secret("usr_1", &sealed).is_err());
     }
 
     #[test]

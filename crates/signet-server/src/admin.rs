@@ -11,10 +11,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use signet_store::{ApiKey, Scope, Tenant, TenantLimits, Usage};
+use signet_store::audit::OPERATOR_CHAIN;
+use signet_store::{ApiKey, AuditEntry, Scope, Tenant, TenantLimits, Usage};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Permission};
 use crate::meter::{PERIODS, next_period_start, period_start};
+use crate::people::audit;
 use crate::util::ApiJson;
 use crate::{AppState, Error};
 
@@ -81,12 +83,16 @@ pub struct UsageView {
 /// The caller.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MeView {
-    /// Key id.
-    pub key_id: String,
+    /// The API key's or user's id.
+    pub id: String,
+    /// `api_key`, `user` or `sso`.
+    pub kind: String,
     /// Tenant, if any.
     pub tenant_id: Option<String>,
-    /// Scopes.
+    /// An API key's scopes.
     pub scopes: Vec<Scope>,
+    /// A person's roles.
+    pub roles: Vec<signet_store::Role>,
 }
 
 fn limits_from(req: &TenantRequest, base: TenantLimits) -> Result<TenantLimits, Error> {
@@ -141,7 +147,10 @@ pub async fn create_tenant(
         .filter(|n| !n.trim().is_empty() && n.len() <= 128)
         .ok_or_else(|| Error::bad("bad_name", "a tenant needs a name (1–128 characters)"))?;
     let limits = limits_from(&req, TenantLimits { quota_period: "month".into(), ..TenantLimits::default() })?;
-    Ok((StatusCode::CREATED, Json(state.store().create_tenant(&name, &limits).await?)))
+    let tenant = state.store().create_tenant(&name, &limits).await?;
+    let entry = AuditEntry::new(OPERATOR_CHAIN, &caller.actor(), "tenant.create", "ok").target("tenant", &tenant.id);
+    audit(&state, entry.detail(serde_json::json!({ "name": tenant.name, "limits": tenant.limits }))).await;
+    Ok((StatusCode::CREATED, Json(tenant)))
 }
 
 /// List the tenants.
@@ -227,6 +236,8 @@ pub async fn update_tenant(
     let limits = limits_from(&req, tenant.limits)?;
     let updated = state.store().update_tenant(&id, &status, &limits).await?;
     state.meter().reload(&id).await?;
+    let entry = AuditEntry::new(OPERATOR_CHAIN, &caller.actor(), "tenant.update", "ok").target("tenant", &id);
+    audit(&state, entry.detail(serde_json::json!({ "status": updated.status, "limits": updated.limits }))).await;
     Ok(Json(updated))
 }
 
@@ -244,9 +255,17 @@ fn parse_scopes(scopes: &[String]) -> Result<Vec<Scope>, Error> {
         .collect()
 }
 
-async fn make_key(state: &AppState, tenant: &str, req: &KeyRequest) -> Result<(StatusCode, Json<NewKeyView>), Error> {
+async fn make_key(
+    state: &AppState,
+    caller: &Caller,
+    tenant: &str,
+    req: &KeyRequest,
+) -> Result<(StatusCode, Json<NewKeyView>), Error> {
     let scopes = parse_scopes(&req.scopes)?;
     let new = state.store().create_api_key(Some(tenant), &req.name, &scopes).await?;
+    let chain = if caller.tenant_id.is_some() { tenant } else { OPERATOR_CHAIN };
+    let entry = AuditEntry::new(chain, &caller.actor(), "key.create", "ok").target("api_key", &new.key.id);
+    audit(state, entry.detail(serde_json::json!({ "tenant": tenant, "name": req.name, "scopes": scopes }))).await;
     Ok((StatusCode::CREATED, Json(NewKeyView { key: new.key, token: new.token })))
 }
 
@@ -278,7 +297,7 @@ pub async fn create_tenant_key(
 ) -> Result<(StatusCode, Json<NewKeyView>), Error> {
     caller.require_admin()?;
     state.store().tenant(&id).await?;
-    make_key(&state, &id, &req).await
+    make_key(&state, &caller, &id, &req).await
 }
 
 /// List a tenant's API keys.
@@ -330,8 +349,8 @@ pub async fn create_key(
     caller: Caller,
     ApiJson(req): ApiJson<KeyRequest>,
 ) -> Result<(StatusCode, Json<NewKeyView>), Error> {
-    let tenant = caller.tenant_with(Scope::Manage)?.to_string();
-    make_key(&state, &tenant, &req).await
+    let tenant = caller.may(Permission::ManageKeys)?.to_string();
+    make_key(&state, &caller, &tenant, &req).await
 }
 
 /// List the caller's tenant's API keys.
@@ -349,7 +368,7 @@ pub async fn create_key(
     )
 )]
 pub async fn list_keys(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ApiKey>>, Error> {
-    let tenant = caller.tenant_with(Scope::Manage)?;
+    let tenant = caller.may(Permission::ManageKeys)?;
     Ok(Json(state.store().api_keys(Some(tenant)).await?))
 }
 
@@ -377,10 +396,12 @@ pub async fn revoke_key(
     Path(id): Path<String>,
 ) -> Result<Json<ApiKey>, Error> {
     let within =
-        if caller.require_admin().is_ok() { None } else { Some(caller.tenant_with(Scope::Manage)?.to_string()) };
+        if caller.require_admin().is_ok() { None } else { Some(caller.may(Permission::ManageKeys)?.to_string()) };
     let key = state.store().revoke_api_key(&id, within.as_deref()).await?;
     state.keys().forget(&id);
-    tracing::info!("API key {id} revoked by {}", caller.key_id);
+    tracing::info!("API key {id} revoked by {}", caller.id);
+    let chain = within.as_deref().unwrap_or(OPERATOR_CHAIN);
+    audit(&state, AuditEntry::new(chain, &caller.actor(), "key.revoke", "ok").target("api_key", &id)).await;
     Ok(Json(key))
 }
 
@@ -400,7 +421,7 @@ pub async fn revoke_key(
     )
 )]
 pub async fn usage(State(state): State<AppState>, caller: Caller) -> Result<Json<UsageView>, Error> {
-    let tenant = caller.tenant_with(Scope::Manage)?.to_string();
+    let tenant = caller.may(Permission::ReadAudit)?.to_string();
     usage_of(&state, &tenant).await
 }
 
@@ -459,7 +480,13 @@ async fn usage_of(state: &AppState, tenant_id: &str) -> Result<Json<UsageView>, 
     )
 )]
 pub async fn me(caller: Caller) -> Json<MeView> {
-    Json(MeView { key_id: caller.key_id, tenant_id: caller.tenant_id, scopes: caller.scopes })
+    Json(MeView {
+        id: caller.id,
+        kind: caller.via.name().into(),
+        tenant_id: caller.tenant_id,
+        scopes: caller.scopes,
+        roles: caller.roles,
+    })
 }
 
 /// `?after=SEQ&limit=N`
@@ -498,7 +525,7 @@ pub async fn signatures(
     caller: Caller,
     axum::extract::Query(q): axum::extract::Query<RecordsQuery>,
 ) -> Result<Json<Vec<signet_store::SignatureRecord>>, Error> {
-    let tenant = caller.tenant_with(Scope::Manage)?;
+    let tenant = caller.may(Permission::ReadAudit)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(state.store().signatures(tenant, q.after.unwrap_or(0), limit).await?))
 }

@@ -27,10 +27,10 @@ use signet_pades::{
     Certification, CmsProvider, Level, Services, SignatureOptions, TIMESTAMP_RESERVE, TsaClient, Visible, VisualRect,
 };
 use signet_pdf::appearance::SealImage;
-use signet_store::{DocumentRecord, IdempotencyClaim, Scope, SignatureRecord, StoredResponse, UsageDelta};
+use signet_store::{DocumentRecord, IdempotencyClaim, SignatureRecord, StoredResponse, UsageDelta};
 use tokio::io::AsyncWriteExt;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Permission};
 use crate::meter::Admission;
 use crate::signhash::{DigestToSign, Made, Received, SignHashRequest};
 use crate::{AppState, Error};
@@ -143,6 +143,13 @@ pub struct SignOptions {
     /// File name to record.
     #[serde(default)]
     pub name: Option<String>,
+    /// Sign with this seal (`seal_…`): its identity signs and, at `page`/`rect` without an
+    /// `image`, its image shows. Needs an authorization to use the seal.
+    #[serde(default)]
+    pub seal: Option<String>,
+    /// The approved seal-use request (`srq_…`), when the authorization asks for one per use.
+    #[serde(default)]
+    pub seal_request: Option<String>,
 }
 
 /// One seal placement of a template.
@@ -337,6 +344,8 @@ impl CmsProvider for AgentCms {
                 digest_algorithm: self.digest.name().to_string(),
                 digest: B64.encode(document_digest),
                 level: Some(level.to_string().to_ascii_lowercase()),
+                seal: None,
+                seal_request: None,
             }),
             None => {
                 let request = DigestToSign {
@@ -423,6 +432,7 @@ pub(crate) async fn sign_document(
         }
     }
     state.meter().record_with_documents(records, Some(usage), vec![unrecorded.document.clone()]).await?;
+    state.webhooks().document_signed(tenant, &unrecorded.document, &prepared.plan.identity, prepared.plan.level).await;
     Ok(Signed { document: unrecorded.document, content: unrecorded.content })
 }
 
@@ -996,7 +1006,7 @@ pub async fn handler(
     request: Request,
 ) -> Result<Response, Error> {
     let (parts, body) = request.into_parts();
-    let (caller, tenant, body) = crate::util::tenant_or_drain(caller, Scope::SignDocument, body).await?;
+    let (caller, tenant, body) = crate::util::tenant_or_drain(caller, Permission::SignDocument, body).await?;
     let request = Request::from_parts(parts, body);
     let idempotency_key = idempotency_key(request.headers())?;
     let received = receive(&state, query.as_deref(), request).await?;
@@ -1021,8 +1031,19 @@ pub async fn handler(
             return Ok(first);
         }
     }
-    let signed =
-        sign_document(&state, &tenant, &caller.key_id, &received.options, &input, received.seal.clone(), "agent").await;
+    let (options, seal_use) = match with_seal(&state, &caller, &tenant, &received.options).await {
+        Ok(o) => o,
+        Err(e) => {
+            if let Some(key) = &idempotency_key {
+                let _ = state.store().release_idempotency_key(&tenant, key).await;
+            }
+            return Err(e);
+        }
+    };
+    let signed = sign_document(&state, &tenant, &caller.id, &options, &input, received.seal.clone(), "agent").await;
+    if let Some(u) = &seal_use {
+        crate::seals::record_use(&state, &tenant, u, signed.as_ref().err()).await;
+    }
     drop(received);
     let signed = match signed {
         Ok(s) => s,
@@ -1046,6 +1067,39 @@ pub async fn handler(
         Some(content) => Ok(bytes_response(content, &stored.headers)),
         None => document_response(&state, &signed.document, &stored.headers).await,
     }
+}
+
+/// The options to sign with: with `seal` given, after checking the caller may use it, its
+/// identity (and its image for a visible signature without one); without, the identity
+/// named, unless it belongs to a seal.
+async fn with_seal(
+    state: &AppState,
+    caller: &Caller,
+    tenant: &str,
+    options: &SignOptions,
+) -> Result<(SignOptions, Option<crate::seals::SealUse>), Error> {
+    let Some(seal) = &options.seal else {
+        if let Some(name) = &options.identity {
+            crate::signhash::refuse_seal_identity(state, tenant, name).await?;
+        }
+        return Ok((options.clone(), None));
+    };
+    if options.identity.is_some() {
+        return Err(Error::bad("bad_request", "give an identity or a seal, not both"));
+    }
+    if state.remote().is_some() {
+        return Err(Error::bad(
+            "unsupported",
+            "signing with a seal through a remote sign API is not supported: sign on the server holding the seal",
+        ));
+    }
+    let seal_use = crate::seals::authorize_use(state, caller, seal, options.seal_request.as_deref()).await?;
+    let mut options = options.clone();
+    options.identity = Some(seal_use.identity.name.clone());
+    if options.template.is_none() && options.image.is_none() {
+        options.image = Some(seal_use.seal.image_id.clone());
+    }
+    Ok((options, Some(seal_use)))
 }
 
 /// The `Idempotency-Key` header: 1–255 visible ASCII characters.

@@ -13,10 +13,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use signet_pdf::appearance::{MAX_ENCODED_BYTES, SealImage};
-use signet_store::{DocumentRecord, ImageRecord, Scope, Template};
+use signet_store::{AuditEntry, DocumentRecord, ImageRecord, Template};
 
 use crate::agent::{Placement, document_response};
-use crate::auth::Caller;
+use crate::auth::{Caller, Permission};
+use crate::people::audit;
 use crate::util::{ApiJson, read_limited};
 use crate::{AppState, Error};
 
@@ -52,7 +53,7 @@ pub async fn upload_image(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<ImageRecord>), Error> {
-    let (_, tenant, body) = crate::util::tenant_or_drain(caller, Scope::Manage, body).await?;
+    let (caller, tenant, body) = crate::util::tenant_or_drain(caller, Permission::ManageAssets, body).await?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let bytes = read_limited(body, MAX_ENCODED_BYTES).await?;
     if bytes.is_empty() {
@@ -76,7 +77,7 @@ pub async fn upload_image(
     state.blobs().put_bytes(&key, bytes.into(), true).await.map_err(Error::internal("storing an image"))?;
     let record = ImageRecord {
         id,
-        tenant_id: tenant,
+        tenant_id: tenant.clone(),
         blob_key: key,
         media_type: media_type.into(),
         size,
@@ -84,6 +85,8 @@ pub async fn upload_image(
         created_at: signet_store::now_millis(),
     };
     state.store().insert_image(&record).await?;
+    let entry = AuditEntry::new(&tenant, &caller.actor(), "image.upload", "ok").target("image", &record.id);
+    audit(&state, entry.detail(serde_json::json!({ "sha256": record.sha256, "size": record.size }))).await;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -102,7 +105,7 @@ pub async fn upload_image(
     )
 )]
 pub async fn list_images(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ImageRecord>>, Error> {
-    let tenant = caller.tenant_with_any(&[Scope::SignDocument, Scope::Manage])?;
+    let tenant = caller.may(Permission::ReadSeals)?;
     Ok(Json(state.store().images(tenant).await?))
 }
 
@@ -127,7 +130,7 @@ pub async fn image_content(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let tenant = caller.tenant_with_any(&[Scope::SignDocument, Scope::Manage])?;
+    let tenant = caller.may(Permission::ReadSeals)?;
     let record = state.store().image(tenant, &id).await?;
     let bytes = state.blobs().read(&record.blob_key).await.map_err(Error::internal("reading an image"))?;
     let mut resp = Response::new(Body::from(bytes));
@@ -165,7 +168,7 @@ pub async fn put_template(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<TemplateRequest>,
 ) -> Result<Json<Template>, Error> {
-    let tenant = caller.tenant_with(Scope::Manage)?.to_string();
+    let tenant = caller.may(Permission::ManageAssets)?.to_string();
     if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
         return Err(Error::bad("bad_name", "a template name has 1–64 letters, digits, '-', '_' or '.'"));
     }
@@ -189,7 +192,9 @@ pub async fn put_template(
         }
     }
     let placements = serde_json::to_value(&req.placements).map_err(|e| Error::bad("bad_template", e.to_string()))?;
-    Ok(Json(state.store().put_template(&tenant, &name, &placements).await?))
+    let template = state.store().put_template(&tenant, &name, &placements).await?;
+    audit(&state, AuditEntry::new(&tenant, &caller.actor(), "template.put", "ok").target("template", &name)).await;
+    Ok(Json(template))
 }
 
 /// List the tenant's templates.
@@ -207,7 +212,7 @@ pub async fn put_template(
     )
 )]
 pub async fn list_templates(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Template>>, Error> {
-    let tenant = caller.tenant_with_any(&[Scope::SignDocument, Scope::Manage])?;
+    let tenant = caller.may(Permission::ReadSeals)?;
     Ok(Json(state.store().templates(tenant).await?))
 }
 
@@ -232,7 +237,7 @@ pub async fn show_template(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Template>, Error> {
-    let tenant = caller.tenant_with_any(&[Scope::SignDocument, Scope::Manage])?;
+    let tenant = caller.may(Permission::ReadSeals)?;
     Ok(Json(state.store().template(tenant, &name).await?))
 }
 
@@ -257,8 +262,9 @@ pub async fn delete_template(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, Error> {
-    let tenant = caller.tenant_with(Scope::Manage)?;
+    let tenant = caller.may(Permission::ManageAssets)?;
     state.store().delete_template(tenant, &name).await?;
+    audit(&state, AuditEntry::new(tenant, &caller.actor(), "template.delete", "ok").target("template", &name)).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -284,7 +290,7 @@ pub async fn show_document(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<DocumentRecord>, Error> {
-    let tenant = caller.tenant_with(Scope::SignDocument)?;
+    let tenant = caller.may(Permission::ReadDocuments)?;
     Ok(Json(state.store().document(tenant, &id).await?))
 }
 
@@ -309,7 +315,9 @@ pub async fn document_content(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let tenant = caller.tenant_with(Scope::SignDocument)?;
+    let tenant = caller.may(Permission::ReadDocuments)?;
     let doc = state.store().document(tenant, &id).await?;
+    let entry = AuditEntry::new(tenant, &caller.actor(), "document.download", "ok").target("document", &id);
+    audit(&state, entry.detail(serde_json::json!({ "sha256": doc.sha256 }))).await;
     document_response(&state, &doc, &[(header::CONTENT_TYPE.to_string(), "application/pdf".into())]).await
 }

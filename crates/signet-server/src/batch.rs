@@ -71,7 +71,7 @@ use signet_store::{
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::agent::{self, Output, Prepared, SignOptions};
-use crate::auth::Caller;
+use crate::auth::{Caller, Permission};
 use crate::meter::Admission;
 use crate::{AppState, Error};
 
@@ -172,7 +172,7 @@ pub async fn create(
     request: Request,
 ) -> Result<Response, Error> {
     let (parts, body) = request.into_parts();
-    let (caller, tenant, body) = crate::util::tenant_or_drain(caller, Scope::SignDocument, body).await?;
+    let (caller, tenant, body) = crate::util::tenant_or_drain(caller, Permission::SignDocument, body).await?;
     let request = Request::from_parts(parts, body);
     let idempotency_key = agent::idempotency_key(request.headers())?;
     let content_type =
@@ -201,6 +201,15 @@ pub async fn create(
             if is_zip { "the zip holds no entry ending in .pdf" } else { "send the PDFs as the form's file parts" },
         ));
     }
+    if upload.options.seal.is_some() {
+        return Err(Error::bad(
+            "bad_option",
+            "batches do not sign with seals yet: sign each document through the agent with seal=…",
+        ));
+    }
+    if let Some(name) = &upload.options.identity {
+        crate::signhash::refuse_seal_identity(&state, &tenant, name).await?;
+    }
     // refuse now what every item would fail with
     agent::prepare(&state, &tenant, &upload.options, None).await?;
     let mut options = serde_json::to_value(&upload.options).map_err(|e| Error::bad("bad_option", e.to_string()))?;
@@ -219,7 +228,7 @@ pub async fn create(
             return Ok(first);
         }
     }
-    let batch = match store_batch(&state, &tenant, &caller.key_id, &options, upload.inputs).await {
+    let batch = match store_batch(&state, &tenant, &caller.id, &options, upload.inputs).await {
         Ok(b) => b,
         Err(e) => {
             if let Some(key) = &idempotency_key {
@@ -607,7 +616,7 @@ pub async fn show(
     UrlPath(id): UrlPath<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<BatchView>, Error> {
-    let tenant = caller.tenant_with(Scope::SignDocument)?;
+    let tenant = caller.may(Permission::ReadDocuments)?;
     let page: PageQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| Error::bad("bad_query", format!("query string: {e} (after=INDEX, limit=N)")))?;
     let limit = page.limit.unwrap_or(DEFAULT_ITEMS_PAGE);
@@ -663,7 +672,7 @@ pub async fn results(
     caller: Caller,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, Error> {
-    let tenant = caller.tenant_with(Scope::SignDocument)?;
+    let tenant = caller.may(Permission::ReadDocuments)?;
     let batch = state.store().batch(Some(tenant), &id).await?;
     let items = state.store().batch_items_with_documents(&id, -1, i64::MAX).await?;
     let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(4);
@@ -982,6 +991,7 @@ async fn drive(state: AppState, batch: Arc<Batch>) {
         match state.store().finish_batch(&batch.id).await {
             Ok(true) => {
                 tracing::info!("batch {} finished", batch.id);
+                state.webhooks().batch_completed(&batch).await;
                 break;
             }
             // an outcome was not recorded (the database failed): those items run again

@@ -172,7 +172,9 @@ impl Error {
     }
 
     /// Wraps a server-side failure; `context` says what the server was doing.
-    pub(crate) fn internal(context: &'static str) -> impl FnOnce(io::Error) -> Error {
+    pub(crate) fn internal<E: std::error::Error + Send + Sync + 'static>(
+        context: &'static str,
+    ) -> impl FnOnce(E) -> Error {
         move |e| Error::Internal { context, source: Box::new(e) }
     }
 

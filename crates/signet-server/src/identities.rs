@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 use signet_authority::{DistinguishedName, IssueRequest, KeySource, Profile};
 use signet_cms::CertView;
 use signet_crypto::{DigestAlgorithm, Identity as CryptoIdentity, KeyKind, Keystore, SignatureAlgorithm};
-use signet_store::{Identity, KeyStoreKind, Scope};
+use signet_store::{Identity, KeyStoreKind};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Permission};
 use crate::util::ApiJson;
 use crate::{AppState, Error};
 
@@ -64,6 +64,11 @@ impl Signers {
     /// Keys from `keystore`, and from tokens through `pkcs11` when configured.
     pub fn new(keystore: Keystore, pkcs11: Option<Pkcs11Config>) -> Self {
         Signers { keystore, pkcs11, loaded: Mutex::new(HashMap::new()) }
+    }
+
+    /// The encrypted keystore (also seals other secrets under the master key).
+    pub fn keystore(&self) -> &Keystore {
+        &self.keystore
     }
 
     /// The key and chain of `identity`, loaded on first use (blocking: call from a blocking
@@ -364,7 +369,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(req): ApiJson<CreateIdentity>,
 ) -> Result<(StatusCode, Json<IdentityView>), Error> {
-    let tenant = caller.tenant_with(Scope::Manage)?.to_string();
+    let tenant = caller.may(Permission::ManageIdentities)?.to_string();
     if !valid_name(&req.name) {
         return Err(Error::bad("bad_name", "an identity name has 1–64 letters, digits, '-', '_' or '.'"));
     }
@@ -383,6 +388,9 @@ pub async fn create(
         }
         e => e.into(),
     })?;
+    let entry = signet_store::AuditEntry::new(&tenant, &caller.actor(), "identity.create", "ok");
+    let detail = serde_json::json!({ "name": identity.name, "key_store": identity.key_store, "key_id": identity.key_id, "certificate_serial": identity.cert_serial });
+    crate::people::audit(&state, entry.target("identity", &identity.id).detail(detail)).await;
     tracing::info!(
         "tenant {tenant}: identity '{}' created ({:?}, key {})",
         identity.name,
@@ -392,7 +400,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(view(&identity)?)))
 }
 
-fn build_identity(state: &AppState, tenant: &str, req: CreateIdentity) -> Result<Identity, Error> {
+pub(crate) fn build_identity(state: &AppState, tenant: &str, req: CreateIdentity) -> Result<Identity, Error> {
     let new = |key_store, key_ref: String, chain: Vec<Vec<u8>>, cert_serial| -> Result<Identity, Error> {
         let leaf = chain.first().ok_or_else(|| Error::bad("bad_certificate", "no certificate"))?;
         Ok(Identity {
@@ -405,6 +413,7 @@ fn build_identity(state: &AppState, tenant: &str, req: CreateIdentity) -> Result
             chain: chain.iter().map(|c| B64.encode(c)).collect(),
             cert_serial,
             created_at: signet_store::now_millis(),
+            seal_id: None,
         })
     };
     let authority = state.authority();
@@ -580,5 +589,5 @@ pub async fn show(
 
 /// The caller's tenant, for reading what any of its keys may use.
 pub fn any_tenant_scope(caller: &Caller) -> Result<&str, Error> {
-    caller.tenant_with_any(&Scope::TENANT)
+    caller.may(Permission::ReadIdentities)
 }

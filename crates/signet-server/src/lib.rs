@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod agent;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod batch;
 mod ca;
@@ -12,13 +13,17 @@ pub mod identities;
 mod local;
 pub mod meter;
 mod openapi;
+pub mod people;
 pub mod preview;
 pub mod remote;
+pub mod seals;
 pub mod signhash;
+pub mod sso;
 mod state;
 mod trust;
 mod util;
 mod verify;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -65,6 +70,13 @@ pub struct ServerConfig {
     /// An S3-compatible bucket for the blobs (documents, seal images), with `DATA/blobs` as
     /// its staging directory and read cache; the blobs are in `DATA/blobs` when `None`.
     pub s3: Option<signet_store::S3Options>,
+    /// The wait before a webhook delivery's second attempt, doubled at each next one (default
+    /// 30 s).
+    pub webhook_retry_base: std::time::Duration,
+    /// Attempts of a webhook delivery before it fails (default 8).
+    pub webhook_max_attempts: u32,
+    /// How often the signing log's chains are timestamped (default 10 minutes).
+    pub audit_anchor_interval: std::time::Duration,
 }
 
 /// The TSA policy used when none is configured: `1.2.3.4.1`, the placeholder of OpenSSL's
@@ -90,6 +102,9 @@ impl Default for ServerConfig {
             sign_api: None,
             batch_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             s3: None,
+            webhook_retry_base: webhooks::RetryPolicy::default().base,
+            webhook_max_attempts: webhooks::RetryPolicy::default().max_attempts,
+            audit_anchor_interval: audit::DEFAULT_ANCHOR_INTERVAL,
         }
     }
 }
@@ -129,7 +144,43 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(assets::show_document))
         .routes(routes!(preview::page))
         .routes(routes!(preview::image))
-        .routes(routes!(assets::document_content));
+        .routes(routes!(assets::document_content))
+        .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
+        .routes(routes!(webhooks::show_webhook, webhooks::update_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::rotate_webhook_secret))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::redeliver))
+        .routes(routes!(webhooks::ping))
+        .routes(routes!(people::login))
+        .routes(routes!(people::mfa))
+        .routes(routes!(people::mfa_enrol))
+        .routes(routes!(people::mfa_confirm))
+        .routes(routes!(people::logout))
+        .routes(routes!(people::current_session))
+        .routes(routes!(people::change_password))
+        .routes(routes!(sso::sso_login))
+        .routes(routes!(people::create_user, people::list_users))
+        .routes(routes!(people::show_user, people::update_user))
+        .routes(routes!(people::set_password))
+        .routes(routes!(people::reset_mfa))
+        .routes(routes!(people::unlock_user))
+        .routes(routes!(people::show_settings, people::put_settings))
+        .routes(routes!(audit::search_audit))
+        .routes(routes!(audit::export_audit))
+        .routes(routes!(audit::verify_audit))
+        .routes(routes!(audit::anchor_audit))
+        .routes(routes!(seals::create_seal, seals::list_seals))
+        .routes(routes!(seals::preview_seal))
+        .routes(routes!(seals::upload_seal_image))
+        .routes(routes!(seals::show_seal, seals::update_seal))
+        .routes(routes!(seals::seal_image))
+        .routes(routes!(seals::revoke_seal))
+        .routes(routes!(seals::grant_seal, seals::list_seal_grants))
+        .routes(routes!(seals::revoke_seal_grant))
+        .routes(routes!(seals::request_seal_use))
+        .routes(routes!(seals::list_seal_requests))
+        .routes(routes!(seals::approve_seal_request))
+        .routes(routes!(seals::reject_seal_request));
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(healthz))
         .routes(routes!(ca::root_crl))
@@ -182,11 +233,14 @@ pub async fn serve(config: ServerConfig) -> Result<(), Error> {
     );
     tokio::spawn(renew_crls(state.authority().clone()));
     batch::resume(&state).await?;
-    axum::serve(listener, app(state.clone()))
+    state.webhooks().start();
+    tokio::spawn(audit::anchor_on_schedule(state.clone(), config.audit_anchor_interval));
+    axum::serve(listener, app(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(Error::internal("serving"))?;
     state.batches().shutdown(std::time::Duration::from_secs(30)).await;
+    state.webhooks().shutdown(webhooks::ATTEMPT_TIMEOUT).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -48,6 +48,10 @@ const TAGS: &[(&str, &str)] = &[
     ("templates", "Named sets of placements: where a signature's seal appears."),
     ("verification", "Validate the signatures of a PDF."),
     ("keys", "API keys, the caller, and usage against the tenant's quotas."),
+    ("people", "Logging in (password, TOTP, single sign-on), users and their roles, the tenant's settings."),
+    ("seals", "E-seals: images bound to certificates, their states, who may use them, seal-use requests."),
+    ("audit", "The signing log: every operation, hash-chained and timestamped; search, export, check."),
+    ("webhooks", "Endpoints that receive the tenant's events as signed POSTs, and their delivery log."),
     ("tenants", "Operator calls: tenants, their keys and usage."),
     ("trust services", "The certification authority's publication points, OCSP and the timestamp authority."),
     ("service", "Health and this description."),
@@ -117,6 +121,16 @@ pub(crate) fn base() -> OpenApi {
         .schema_from::<ErrorBody>()
         .schema_from::<ErrorDetail>()
         .security_scheme(BEARER, SecurityScheme::Http(bearer))
+        .security_scheme(
+            "session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    crate::auth::SESSION_COOKIE,
+                    "A login session (`POST /api/v1/auth/login`): the cookie, and on requests that change \
+                     something the session's CSRF token in `X-CSRF-Token`. What a person may do is their roles.",
+                ),
+            )),
+        )
         .build();
     OpenApiBuilder::new()
         .info(

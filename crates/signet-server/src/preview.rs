@@ -19,10 +19,10 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use signet_store::{DocumentRecord, Scope};
+use signet_store::DocumentRecord;
 
 use crate::agent::receive_file;
-use crate::auth::Caller;
+use crate::auth::{Caller, Permission};
 use crate::{AppState, Error};
 
 /// Longest a page may take to render.
@@ -103,7 +103,7 @@ pub async fn upload(
     request: Request,
 ) -> Result<(StatusCode, Json<UploadView>), Error> {
     let (_, body) = request.into_parts();
-    let (_, tenant, body) = crate::util::tenant_or_drain(caller, Scope::SignDocument, body).await?;
+    let (_, tenant, body) = crate::util::tenant_or_drain(caller, Permission::SignDocument, body).await?;
     let (tmp, sha256, size) = receive_file(body, &state.blobs().staging_dir(), state.max_upload_bytes()).await?;
     let path = tmp.to_path_buf();
     let page_count = tokio::task::spawn_blocking(move || {
@@ -133,7 +133,7 @@ pub async fn upload(
 }
 
 async fn document_path(state: &AppState, caller: &Caller, id: &str) -> Result<std::path::PathBuf, Error> {
-    let tenant = caller.tenant_with_any(&[Scope::SignDocument, Scope::Manage])?;
+    let tenant = caller.may(Permission::ReadDocuments)?;
     let doc = state.store().document(tenant, id).await?;
     state.blobs().local_file(&doc.blob_key).await.map_err(Error::internal("fetching a document"))
 }

@@ -19,9 +19,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use signet_crypto::DigestAlgorithm;
 use signet_pades::{Level, OnlineValidation, Revocation, TsaClient, ValidationSource};
-use signet_store::{Scope, SignatureRecord, StoredResponse};
+use signet_store::{SignatureRecord, StoredResponse};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Permission};
 use crate::meter::Admission;
 use crate::util::ApiJson;
 use crate::{AppState, Error};
@@ -33,8 +33,15 @@ pub const MAX_SIGN_HASH_BYTES: usize = 4096;
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignHashRequest {
-    /// Name of one of the tenant's signing identities.
+    /// Name of one of the tenant's signing identities (or give `seal`).
+    #[serde(default)]
     pub identity: String,
+    /// Sign with this seal's identity instead (`seal_…`), under a grant to this API key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<String>,
+    /// The approved seal-use request (`srq_…`), when the grant asks for one per use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal_request: Option<String>,
     /// `sha256`, `sha384` or `sha512`: the digest's algorithm, also used for the signature.
     #[schema(example = "sha256")]
     pub digest_algorithm: String,
@@ -167,16 +174,27 @@ pub async fn handler(
     request: axum::extract::Request,
 ) -> Result<axum::response::Response, Error> {
     let (parts, body) = request.into_parts();
-    let (caller, tenant, body) = crate::util::tenant_or_drain(caller, Scope::SignHash, body).await?;
+    let (caller, tenant, body) = crate::util::tenant_or_drain(caller, Permission::SignHash, body).await?;
     let idempotency_key = crate::agent::idempotency_key(&parts.headers)?;
     let ApiJson(req) = <ApiJson<SignHashRequest, MAX_SIGN_HASH_BYTES> as axum::extract::FromRequest<()>>::from_request(
         axum::extract::Request::from_parts(parts, body),
         &(),
     )
     .await?;
-    let request = req.check()?;
+    let mut request = req.check()?;
+    if req.seal.is_some() && !req.identity.is_empty() {
+        return Err(Error::bad("bad_request", "give an identity or a seal, not both"));
+    }
+    if req.seal.is_none() {
+        if req.identity.is_empty() {
+            return Err(Error::bad("missing_identity", "give the identity (or the seal) to sign with"));
+        }
+        refuse_seal_identity(&state, &tenant, &req.identity).await?;
+    }
     let Some(key) = idempotency_key else {
-        return Ok(Json(sign(&state, &tenant, &caller.key_id, &request, "sign-hash").await?).into_response());
+        let seal_use = resolve_seal(&state, &caller, &req, &mut request).await?;
+        let signed = sign(&state, &tenant, &caller.id, &request, "sign-hash").await;
+        return Ok(Json(settle_seal(&state, &tenant, seal_use, signed).await?).into_response());
     };
     // the same key with the same request answers the first result again, unsigned and
     // unmetered (RFC draft "The Idempotency-Key HTTP Header Field")
@@ -193,7 +211,14 @@ pub async fn handler(
     if let Some(first) = crate::agent::claim_idempotency(&state, &tenant, &key, &fingerprint).await? {
         return Ok(first);
     }
-    match sign(&state, &tenant, &caller.key_id, &request, "sign-hash").await {
+    let signed = match resolve_seal(&state, &caller, &req, &mut request).await {
+        Ok(seal_use) => {
+            let signed = sign(&state, &tenant, &caller.id, &request, "sign-hash").await;
+            settle_seal(&state, &tenant, seal_use, signed).await
+        }
+        Err(e) => Err(e),
+    };
+    match signed {
         Ok(response) => {
             let body = serde_json::to_string(&response).map_err(|e| Error::Upstream(e.to_string()))?;
             let stored =
@@ -206,6 +231,47 @@ pub async fn handler(
             Err(e)
         }
     }
+}
+
+/// Refuses an identity that belongs to a seal: it signs only through the seal, whose use is
+/// authorised.
+pub(crate) async fn refuse_seal_identity(state: &AppState, tenant: &str, name: &str) -> Result<(), Error> {
+    match state.identity(tenant, name).await {
+        Ok(i) => match i.seal_id {
+            Some(seal) => Err(Error::Forbidden(format!(
+                "identity '{name}' belongs to seal {seal}: sign with the seal (seal={seal}), under an authorization"
+            ))),
+            None => Ok(()),
+        },
+        // the signing names what is missing
+        Err(_) => Ok(()),
+    }
+}
+
+/// With `seal` given: checks the caller may use it and signs with its identity.
+async fn resolve_seal(
+    state: &AppState,
+    caller: &Caller,
+    req: &SignHashRequest,
+    request: &mut DigestToSign,
+) -> Result<Option<crate::seals::SealUse>, Error> {
+    let Some(seal) = &req.seal else { return Ok(None) };
+    let seal_use = crate::seals::authorize_use(state, caller, seal, req.seal_request.as_deref()).await?;
+    request.identity = seal_use.identity.name.clone();
+    Ok(Some(seal_use))
+}
+
+/// After a signing with a seal: records the use, or gives it back when the signing failed.
+async fn settle_seal<T>(
+    state: &AppState,
+    tenant: &str,
+    seal_use: Option<crate::seals::SealUse>,
+    signed: Result<T, Error>,
+) -> Result<T, Error> {
+    if let Some(u) = seal_use {
+        crate::seals::record_use(state, tenant, &u, signed.as_ref().err()).await;
+    }
+    signed
 }
 
 /// Signs a checked digest for `tenant`: admits and counts the call, signs, timestamps and

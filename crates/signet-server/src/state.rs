@@ -22,6 +22,7 @@ use crate::local::LocalFetcher;
 use crate::meter::Meter;
 use crate::remote::RemoteSignApi;
 use crate::trust::TrustServices;
+use crate::webhooks::{RetryPolicy, Webhooks};
 
 /// Environment variable that sets the operator token (`sgk_ID.SECRET`).
 pub const ADMIN_TOKEN_ENV: &str = "SIGNET_ADMIN_TOKEN";
@@ -59,6 +60,9 @@ struct Shared {
     remote: Option<Arc<RemoteSignApi>>,
     identities: Mutex<HashMap<(String, String), (signet_store::Identity, Instant)>>,
     batches: BatchRunner,
+    webhooks: Webhooks,
+    logins: crate::people::Logins,
+    sso: crate::sso::SsoVerifiers,
 }
 
 /// How long an identity record is reused before reading it again.
@@ -148,6 +152,10 @@ impl AppState {
                 max_upload_bytes: config.max_upload_bytes,
                 meter: Meter::start(store.clone()),
                 batches: BatchRunner::start(store.clone(), config.batch_workers),
+                webhooks: Webhooks::new(
+                    store.clone(),
+                    RetryPolicy { base: config.webhook_retry_base, max_attempts: config.webhook_max_attempts },
+                )?,
                 store,
                 blobs,
                 keys: KeyCache::default(),
@@ -155,8 +163,25 @@ impl AppState {
                 services: LocalServices { fetcher, tsa_url },
                 remote,
                 identities: Mutex::new(HashMap::new()),
+                logins: crate::people::Logins::default(),
+                sso: crate::sso::SsoVerifiers::default(),
             }),
         })
+    }
+
+    /// Failed logins per client address.
+    pub fn logins(&self) -> &crate::people::Logins {
+        &self.shared.logins
+    }
+
+    /// The tenants' single sign-on verifiers.
+    pub fn sso(&self) -> &crate::sso::SsoVerifiers {
+        &self.shared.sso
+    }
+
+    /// Forgets a cached identity record (after it changed).
+    pub fn forget_identity(&self, tenant: &str, name: &str) {
+        self.lock_identities().remove(&(tenant.to_string(), name.to_string()));
     }
 
     /// The database.
@@ -192,6 +217,11 @@ impl AppState {
     /// The batch worker pool.
     pub fn batches(&self) -> &BatchRunner {
         &self.shared.batches
+    }
+
+    /// Webhook events and their deliveries.
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.shared.webhooks
     }
 
     /// The remote hash-signing API the agent uses, when configured.

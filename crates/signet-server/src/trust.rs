@@ -27,6 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::Error;
+use crate::util::blocking;
 
 /// Largest OCSP request or time-stamp query accepted, in bytes. A request for one certificate
 /// with a nonce is about 120 bytes, a SHA-512 query about 100; 8 KiB leaves room for signed
@@ -193,13 +194,6 @@ async fn read_small_body(body: Body) -> Result<Vec<u8>, Error> {
             })
         }
     }
-}
-
-/// Signing may wait on a token or a remote service: keep it off the async workers.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Internal { context: "answering a trust service request", source: Box::new(e) })
 }
 
 #[cfg(test)]

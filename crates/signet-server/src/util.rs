@@ -110,16 +110,30 @@ pub(crate) async fn drain(mut body: Body) {
 /// refusal returned.
 pub(crate) async fn tenant_or_drain(
     caller: Result<crate::auth::Caller, Error>,
-    scope: signet_store::Scope,
+    permission: crate::auth::Permission,
     body: Body,
 ) -> Result<(crate::auth::Caller, String, Body), Error> {
-    match caller.and_then(|c| c.tenant_with(scope).map(str::to_string).map(|t| (c, t))) {
+    match caller.and_then(|c| c.may(permission).map(str::to_string).map(|t| (c, t))) {
         Ok((c, t)) => Ok((c, t, body)),
         Err(e) => {
             drain(body).await;
             Err(e)
         }
     }
+}
+
+/// Work that may wait on a token, a remote service or a slow hash (Argon2id): off the async
+/// workers.
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Internal { context: "a blocking task", source: Box::new(e) })
+}
+
+/// Whether `a` and `b` are equal, in time that depends only on their lengths (secrets and
+/// tokens compared with what a client sent).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Bodies up to this size (by `Content-Length`) are read completely before any handler

@@ -53,10 +53,12 @@ pub(crate) struct VerifyResponse {
 )]
 pub(crate) async fn verify(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
+    caller: Result<crate::auth::Caller, Error>,
+    request: axum::extract::Request,
 ) -> Result<Json<VerifyResponse>, Error> {
-    accept_pdf(&headers)?;
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    accept_pdf(headers)?;
     let limit = state.max_upload_bytes();
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     match declared {
@@ -66,6 +68,7 @@ pub(crate) async fn verify(
     }
     let password = headers.get(PASSWORD_HEADER).map(|v| v.as_bytes().to_vec());
     let upload = receive(body, state.tmp_dir(), limit).await?;
+    let size = upload.as_file().metadata().map(|m| m.len()).unwrap_or(0);
 
     let opts =
         ValidationOptions { trust_anchors: state.trust_anchors().to_vec(), password, ..ValidationOptions::default() };
@@ -79,7 +82,16 @@ pub(crate) async fn verify(
     })
     .await
     .map_err(|e| Error::Internal { context: "validating", source: Box::new(e) })??;
-    Ok(Json(VerifyResponse { valid: report.is_valid(), report }))
+    let valid = report.is_valid();
+    // anyone may verify: a tenant's caller in its log, anyone else in the operator's
+    let (chain, actor) = match &caller {
+        Ok(c) => (c.tenant_id.clone().unwrap_or_default(), c.actor()),
+        Err(_) => (String::new(), crate::auth::anonymous(crate::auth::origin(&parts), "")),
+    };
+    let entry = signet_store::AuditEntry::new(&chain, &actor, "verify", "ok");
+    let detail = serde_json::json!({ "valid": valid, "size": size, "signatures": report.signatures.len() });
+    crate::people::audit(&state, entry.detail(detail)).await;
+    Ok(Json(VerifyResponse { valid, report }))
 }
 
 /// Accepts `application/pdf`, `application/octet-stream`, or no content type.

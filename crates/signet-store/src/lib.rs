@@ -8,11 +8,15 @@ macro_rules! dynamic {
     };
 }
 
+pub mod audit;
 mod batches;
 mod blob;
 mod idempotency;
+mod people;
 mod records;
+mod seals;
 mod tenants;
+mod webhooks;
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -20,13 +24,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
 
+pub use audit::{Actor, AuditAnchor, AuditEntry, AuditQuery, ChainReport, Finding};
 pub use batches::{
     Batch, BatchItem, BatchProgress, ItemOutcome, ItemResult, ItemState, ItemWithDocument, NewBatchItem, new_batch_id,
 };
 pub use blob::{BlobStore, DOWNLOAD_PREFIX, LocalBlobStore, PutResult, S3BlobStore, S3Credentials, S3Options};
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
+pub use people::{NewUser, Role, Session, SsoSettings, TenantSettings, User};
 pub use records::{DocumentRecord, Identity, ImageRecord, KeyStoreKind, SignatureRecord, Template};
+pub use seals::{NewGrant, NewSeal, Seal, SealGrant, SealRequest};
 pub use tenants::{ApiKey, NewApiKey, Scope, Tenant, TenantLimits, Usage, UsageDelta, split_token};
+pub use webhooks::{
+    AttemptNext, DeliveryState, DueDelivery, NewWebhookEvent, Webhook, WebhookAttempt, WebhookDelivery, WebhookUpdate,
+};
 
 /// What went wrong in the store.
 #[derive(Debug)]
@@ -108,6 +118,9 @@ pub struct Store {
     writer: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::AnyConnection>>>,
     /// The next signing-record number of each tenant, as of the last commit.
     next_seq: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
+    /// The turn of signing-log appends, with the chains' heads as of the last commit (see
+    /// [`audit`]).
+    chain: std::sync::Arc<tokio::sync::Mutex<audit::ChainHeads>>,
 }
 
 impl Store {
@@ -167,6 +180,7 @@ impl Store {
             backend,
             writer: std::sync::Arc::new(tokio::sync::Mutex::new(writer)),
             next_seq: Default::default(),
+            chain: Default::default(),
         })
     }
 

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
+use crate::audit::{AuditEntry, ChainHeads, chain, settle_heads};
 use crate::tenants::{UsageDelta, add_usage};
 use crate::{Error, Result, Store, get, new_id, now_millis, parse_json, to_json};
 
@@ -51,6 +52,9 @@ pub struct Identity {
     pub cert_serial: Option<String>,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// The seal whose identity this is: then it signs only through that seal.
+    #[serde(default)]
+    pub seal_id: Option<String>,
 }
 
 /// A seal image.
@@ -153,6 +157,12 @@ pub struct SignatureRecord {
     pub document_id: Option<String>,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// The client's address (in the signing log, not in this record).
+    #[serde(skip)]
+    pub ip: Option<String>,
+    /// The client's `User-Agent` (in the signing log, not in this record).
+    #[serde(skip)]
+    pub user_agent: Option<String>,
 }
 
 impl SignatureRecord {
@@ -183,6 +193,8 @@ impl SignatureRecord {
             detail: None,
             document_id: None,
             created_at: now_millis(),
+            ip: None,
+            user_agent: None,
         }
     }
 }
@@ -204,6 +216,7 @@ fn identity_from_row(row: &AnyRow) -> Result<Identity> {
         key_id: get(row, "key_id")?,
         chain: parse_json("identity chain", &chain)?,
         cert_serial: get(row, "cert_serial")?,
+        seal_id: get(row, "seal_id")?,
         created_at: get(row, "created_at")?,
     })
 }
@@ -263,10 +276,13 @@ fn signature_from_row(row: &AnyRow) -> Result<SignatureRecord> {
         detail: get(row, "detail")?,
         document_id: get(row, "document_id")?,
         created_at: get(row, "created_at")?,
+        ip: None,
+        user_agent: None,
     })
 }
 
-const IDENTITY_COLUMNS: &str = "id, tenant_id, name, key_store, key_ref, key_id, chain, cert_serial, created_at";
+const IDENTITY_COLUMNS: &str =
+    "id, tenant_id, name, key_store, key_ref, key_id, chain, cert_serial, created_at, seal_id";
 const IMAGE_COLUMNS: &str = "id, tenant_id, blob_key, media_type, size, sha256, created_at";
 const TEMPLATE_COLUMNS: &str = "id, tenant_id, name, placements, created_at, updated_at";
 const DOCUMENT_COLUMNS: &str = "id, tenant_id, kind, name, blob_key, size, sha256, source_id, created_at";
@@ -284,8 +300,8 @@ impl Store {
     /// Stores a new identity (its `id` and `created_at` as given).
     pub async fn insert_identity(&self, identity: &Identity) -> Result<()> {
         sqlx::query(
-            "INSERT INTO identities (id, tenant_id, name, key_store, key_ref, key_id, chain, cert_serial, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO identities (id, tenant_id, name, key_store, key_ref, key_id, chain, cert_serial, created_at, \
+             seal_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&identity.id)
         .bind(&identity.tenant_id)
@@ -296,10 +312,22 @@ impl Store {
         .bind(to_json(&identity.chain))
         .bind(&identity.cert_serial)
         .bind(identity.created_at)
+        .bind(&identity.seal_id)
         .execute(&self.pool)
         .await
         .map_err(conflict(format!("an identity named '{}'", identity.name)))?;
         Ok(())
+    }
+
+    /// A tenant's identity by id.
+    pub async fn identity_by_id(&self, tenant_id: &str, id: &str) -> Result<Identity> {
+        let row = sqlx::query(dynamic!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE tenant_id = $1 AND id = $2"))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("identity {id}")))?;
+        identity_from_row(&row)
     }
 
     /// A tenant's identity by name.
@@ -446,25 +474,39 @@ impl Store {
         usage: &[UsageDelta],
         documents: &[DocumentRecord],
     ) -> Result<()> {
+        let mut heads = self.chain_turn().await;
         let mut turn = self.write_turn().await;
         let writer = turn.as_deref_mut().and_then(Option::as_mut);
+        let mut entries: Vec<AuditEntry> = records.iter().map(AuditEntry::of_signature).collect();
         let written = async {
             let writer = match writer {
-                Some(conn) if records.len() + documents.len() <= ONE_CALL_ROWS => {
-                    return self.commit_in_one_call(conn, records, usage, documents).await;
+                Some(conn) if 2 * records.len() + documents.len() <= ONE_CALL_ROWS => {
+                    return self.commit_in_one_call(conn, &heads, records, &mut entries, usage, documents).await;
                 }
                 w => w,
             };
             let mut tx = self.begin_write(writer).await?;
             insert_rows(&mut tx, documents).await?;
             let next = self.insert_signatures(&mut tx, records).await?;
+            let next_heads = chain(&mut tx, &heads, &mut entries).await?;
+            insert_rows(&mut tx, &entries).await?;
             for delta in usage {
                 add_usage(&mut tx, delta).await?;
             }
             tx.commit().await?;
-            Ok(((), next))
+            Ok(((), (next, next_heads)))
         }
         .await;
+        let written = match written {
+            Ok(((), (next, next_heads))) => {
+                settle_heads(&mut heads, Ok(next_heads))?;
+                Ok(((), next))
+            }
+            Err(e) => {
+                heads.clear();
+                Err(e)
+            }
+        };
         self.settle_seq(written)
     }
 
@@ -487,7 +529,7 @@ impl Store {
 /// and 64 rows of 15 columns stay under SQLite's oldest limit of 999 parameters.
 const INSERT_CHUNKS: [usize; 4] = [64, 16, 4, 1];
 
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// A record written with [`insert_rows`].
 pub(crate) trait Row {
@@ -614,14 +656,18 @@ impl Store {
     async fn commit_in_one_call(
         &self,
         conn: &mut sqlx::AnyConnection,
+        heads: &ChainHeads,
         records: &mut [SignatureRecord],
+        entries: &mut [AuditEntry],
         usage: &[UsageDelta],
         documents: &[DocumentRecord],
-    ) -> Result<((), HashMap<String, i64>)> {
+    ) -> Result<((), (HashMap<String, i64>, ChainHeads))> {
         let next_seq = self.assign_seq(conn, records).await?;
+        let next_heads = chain(conn, heads, entries).await?;
         let mut sql = String::from("BEGIN IMMEDIATE;\n");
         let mut next = push_insert_sql::<DocumentRecord>(&mut sql, documents.len(), 1);
         next = push_insert_sql::<SignatureRecord>(&mut sql, records.len(), next);
+        next = push_insert_sql::<AuditEntry>(&mut sql, entries.len(), next);
         for _ in usage {
             sql.push_str(&crate::tenants::add_usage_sql(next));
             sql.push_str(";\n");
@@ -635,6 +681,9 @@ impl Store {
         for r in records.iter() {
             query = r.bind(query);
         }
+        for e in entries.iter() {
+            query = e.bind(query);
+        }
         for u in usage {
             query = query.bind(&u.tenant_id).bind(u.period_start).bind(u.calls).bind(u.documents);
         }
@@ -643,7 +692,7 @@ impl Store {
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
             return Err(e.into());
         }
-        Ok(((), next_seq))
+        Ok(((), (next_seq, next_heads)))
     }
 }
 

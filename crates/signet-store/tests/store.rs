@@ -112,6 +112,7 @@ async fn identities_templates_documents() {
             chain: vec!["MIIB".into(), "MIIC".into()],
             cert_serial: Some("01".into()),
             created_at: now_millis(),
+            seal_id: None,
         };
         store.insert_identity(&id).await.unwrap();
         assert_eq!(store.identity(&t.id, "company-seal").await.unwrap(), id);

@@ -1,0 +1,459 @@
+//! The permission matrix: every management and signing endpoint × every role (as a login
+//! session and as a single sign-on token) and every API key scope × its own tenant and another
+//! tenant, on SQLite and PostgreSQL. Allowed exactly where the table below says; refused
+//! (401/403, or 404 for another tenant's things) everywhere else. The matrix is printed.
+//!
+//! The expectations are written out here, independently of the server's own table, so that a
+//! change to who may do what has to change both.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use signet_server::{AppState, ServerConfig, app};
+use signet_store::{NewUser, Role, Scope, TenantLimits};
+use signet_testkit::TestDatabase;
+use tower::ServiceExt;
+
+#[derive(Clone, Debug)]
+enum Auth {
+    Bearer(String),
+    Session { cookie: String, csrf: String },
+}
+
+async fn call(
+    state: &AppState,
+    auth: Option<&Auth>,
+    method: &Method,
+    uri: &str,
+    body: &Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method.clone()).uri(uri);
+    match auth {
+        None => {}
+        Some(Auth::Bearer(t)) => req = req.header(header::AUTHORIZATION, format!("Bearer {t}")),
+        Some(Auth::Session { cookie, csrf }) => {
+            req = req.header(header::COOKIE, cookie.as_str()).header("x-csrf-token", csrf.as_str())
+        }
+    }
+    let body = match body {
+        Some(j) => {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+            Body::from(j.to_string())
+        }
+        None => Body::empty(),
+    };
+    let res = app(state.clone()).oneshot(req.body(body).unwrap()).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// Who may call an endpoint: API key scopes and roles.
+struct Rule {
+    scopes: &'static [&'static str],
+    roles: &'static [&'static str],
+}
+
+const ALL_ROLES: &[&str] = &["tenant_admin", "seal_admin", "seal_user", "auditor", "signer"];
+const ALL_SCOPES: &[&str] = &["sign-hash", "sign-document", "manage"];
+const MANAGE_KEYS: Rule = Rule { scopes: &["manage"], roles: &["tenant_admin"] };
+const SEAL_ADMIN: Rule = Rule { scopes: &["manage"], roles: &["seal_admin"] };
+const ASSETS: Rule = Rule { scopes: &["manage"], roles: &["seal_admin", "tenant_admin"] };
+const READ_ANY: Rule = Rule { scopes: ALL_SCOPES, roles: ALL_ROLES };
+const READ_DOCS: Rule = Rule { scopes: &["sign-document", "manage"], roles: ALL_ROLES };
+const SIGN_DOC: Rule = Rule { scopes: &["sign-document"], roles: &["signer", "seal_user"] };
+const AUDIT: Rule = Rule { scopes: &["manage"], roles: &["auditor", "tenant_admin"] };
+
+/// An endpoint, how to call it (bodies chosen to pass the permission check and then stop
+/// without effect where possible), and who may.
+struct Endpoint {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    rule: Rule,
+    /// Whether it names a thing of the tenant (another tenant then gets 404).
+    owned: bool,
+}
+
+fn endpoints(ids: &Ids) -> Vec<Endpoint> {
+    let e = |method: Method, path: String, body: Option<Value>, rule: Rule, owned: bool| Endpoint {
+        method,
+        path,
+        body,
+        rule,
+        owned,
+    };
+    let d = &ids.document;
+    let s = &ids.seal;
+    let u = &ids.user;
+    let r = &ids.request;
+    vec![
+        e(
+            Method::POST,
+            "/api/v1/sign-hash".into(),
+            Some(json!({"identity": "x", "digest_algorithm": "sha256", "digest": "AAAA"})),
+            Rule { scopes: &["sign-hash"], roles: &[] },
+            false,
+        ),
+        e(Method::POST, "/api/v1/documents/sign?identity=x".into(), None, SIGN_DOC, false),
+        e(Method::POST, "/api/v1/documents".into(), None, SIGN_DOC, false),
+        e(Method::GET, format!("/api/v1/documents/{d}"), None, READ_DOCS, true),
+        e(Method::GET, format!("/api/v1/documents/{d}/content"), None, READ_DOCS, true),
+        e(Method::GET, "/api/v1/identities".into(), None, READ_ANY, false),
+        e(Method::POST, "/api/v1/identities".into(), Some(json!({"name": "bad name!"})), SEAL_ADMIN, false),
+        e(Method::POST, "/api/v1/images".into(), None, ASSETS, false),
+        e(Method::GET, "/api/v1/templates".into(), None, READ_ANY, false),
+        e(
+            Method::PUT,
+            "/api/v1/templates/t1".into(),
+            Some(json!({"placements": [{"page": 0, "rect": [0, 0, 1, 1]}]})),
+            ASSETS,
+            false,
+        ),
+        e(Method::POST, "/api/v1/seals".into(), Some(json!({"name": "x", "kind": "nope"})), SEAL_ADMIN, false),
+        e(Method::GET, "/api/v1/seals".into(), None, READ_ANY, false),
+        e(Method::GET, format!("/api/v1/seals/{s}"), None, READ_ANY, true),
+        e(Method::PATCH, format!("/api/v1/seals/{s}"), Some(json!({"status": "nope"})), SEAL_ADMIN, true),
+        e(Method::POST, format!("/api/v1/seals/{s}/grants"), Some(json!({})), SEAL_ADMIN, true),
+        e(Method::POST, format!("/api/v1/seals/{s}/revoke"), Some(json!({"reason": "nope"})), SEAL_ADMIN, true),
+        e(
+            Method::POST,
+            format!("/api/v1/seals/{s}/requests"),
+            Some(json!({"reason": ""})),
+            Rule { scopes: &["sign-hash", "sign-document"], roles: &["signer", "seal_user"] },
+            true,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/seal-requests".into(),
+            None,
+            Rule { scopes: &["sign-hash", "sign-document"], roles: &["signer", "seal_user", "seal_admin"] },
+            false,
+        ),
+        e(
+            Method::POST,
+            format!("/api/v1/seal-requests/{r}/reject"),
+            Some(json!({"note": "matrix"})),
+            Rule { scopes: &[], roles: &["seal_admin"] },
+            true,
+        ),
+        e(Method::GET, "/api/v1/users".into(), None, MANAGE_KEYS, false),
+        e(Method::POST, "/api/v1/users".into(), Some(json!({"username": "bad name!"})), MANAGE_KEYS, false),
+        e(Method::PATCH, format!("/api/v1/users/{u}"), Some(json!({"status": "nope"})), MANAGE_KEYS, true),
+        e(Method::GET, "/api/v1/settings".into(), None, MANAGE_KEYS, false),
+        e(
+            Method::PUT,
+            "/api/v1/settings".into(),
+            Some(json!({"sso": {"issuer": "", "audiences": [], "jwks_url": ""}})),
+            MANAGE_KEYS,
+            false,
+        ),
+        e(Method::GET, "/api/v1/keys".into(), None, MANAGE_KEYS, false),
+        e(Method::POST, "/api/v1/keys".into(), Some(json!({"name": "k", "scopes": []})), MANAGE_KEYS, false),
+        e(Method::GET, "/api/v1/webhooks".into(), None, MANAGE_KEYS, false),
+        e(
+            Method::POST,
+            "/api/v1/webhooks".into(),
+            Some(json!({"url": "ftp://example", "events": ["*"]})),
+            MANAGE_KEYS,
+            false,
+        ),
+        e(Method::GET, "/api/v1/audit".into(), None, AUDIT, false),
+        e(Method::GET, "/api/v1/audit/export?format=nope".into(), None, AUDIT, false),
+        e(Method::GET, "/api/v1/usage".into(), None, AUDIT, false),
+        e(Method::GET, "/api/v1/signatures".into(), None, AUDIT, false),
+        e(Method::POST, "/api/v1/tenants".into(), Some(json!({})), Rule { scopes: &["admin"], roles: &[] }, false),
+    ]
+}
+
+/// Things of the first tenant the endpoints name.
+struct Ids {
+    document: String,
+    seal: String,
+    user: String,
+    request: String,
+}
+
+/// A principal: its label, how it authenticates, and its scopes or roles.
+struct Principal {
+    label: String,
+    auth: Auth,
+    scopes: Vec<&'static str>,
+    roles: Vec<&'static str>,
+    key: bool,
+}
+
+impl Principal {
+    fn allowed(&self, rule: &Rule) -> bool {
+        if self.key {
+            rule.scopes.iter().any(|s| self.scopes.contains(s))
+        } else {
+            rule.roles.iter().any(|r| self.roles.contains(r))
+        }
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+struct Idp {
+    url: String,
+    key: aws_lc_rs::signature::EcdsaKeyPair,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Idp {
+    async fn start() -> Idp {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        let p = key.public_key().as_ref().to_vec();
+        let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "m", "alg": "ES256",
+            "x": B64URL.encode(&p[1..33]), "y": B64URL.encode(&p[33..65])}]})
+        .to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+        let router = axum::Router::new().route("/jwks", axum::routing::get(move || async move { jwks.clone() }));
+        let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Idp { url, key, task }
+    }
+
+    fn token(&self, issuer: &str, sub: &str, role: &str) -> String {
+        let h = B64URL.encode(json!({"alg": "ES256", "kid": "m"}).to_string());
+        let c = B64URL.encode(
+            json!({"iss": issuer, "aud": "signet", "sub": sub, "preferred_username": sub, "groups": [role],
+                "iat": now(), "exp": now() + 600})
+            .to_string(),
+        );
+        let input = format!("{h}.{c}");
+        let sig = self.key.sign(&aws_lc_rs::rand::SystemRandom::new(), input.as_bytes()).unwrap();
+        format!("{input}.{}", B64URL.encode(sig.as_ref()))
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+const PASSWORD: &str = "matrix password 1234";
+
+/// A tenant with a key per scope, and a user per role (a session and an SSO token each).
+async fn principals(state: &AppState, idp: &Idp, name: &str) -> (String, Vec<Principal>) {
+    let t = state
+        .store()
+        .create_tenant(name, &TenantLimits { quota_period: "month".into(), ..Default::default() })
+        .await
+        .unwrap();
+    let issuer = format!("https://idp.example/{name}");
+    let mut settings = signet_store::TenantSettings::default();
+    settings.sso = Some(signet_store::SsoSettings {
+        issuer: issuer.clone(),
+        audiences: vec!["signet".into()],
+        jwks_url: idp.url.clone(),
+        roles_claim: Some("groups".into()),
+        role_map: Role::ALL.iter().map(|r| (r.name().to_string(), *r)).collect(),
+        create_users: true,
+        ..Default::default()
+    });
+    state.store().set_tenant_settings(&t.id, &settings).await.unwrap();
+    let mut out = Vec::new();
+    for scope in [Scope::SignHash, Scope::SignDocument, Scope::Manage] {
+        let k = state.store().create_api_key(Some(&t.id), scope.name(), &[scope]).await.unwrap();
+        let s: &'static str = scope.name();
+        out.push(Principal {
+            label: format!("key:{s}"),
+            auth: Auth::Bearer(k.token),
+            scopes: vec![s],
+            roles: vec![],
+            key: true,
+        });
+    }
+    for role in Role::ALL {
+        let r: &'static str = role.name();
+        let hash = signet_access::password::hash_password(PASSWORD).unwrap();
+        let username = format!("{r}-session");
+        let new = NewUser {
+            username: username.clone(),
+            display_name: username.clone(),
+            roles: vec![role],
+            password_hash: Some(hash),
+            ..Default::default()
+        };
+        state.store().create_user(&t.id, &new).await.unwrap();
+        let res = app(state.clone())
+            .oneshot(
+                Request::post("/api/v1/auth/login")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(json!({"tenant": name, "username": username, "password": PASSWORD}).to_string()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let cookie =
+            res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let csrf = serde_json::from_slice::<Value>(&bytes).unwrap()["csrf_token"].as_str().unwrap().to_string();
+        out.push(Principal {
+            label: format!("session:{r}"),
+            auth: Auth::Session { cookie, csrf },
+            scopes: vec![],
+            roles: vec![r],
+            key: false,
+        });
+        let token = idp.token(&issuer, &format!("{r}-sso"), r);
+        out.push(Principal {
+            label: format!("jwt:{r}"),
+            auth: Auth::Bearer(token),
+            scopes: vec![],
+            roles: vec![r],
+            key: false,
+        });
+    }
+    (t.id, out)
+}
+
+#[tokio::test]
+async fn every_endpoint_by_every_role_scope_and_tenant() {
+    let idp = Idp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    for db in TestDatabase::all(dir.path()) {
+        let config = ServerConfig {
+            data_dir: dir.path().join(format!("data-{}", db.backend)),
+            database_url: Some(db.url.clone()),
+            ..ServerConfig::default()
+        };
+        let state = AppState::load(&config).await.unwrap();
+        let operator = state.bootstrap_admin().await.unwrap().map(Auth::Bearer).unwrap();
+        let (a_id, mut own) = principals(&state, &idp, "alpha").await;
+        let (_, other) = principals(&state, &idp, "beta").await;
+        own.push(Principal {
+            label: "operator".into(),
+            auth: operator,
+            scopes: vec!["admin"],
+            roles: vec![],
+            key: true,
+        });
+
+        // things of tenant alpha
+        let manage = own.iter().find(|p| p.label == "key:manage").unwrap().auth.clone();
+        let docs = own.iter().find(|p| p.label == "key:sign-document").unwrap().auth.clone();
+        let pdf = signet_testkit::test_pdf(&[signet_testkit::TestPage::A4]);
+        let Auth::Bearer(dt) = &docs else { unreachable!() };
+        let res = app(state.clone())
+            .oneshot(
+                Request::post("/api/v1/documents")
+                    .header(header::AUTHORIZATION, format!("Bearer {dt}"))
+                    .header(header::CONTENT_TYPE, "application/pdf")
+                    .body(Body::from(pdf))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let document =
+            serde_json::from_slice::<Value>(&res.into_body().collect().await.unwrap().to_bytes()).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        let (st, seal) = call(&state, Some(&manage), &Method::POST, "/api/v1/seals",
+            &Some(json!({"name": "Alpha Seal", "kind": "company", "generate": {"shape": "round", "text": "阿尔法有限公司"}}))).await;
+        assert_eq!(st, StatusCode::CREATED, "{seal}");
+        let seal = seal["id"].as_str().unwrap().to_string();
+        let (_, users) = call(&state, Some(&manage), &Method::GET, "/api/v1/users", &None).await;
+        let user = users[0]["id"].as_str().unwrap().to_string();
+        let signer = own.iter().find(|p| p.label == "session:signer").unwrap();
+        let signer_id = users.as_array().unwrap().iter().find(|u| u["username"] == "signer-session").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (st, _) = call(
+            &state,
+            Some(&manage),
+            &Method::POST,
+            &format!("/api/v1/seals/{seal}/grants"),
+            &Some(json!({"user_id": signer_id, "requires_approval": true})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED);
+        let (st, req) = call(
+            &state,
+            Some(&signer.auth),
+            &Method::POST,
+            &format!("/api/v1/seals/{seal}/requests"),
+            &Some(json!({"reason": "the matrix"})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{req}");
+        let ids = Ids { document, seal, user, request: req["id"].as_str().unwrap().to_string() };
+        let _ = a_id;
+
+        let list = endpoints(&ids);
+        let mut table: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut wrong = Vec::new();
+        for ep in &list {
+            let mut shown = ep.path.split('?').next().unwrap().to_string();
+            for id in [&ids.document, &ids.seal, &ids.user, &ids.request] {
+                shown = shown.replace(id.as_str(), "{id}");
+            }
+            let row = table.entry(format!("{} {shown}", ep.method)).or_default();
+            for p in &own {
+                let (status, body) = call(&state, Some(&p.auth), &ep.method, &ep.path, &ep.body).await;
+                let refused = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
+                let expect = p.allowed(&ep.rule);
+                row.push(format!("{}", if refused { "-" } else { "Y" }));
+                if expect == refused || status.is_server_error() {
+                    wrong.push(format!(
+                        "{} {} by {}: expected {}, got {status} {body}",
+                        ep.method,
+                        ep.path,
+                        p.label,
+                        if expect { "allowed" } else { "refused" }
+                    ));
+                }
+            }
+            // another tenant's principals, even those allowed the operation, never reach alpha's things
+            for p in other.iter().filter(|p| ep.owned && p.allowed(&ep.rule)) {
+                let (status, body) = call(&state, Some(&p.auth), &ep.method, &ep.path, &ep.body).await;
+                if status.is_success() || status.is_server_error() {
+                    wrong.push(format!("{} {} by beta's {}: got {status} {body}", ep.method, ep.path, p.label));
+                }
+            }
+            // and no credentials at all
+            let (status, _) = call(&state, None, &ep.method, &ep.path, &ep.body).await;
+            if status != StatusCode::UNAUTHORIZED {
+                wrong.push(format!("{} {} without credentials: {status}", ep.method, ep.path));
+            }
+        }
+        // straight to the terminal: the matrix shows in the test output whether the test
+        // passes or not
+        let width = table.keys().map(String::len).max().unwrap_or(0);
+        let mut out = format!(
+            "\npermission matrix on {} (Y allowed, - refused; another tenant's principals get 404 for these \
+             things, no credentials 401):\n",
+            db.backend
+        );
+        out.push_str(&format!(
+            "{:width$}  {}\n",
+            "",
+            own.iter().map(|p| p.label.as_str()).collect::<Vec<_>>().join(" | ")
+        ));
+        for (endpoint, cells) in &table {
+            let cells: Vec<String> =
+                cells.iter().zip(&own).map(|(c, p)| format!("{c:^w$}", w = p.label.len())).collect();
+            out.push_str(&format!("{endpoint:width$}  {}\n", cells.join(" | ")));
+        }
+        use std::io::Write;
+        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+        assert!(wrong.is_empty(), "{} on {}:\n{}", wrong.len(), db.backend, wrong.join("\n"));
+        state.store().close().await;
+    }
+}
