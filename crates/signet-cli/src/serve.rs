@@ -161,7 +161,7 @@ pub(crate) fn run(a: ServeArgs) -> ExitCode {
     }
 }
 
-/// `500ms`, `30s`, `5m` or `1h`; more than zero, at most an hour.
+/// `500ms`, `30s`, `5m` or `1h`; more than zero, at most a day.
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -174,8 +174,8 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         "h" => std::time::Duration::from_secs(n.saturating_mul(3600)),
         _ => return Err(format!("'{s}': give a unit, ms, s, m or h (e.g. 30s)")),
     };
-    if d.is_zero() || d > std::time::Duration::from_secs(3600) {
-        return Err(format!("'{s}': a duration above zero and at most 1h"));
+    if d.is_zero() || d > std::time::Duration::from_secs(24 * 3600) {
+        return Err(format!("'{s}': a duration above zero and at most 24h"));
     }
     Ok(d)
 }

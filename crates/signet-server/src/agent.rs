@@ -92,6 +92,9 @@ pub(crate) struct ReceivedDocument {
 pub const DOCUMENT_ID: &str = "x-signet-document-id";
 /// Header with the SHA-256 (hexadecimal) of the signed document.
 pub const DOCUMENT_SHA256: &str = "x-signet-document-sha256";
+/// Header of a signing answer: the version number the signed output became (when the
+/// document signed was a version of a stored document).
+pub const DOCUMENT_VERSION: &str = "x-signet-document-version";
 
 /// Options of a signing: query parameters, multipart fields, or a batch's options.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema, utoipa::IntoParams)]
@@ -1009,11 +1012,24 @@ pub async fn handler(
     let (caller, tenant, body) = crate::util::tenant_or_drain(caller, Permission::SignDocument, body).await?;
     let request = Request::from_parts(parts, body);
     let idempotency_key = idempotency_key(request.headers())?;
+    let parts_headers = request.headers().clone();
     let received = receive(&state, query.as_deref(), request).await?;
+    let mut line = None;
     let (input, input_sha) = match (&received.file, &received.options.document_id) {
         (Some(f), None) => (f.input.clone(), received.file_sha256.clone().unwrap_or_default()),
         (None, Some(id)) => {
             let doc = state.store().document(&tenant, id).await?;
+            // a version of a document is signed only as its latest version
+            if let Some(l) = state.store().version_line(&tenant, id).await? {
+                crate::versions::check_if_match(&parts_headers, &l, false)?;
+                if l.head_id != *id {
+                    return Err(Error::PreconditionFailed(format!(
+                        "document {id} is version {} of {}; its latest version is {} (version {}): sign that",
+                        l.version, l.root_id, l.head_id, l.head_version
+                    )));
+                }
+                line = Some(l);
+            }
             let path = state.blobs().local_file(&doc.blob_key).await.map_err(Error::internal("fetching a document"))?;
             (Input::load(path).await.map_err(Error::internal("reading a document"))?, doc.sha256)
         }
@@ -1054,9 +1070,25 @@ pub async fn handler(
             return Err(e);
         }
     };
+    let mut headers = document_headers(&signed.document);
+    if let Some(l) = &line {
+        // the signed output is the next version, unless another version came first
+        match state.store().add_version(&tenant, &l.root_id, &l.head_id, &signed.document, false).await {
+            Ok(Some(version)) => {
+                headers.push((header::ETAG.to_string(), crate::versions::etag(&signed.document.id)));
+                headers.push((DOCUMENT_VERSION.into(), version.to_string()));
+            }
+            Ok(None) => tracing::warn!(
+                "document {}: signed as {} but another version came first; the signed output is not a version",
+                l.root_id,
+                signed.document.id
+            ),
+            Err(e) => tracing::error!("document {}: recording the signed version failed: {e}", l.root_id),
+        }
+    }
     let stored = StoredResponse {
         status: 200,
-        headers: document_headers(&signed.document),
+        headers,
         body: None,
         document_id: Some(signed.document.id.clone()),
     };

@@ -54,6 +54,10 @@ pub enum Error {
         /// What exactly is wrong.
         message: String,
     },
+    /// The document changed since the version the client saw (`If-Match` names an older one).
+    PreconditionFailed(String),
+    /// An update of a document without `If-Match`.
+    PreconditionRequired(String),
     /// The request conflicts with what exists (a name in use, an idempotency key in use).
     Conflict {
         /// Machine-readable code.
@@ -130,6 +134,8 @@ impl Error {
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Error::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Upstream(_) => StatusCode::BAD_GATEWAY,
             Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -158,6 +164,8 @@ impl Error {
             Error::Forbidden(_) => "forbidden",
             Error::BadRequest { code, .. } | Error::Conflict { code, .. } => code,
             Error::TooManyRequests { .. } => "too_many_requests",
+            Error::PreconditionFailed(_) => "precondition_failed",
+            Error::PreconditionRequired(_) => "precondition_required",
             Error::Upstream(_) => "upstream_failed",
             Error::Store(_) => "internal_error",
             Error::DataDir { .. }
@@ -205,6 +213,8 @@ impl fmt::Display for Error {
             Error::Unauthenticated(m)
             | Error::Forbidden(m)
             | Error::Missing(m)
+            | Error::PreconditionFailed(m)
+            | Error::PreconditionRequired(m)
             | Error::Upstream(m)
             | Error::TooLarge(m) => f.write_str(m),
             Error::BadRequest { message, .. } | Error::Conflict { message, .. } => f.write_str(message),

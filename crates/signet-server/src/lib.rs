@@ -19,6 +19,7 @@ pub mod remote;
 pub mod seals;
 pub mod signhash;
 pub mod sso;
+pub mod versions;
 mod state;
 mod trust;
 mod util;
@@ -145,6 +146,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(preview::page))
         .routes(routes!(preview::image))
         .routes(routes!(assets::document_content))
+        .routes(routes!(versions::list_versions, versions::add_version))
         .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
         .routes(routes!(webhooks::show_webhook, webhooks::update_webhook, webhooks::delete_webhook))
         .routes(routes!(webhooks::rotate_webhook_secret))

@@ -97,6 +97,8 @@ error_responses! {
     Unauthenticated => "No API key, or one that is unknown or revoked (`unauthenticated`). Answered with `WWW-Authenticate: Bearer`.";
     Forbidden => "The key lacks the scope this needs, is not a tenant key where one is needed, or the tenant is suspended (`forbidden`).";
     NotFound => "The tenant, key, identity, image, template or document named does not exist in the caller's tenant (`not_found`).";
+    PreconditionFailed => "The document changed since the version `If-Match` names (`precondition_failed`): read it again (its `ETag`) and decide.";
+    PreconditionRequired => "A change to a document needs `If-Match` with the `ETag` of the version it starts from (`precondition_required`).";
     Conflict => "Conflicts with what exists: the name is taken (`conflict`), or the Idempotency-Key is in use (`idempotency_in_progress`, `idempotency_mismatch`).";
     PayloadTooLarge => "The body is larger than this operation accepts (`payload_too_large`; the message gives the limit).";
     UnsupportedMediaType => "The body's Content-Type is not one this operation accepts (`unsupported_media_type`; the message names it).";

@@ -101,7 +101,7 @@ pub async fn upload(
     State(state): State<AppState>,
     caller: Result<Caller, Error>,
     request: Request,
-) -> Result<(StatusCode, Json<UploadView>), Error> {
+) -> Result<(StatusCode, [(axum::http::HeaderName, String); 1], Json<UploadView>), Error> {
     let (_, body) = request.into_parts();
     let (_, tenant, body) = crate::util::tenant_or_drain(caller, Permission::SignDocument, body).await?;
     let (tmp, sha256, size) = receive_file(body, &state.blobs().staging_dir(), state.max_upload_bytes()).await?;
@@ -129,7 +129,9 @@ pub async fn upload(
         created_at: signet_store::now_millis(),
     };
     state.store().insert_document(&record).await?;
-    Ok((StatusCode::CREATED, Json(UploadView { id, sha256, size: size as i64, page_count })))
+    state.store().start_versions(&record.tenant_id, &id).await?;
+    let etag = crate::versions::etag(&id);
+    Ok((StatusCode::CREATED, [(axum::http::header::ETAG, etag)], Json(UploadView { id, sha256, size: size as i64, page_count })))
 }
 
 async fn document_path(state: &AppState, caller: &Caller, id: &str) -> Result<std::path::PathBuf, Error> {

@@ -274,6 +274,21 @@ impl Webhooks {
         data: Value,
         only: Option<&str>,
     ) -> Result<Vec<String>, Error> {
+        let deliveries = self.store_event(tenant, event_type, data, only).await?;
+        if !deliveries.is_empty() {
+            self.wake();
+        }
+        Ok(deliveries)
+    }
+
+    /// [`Webhooks::emit_to`] without waking the worker.
+    async fn store_event(
+        &self,
+        tenant: &str,
+        event_type: &str,
+        data: Value,
+        only: Option<&str>,
+    ) -> Result<Vec<String>, Error> {
         let id = signet_store::new_id("evt");
         let created_at = signet_store::now_millis();
         let created = UNIX_EPOCH + Duration::from_millis(u64::try_from(created_at).unwrap_or(0));
@@ -281,11 +296,7 @@ impl Webhooks {
         let body = serde_json::to_string(&body)
             .map_err(|e| Error::Internal { context: "writing a webhook event", source: Box::new(e) })?;
         let event = NewWebhookEvent { id, tenant_id: tenant.into(), event_type: event_type.into(), body, created_at };
-        let deliveries = self.inner.store.emit_webhook_event(&event, only).await?;
-        if !deliveries.is_empty() {
-            self.inner.wake.notify_one();
-        }
-        Ok(deliveries)
+        Ok(self.inner.store.emit_webhook_event(&event, only).await?)
     }
 
     /// Whether the tenant has an active endpoint, as of at most [`TENANT_CACHE_TTL`] ago.
@@ -396,7 +407,7 @@ async fn prune(inner: &Inner) {
 /// One attempt of a taken delivery, recorded with what comes next.
 async fn deliver(inner: Arc<Inner>, due: DueDelivery, permit: OwnedSemaphorePermit) {
     if !due.webhook.active {
-        if let Err(e) = inner.store.fail_webhook_delivery(&due.id, "the endpoint is disabled").await {
+        if let Err(e) = inner.store.fail_webhook_delivery(&due.id, signet_store::DISABLED).await {
             tracing::error!("webhooks: delivery {}: {e}", due.id);
         }
     } else {
@@ -659,6 +670,7 @@ fn description(text: Option<&str>) -> Result<Option<String>, Error> {
         Some(d) if d.chars().count() > 200 => {
             Err(Error::bad("bad_description", "a description has at most 200 characters"))
         }
+        // empty: none (in a change, it removes the description)
         Some(d) => Ok(Some(d.trim().to_string())),
         None => Ok(None),
     }
@@ -714,7 +726,7 @@ pub async fn create_webhook(
     let tenant = tenant_of(&caller)?;
     let url = endpoint_url(&req.url)?;
     let events = event_filter(&req.events)?;
-    let description = description(req.description.as_deref())?;
+    let description = description(req.description.as_deref())?.filter(|d| !d.is_empty());
     if state.store().webhooks(tenant).await?.len() >= MAX_WEBHOOKS {
         return Err(Error::Conflict {
             code: "too_many_webhooks",
@@ -809,10 +821,6 @@ pub async fn update_webhook(
     };
     let webhook = state.store().update_webhook(tenant, &id, &update).await?;
     state.webhooks().forget(tenant);
-    if !webhook.active {
-        // its pending deliveries end now rather than at their next attempt
-        state.webhooks().wake();
-    }
     Ok(Json(webhook))
 }
 
@@ -994,9 +1002,13 @@ pub async fn ping(
 ) -> Result<(StatusCode, Json<WebhookDelivery>), Error> {
     let tenant = tenant_of(&caller)?;
     let webhook = active_webhook(&state, tenant, &id).await?;
-    let sent = state.webhooks().emit_to(tenant, "ping", json!({ "webhook_id": webhook.id }), Some(&webhook.id)).await?;
-    let delivery = sent.first().ok_or_else(|| Error::Missing(format!("webhook {id}")))?;
-    Ok((StatusCode::ACCEPTED, Json(state.store().webhook_delivery(tenant, delivery).await?)))
+    let data = json!({ "webhook_id": webhook.id });
+    let stored = state.webhooks().store_event(tenant, "ping", data, Some(&webhook.id)).await?;
+    let delivery_id = stored.first().ok_or_else(|| Error::Missing(format!("webhook {id}")))?;
+    // read before the worker may have sent it: the answer shows it pending
+    let delivery = state.store().webhook_delivery(tenant, delivery_id).await?;
+    state.webhooks().wake();
+    Ok((StatusCode::ACCEPTED, Json(delivery)))
 }
 
 #[cfg(test)]

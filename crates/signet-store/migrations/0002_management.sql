@@ -134,3 +134,23 @@ CREATE TABLE audit_anchors (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, seq)
 );
+
+-- Document versions: each logical document (named by its first version's id) has a line of
+-- versions; `document_heads` holds its latest, advanced only from the version a writer saw
+-- (compare-and-swap: no lost update when two systems change one document).
+CREATE TABLE document_heads (
+    root_id    TEXT PRIMARY KEY,
+    tenant_id  TEXT NOT NULL REFERENCES tenants (id),
+    head_id    TEXT NOT NULL,
+    version    BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE document_versions (
+    root_id     TEXT NOT NULL,
+    version     BIGINT NOT NULL,
+    document_id TEXT NOT NULL UNIQUE REFERENCES documents (id),
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+    created_at  BIGINT NOT NULL,
+    PRIMARY KEY (root_id, version)
+);

@@ -15,6 +15,7 @@ mod idempotency;
 mod people;
 mod records;
 mod seals;
+mod versions;
 mod tenants;
 mod webhooks;
 
@@ -32,10 +33,12 @@ pub use blob::{BlobStore, DOWNLOAD_PREFIX, LocalBlobStore, PutResult, S3BlobStor
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
 pub use people::{NewUser, Role, Session, SsoSettings, TenantSettings, User};
 pub use records::{DocumentRecord, Identity, ImageRecord, KeyStoreKind, SignatureRecord, Template};
+pub use versions::{DocumentVersion, VersionLine};
 pub use seals::{NewGrant, NewSeal, Seal, SealGrant, SealRequest};
 pub use tenants::{ApiKey, NewApiKey, Scope, Tenant, TenantLimits, Usage, UsageDelta, split_token};
 pub use webhooks::{
-    AttemptNext, DeliveryState, DueDelivery, NewWebhookEvent, Webhook, WebhookAttempt, WebhookDelivery, WebhookUpdate,
+    AttemptNext, DISABLED, DeliveryState, DueDelivery, NewWebhookEvent, Webhook, WebhookAttempt, WebhookDelivery,
+    WebhookUpdate,
 };
 
 /// What went wrong in the store.

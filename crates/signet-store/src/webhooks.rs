@@ -207,6 +207,9 @@ pub enum AttemptNext {
     Failed,
 }
 
+/// The last error of the deliveries failed because their endpoint was disabled.
+pub const DISABLED: &str = "the endpoint was disabled";
+
 /// Longest error text kept with an attempt.
 const MAX_ERROR_CHARS: usize = 500;
 
@@ -341,7 +344,8 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// Changes a tenant's endpoint.
+    /// Changes a tenant's endpoint. Disabling it fails its pending deliveries (in the same
+    /// transaction), each with [`DISABLED`] as its last error.
     pub async fn update_webhook(&self, tenant_id: &str, id: &str, update: &WebhookUpdate) -> Result<Webhook> {
         let mut webhook = self.webhook(tenant_id, id).await?;
         if let Some(url) = &update.url {
@@ -357,7 +361,9 @@ impl Store {
             webhook.active = active;
         }
         webhook.updated_at = now_millis();
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await;
+        let writer = turn.as_deref_mut().and_then(Option::as_mut);
+        let mut tx = self.begin_write(writer).await?;
         let done = sqlx::query(
             "UPDATE webhooks SET url = $1, events = $2, description = $3, active = $4, updated_at = $5 \
              WHERE tenant_id = $6 AND id = $7",
@@ -369,11 +375,22 @@ impl Store {
         .bind(webhook.updated_at)
         .bind(tenant_id)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound(format!("webhook {id}")));
         }
+        if !webhook.active {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET state = 'failed', next_attempt_at = NULL, last_error = $1 \
+                 WHERE webhook_id = $2 AND state = 'pending'",
+            )
+            .bind(DISABLED)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(webhook)
     }
 
@@ -676,8 +693,8 @@ impl Store {
         Ok(true)
     }
 
-    /// Ends a pending delivery as failed without an attempt (its endpoint was disabled), with
-    /// `reason` as its last error. Returns whether it was pending.
+    /// Ends a pending delivery as failed without an attempt (its endpoint was disabled after
+    /// it was made), with `reason` as its last error. Returns whether it was pending.
     pub async fn fail_webhook_delivery(&self, delivery_id: &str, reason: &str) -> Result<bool> {
         let _turn = self.write_turn().await;
         let done = sqlx::query(

@@ -101,6 +101,9 @@ async fn endpoints_events_and_deliveries() {
         let update = WebhookUpdate { active: Some(false), description: Some(String::new()), ..Default::default() };
         let off = store.update_webhook(&t.id, &all.id, &update).await.unwrap();
         assert!(!off.active && off.description.is_none());
+        // disabling fails what was pending
+        let re = store.webhook_delivery(&t.id, &re.id).await.unwrap();
+        assert_eq!((re.state, re.last_error.as_deref()), (DeliveryState::Failed, Some(DISABLED)), "{backend}");
         let rotated = store.rotate_webhook_secret(&t.id, &batches.id, "whsec_c", Some(now + 1000)).await.unwrap();
         assert_eq!(rotated.signing_secrets(now), vec!["whsec_c", "whsec_b"]);
         let rotated = store.rotate_webhook_secret(&t.id, &batches.id, "whsec_d", None).await.unwrap();
