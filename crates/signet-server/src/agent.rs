@@ -1086,12 +1086,7 @@ pub async fn handler(
             Err(e) => tracing::error!("document {}: recording the signed version failed: {e}", l.root_id),
         }
     }
-    let stored = StoredResponse {
-        status: 200,
-        headers,
-        body: None,
-        document_id: Some(signed.document.id.clone()),
-    };
+    let stored = StoredResponse { status: 200, headers, body: None, document_id: Some(signed.document.id.clone()) };
     if let Some(key) = &idempotency_key {
         state.store().complete_idempotency_key(&tenant, key, &stored).await?;
     }

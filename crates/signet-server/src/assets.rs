@@ -212,7 +212,7 @@ pub async fn put_template(
     )
 )]
 pub async fn list_templates(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Template>>, Error> {
-    let tenant = caller.may(Permission::ReadSeals)?;
+    let tenant = caller.may(Permission::ReadDocuments)?;
     Ok(Json(state.store().templates(tenant).await?))
 }
 
@@ -237,7 +237,7 @@ pub async fn show_template(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Template>, Error> {
-    let tenant = caller.may(Permission::ReadSeals)?;
+    let tenant = caller.may(Permission::ReadDocuments)?;
     Ok(Json(state.store().template(tenant, &name).await?))
 }
 

@@ -616,7 +616,7 @@ pub async fn show(
     UrlPath(id): UrlPath<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<BatchView>, Error> {
-    let tenant = caller.may(Permission::ReadDocuments)?;
+    let tenant = caller.may(Permission::SignDocument)?;
     let page: PageQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| Error::bad("bad_query", format!("query string: {e} (after=INDEX, limit=N)")))?;
     let limit = page.limit.unwrap_or(DEFAULT_ITEMS_PAGE);
@@ -672,7 +672,7 @@ pub async fn results(
     caller: Caller,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, Error> {
-    let tenant = caller.may(Permission::ReadDocuments)?;
+    let tenant = caller.may(Permission::SignDocument)?;
     let batch = state.store().batch(Some(tenant), &id).await?;
     let items = state.store().batch_items_with_documents(&id, -1, i64::MAX).await?;
     let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(4);

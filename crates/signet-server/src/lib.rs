@@ -19,11 +19,11 @@ pub mod remote;
 pub mod seals;
 pub mod signhash;
 pub mod sso;
-pub mod versions;
 mod state;
 mod trust;
 mod util;
 mod verify;
+pub mod versions;
 pub mod webhooks;
 
 use std::net::SocketAddr;

@@ -205,12 +205,7 @@ pub async fn login(
         .await;
         return Err(wrong());
     };
-    let actor = signet_store::Actor {
-        kind: "user".into(),
-        id: user.id.clone(),
-        ip: origin.0.clone(),
-        user_agent: origin.1.clone(),
-    };
+    let actor = person_actor(&user, &origin);
     if let Some(until) = user.locked_until.filter(|u| *u > now()) {
         audit(
             &state,
@@ -363,12 +358,7 @@ pub async fn mfa(
     if session.stage != "mfa" {
         return Err(Error::bad("wrong_stage", format!("this session is at stage '{}', not 'mfa'", session.stage)));
     }
-    let actor = signet_store::Actor {
-        kind: "user".into(),
-        id: user.id.clone(),
-        ip: origin.0.clone(),
-        user_agent: origin.1.clone(),
-    };
+    let actor = person_actor(&user, &origin);
     if let Some(until) = user.locked_until.filter(|u| *u > now()) {
         return Err(locked(until));
     }

@@ -131,7 +131,11 @@ pub async fn upload(
     state.store().insert_document(&record).await?;
     state.store().start_versions(&record.tenant_id, &id).await?;
     let etag = crate::versions::etag(&id);
-    Ok((StatusCode::CREATED, [(axum::http::header::ETAG, etag)], Json(UploadView { id, sha256, size: size as i64, page_count })))
+    Ok((
+        StatusCode::CREATED,
+        [(axum::http::header::ETAG, etag)],
+        Json(UploadView { id, sha256, size: size as i64, page_count }),
+    ))
 }
 
 async fn document_path(state: &AppState, caller: &Caller, id: &str) -> Result<std::path::PathBuf, Error> {

@@ -77,7 +77,11 @@ async fn line_of(state: &AppState, tenant: &str, id: &str) -> Result<VersionLine
         (status = 404, response = crate::openapi::NotFound),
     )
 )]
-pub async fn list_versions(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, Error> {
+pub async fn list_versions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
     let tenant = caller.may(Permission::ReadDocuments)?;
     let line = line_of(&state, tenant, &id).await?;
     let versions = state.store().versions(tenant, &line.root_id).await?;

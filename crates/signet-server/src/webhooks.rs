@@ -1,11 +1,13 @@
 //! Webhooks: a tenant's endpoints receive its events as signed HTTP POSTs.
 //!
-//! - `POST/GET /api/v1/webhooks`, `GET/PATCH/DELETE /api/v1/webhooks/{id}` (`manage`): the
-//!   tenant's endpoints, each with a URL (`http` or `https`, no credentials in it), a filter
-//!   of event types (empty or `*`: all; `seal.*`: every `seal.` type; names from
-//!   [`EVENT_TYPES`]), a description and an `active` flag. The secret that signs the requests
-//!   is shown when the endpoint is created and when `POST /api/v1/webhooks/{id}/rotate-secret`
-//!   replaces it, never otherwise.
+//! - `POST/GET /api/v1/webhooks`, `GET/PATCH/DELETE /api/v1/webhooks/{id}` (keys with
+//!   `manage`, people with the role `tenant_admin`: one check, `tenant_of`): the tenant's
+//!   endpoints, each with a URL (`http` or `https`, no credentials in it), a filter of event
+//!   types (empty or `*`: all; `seal.*`: every `seal.` type; names from [`EVENT_TYPES`]), a
+//!   description and an `active` flag (disabling an endpoint fails its pending deliveries).
+//!   The secret that signs the requests is shown when the endpoint is created and when
+//!   `POST /api/v1/webhooks/{id}/rotate-secret` replaces it, never otherwise. Another
+//!   tenant's endpoints and deliveries are 404.
 //! - `GET /api/v1/webhooks/{id}/deliveries`: the delivery log, newest first, each delivery
 //!   with its attempts; `POST /api/v1/webhooks/deliveries/{id}/redeliver` sends a delivery's
 //!   event again (a new delivery: same event id, same body); `POST /api/v1/webhooks/{id}/ping`
@@ -82,6 +84,12 @@ pub const EVENT_TYPES: &[&str] = &[
     "ping",
     "*",
 ];
+
+/// Records a change of the tenant's webhooks in the signing log.
+async fn log(state: &AppState, caller: &Caller, tenant: &str, action: &str, webhook: &str, detail: Value) {
+    let entry = signet_store::AuditEntry::new(tenant, &caller.actor(), action, "ok").target("webhook", webhook);
+    crate::people::audit(state, entry.detail(detail)).await;
+}
 
 /// The tenant whose webhooks the caller may manage.
 fn tenant_of(caller: &Caller) -> Result<&str, Error> {
@@ -736,6 +744,15 @@ pub async fn create_webhook(
     let secret = new_secret();
     let webhook = state.store().create_webhook(tenant, &url, &events, description.as_deref(), &secret).await?;
     state.webhooks().forget(tenant);
+    log(
+        &state,
+        &caller,
+        tenant,
+        "webhook.create",
+        &webhook.id,
+        json!({ "url": webhook.url, "events": webhook.events }),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(WebhookWithSecret { webhook, secret })))
 }
 
@@ -821,6 +838,8 @@ pub async fn update_webhook(
     };
     let webhook = state.store().update_webhook(tenant, &id, &update).await?;
     state.webhooks().forget(tenant);
+    let detail = json!({ "url": webhook.url, "events": webhook.events, "active": webhook.active });
+    log(&state, &caller, tenant, "webhook.update", &id, detail).await;
     Ok(Json(webhook))
 }
 
@@ -849,6 +868,7 @@ pub async fn delete_webhook(
     let tenant = tenant_of(&caller)?;
     state.store().delete_webhook(tenant, &id).await?;
     state.webhooks().forget(tenant);
+    log(&state, &caller, tenant, "webhook.delete", &id, json!({})).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -895,6 +915,7 @@ pub async fn rotate_webhook_secret(
     let until = (grace > 0).then(|| signet_store::now_millis() + grace * 1000);
     let secret = new_secret();
     let webhook = state.store().rotate_webhook_secret(tenant, &id, &secret, until).await?;
+    log(&state, &caller, tenant, "webhook.rotate_secret", &id, json!({ "previous_valid_seconds": grace })).await;
     Ok(Json(WebhookWithSecret { webhook, secret }))
 }
 
@@ -973,6 +994,7 @@ pub async fn redeliver(
     active_webhook(&state, tenant, &original.webhook_id).await?;
     let delivery = state.store().redeliver_webhook_delivery(tenant, &id).await?;
     state.webhooks().wake();
+    log(&state, &caller, tenant, "webhook.redeliver", &original.webhook_id, json!({ "delivery": id })).await;
     Ok((StatusCode::ACCEPTED, Json(delivery)))
 }
 

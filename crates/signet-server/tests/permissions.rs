@@ -109,7 +109,7 @@ fn endpoints(ids: &Ids) -> Vec<Endpoint> {
         e(Method::GET, "/api/v1/identities".into(), None, READ_ANY, false),
         e(Method::POST, "/api/v1/identities".into(), Some(json!({"name": "bad name!"})), SEAL_ADMIN, false),
         e(Method::POST, "/api/v1/images".into(), None, ASSETS, false),
-        e(Method::GET, "/api/v1/templates".into(), None, READ_ANY, false),
+        e(Method::GET, "/api/v1/templates".into(), None, READ_DOCS, false),
         e(
             Method::PUT,
             "/api/v1/templates/t1".into(),
@@ -254,16 +254,18 @@ async fn principals(state: &AppState, idp: &Idp, name: &str) -> (String, Vec<Pri
         .await
         .unwrap();
     let issuer = format!("https://idp.example/{name}");
-    let mut settings = signet_store::TenantSettings::default();
-    settings.sso = Some(signet_store::SsoSettings {
-        issuer: issuer.clone(),
-        audiences: vec!["signet".into()],
-        jwks_url: idp.url.clone(),
-        roles_claim: Some("groups".into()),
-        role_map: Role::ALL.iter().map(|r| (r.name().to_string(), *r)).collect(),
-        create_users: true,
+    let settings = signet_store::TenantSettings {
+        sso: Some(signet_store::SsoSettings {
+            issuer: issuer.clone(),
+            audiences: vec!["signet".into()],
+            jwks_url: idp.url.clone(),
+            roles_claim: Some("groups".into()),
+            role_map: Role::ALL.iter().map(|r| (r.name().to_string(), *r)).collect(),
+            create_users: true,
+            ..Default::default()
+        }),
         ..Default::default()
-    });
+    };
     state.store().set_tenant_settings(&t.id, &settings).await.unwrap();
     let mut out = Vec::new();
     for scope in [Scope::SignHash, Scope::SignDocument, Scope::Manage] {
@@ -409,7 +411,7 @@ async fn every_endpoint_by_every_role_scope_and_tenant() {
                 let (status, body) = call(&state, Some(&p.auth), &ep.method, &ep.path, &ep.body).await;
                 let refused = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
                 let expect = p.allowed(&ep.rule);
-                row.push(format!("{}", if refused { "-" } else { "Y" }));
+                row.push(if refused { "-" } else { "Y" }.to_string());
                 if expect == refused || status.is_server_error() {
                     wrong.push(format!(
                         "{} {} by {}: expected {}, got {status} {body}",

@@ -15,8 +15,8 @@ mod idempotency;
 mod people;
 mod records;
 mod seals;
-mod versions;
 mod tenants;
+mod versions;
 mod webhooks;
 
 use std::fmt;
@@ -33,9 +33,9 @@ pub use blob::{BlobStore, DOWNLOAD_PREFIX, LocalBlobStore, PutResult, S3BlobStor
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
 pub use people::{NewUser, Role, Session, SsoSettings, TenantSettings, User};
 pub use records::{DocumentRecord, Identity, ImageRecord, KeyStoreKind, SignatureRecord, Template};
-pub use versions::{DocumentVersion, VersionLine};
 pub use seals::{NewGrant, NewSeal, Seal, SealGrant, SealRequest};
 pub use tenants::{ApiKey, NewApiKey, Scope, Tenant, TenantLimits, Usage, UsageDelta, split_token};
+pub use versions::{DocumentVersion, VersionLine};
 pub use webhooks::{
     AttemptNext, DISABLED, DeliveryState, DueDelivery, NewWebhookEvent, Webhook, WebhookAttempt, WebhookDelivery,
     WebhookUpdate,

@@ -37,12 +37,14 @@ impl Store {
     pub async fn start_versions(&self, tenant_id: &str, document_id: &str) -> Result<()> {
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO document_heads (root_id, tenant_id, head_id, version, updated_at) VALUES ($1, $2, $1, 1, $3)")
-            .bind(document_id)
-            .bind(tenant_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO document_heads (root_id, tenant_id, head_id, version, updated_at) VALUES ($1, $2, $1, 1, $3)",
+        )
+        .bind(document_id)
+        .bind(tenant_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO document_versions (root_id, version, document_id, tenant_id, created_at) VALUES ($1, 1, $1, $2, $3)",
         )
@@ -103,7 +105,10 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         }
-        let row = sqlx::query("SELECT version FROM document_heads WHERE root_id = $1").bind(root_id).fetch_one(&mut *tx).await?;
+        let row = sqlx::query("SELECT version FROM document_heads WHERE root_id = $1")
+            .bind(root_id)
+            .fetch_one(&mut *tx)
+            .await?;
         let version: i64 = get(&row, "version")?;
         if insert {
             crate::records::insert_rows(&mut tx, std::slice::from_ref(document)).await?;
@@ -136,6 +141,8 @@ impl Store {
         if rows.is_empty() {
             return Err(Error::NotFound(format!("document {root_id}")));
         }
-        rows.iter().map(|r| Ok(DocumentVersion { version: get(r, "version")?, document: document_from_row(r)? })).collect()
+        rows.iter()
+            .map(|r| Ok(DocumentVersion { version: get(r, "version")?, document: document_from_row(r)? }))
+            .collect()
     }
 }
