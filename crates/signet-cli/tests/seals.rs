@@ -130,6 +130,25 @@ fn seals_on(db: &TestDatabase, dir: &Path) {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}: {text}{}", db.backend, String::from_utf8_lossy(&o.stderr));
     assert!(text.contains("intact"), "{text}");
+
+    // edited and deleted directly in the database: named
+    let tamper = |sql: String| {
+        let url = db.url.clone();
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async move {
+            sqlx::any::install_default_drivers();
+            let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+            pool.close().await;
+        });
+    };
+    tamper(format!("UPDATE audit_log SET outcome = 'refused' WHERE tenant_id = '{tid}' AND seq = 3"));
+    tamper(format!("DELETE FROM audit_log WHERE tenant_id = '{tid}' AND seq = 5"));
+    let o = audit.output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{}: {text}", db.backend);
+    assert!(text.contains("TAMPERED"), "{text}");
+    assert!(text.contains("entry 3 was changed"), "{text}");
+    assert!(text.contains("entry 5 is missing"), "{text}");
 }
 
 #[test]
