@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use signet_store::audit::OPERATOR_CHAIN;
 use signet_store::{ApiKey, AuditEntry, Scope, Tenant, TenantLimits, Usage};
 
+use crate::audit::record as audit;
 use crate::auth::{Caller, Permission};
 use crate::meter::{PERIODS, next_period_start, period_start};
-use crate::people::audit;
 use crate::util::ApiJson;
 use crate::{AppState, Error};
 

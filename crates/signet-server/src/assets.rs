@@ -16,8 +16,8 @@ use signet_pdf::appearance::{MAX_ENCODED_BYTES, SealImage};
 use signet_store::{AuditEntry, DocumentRecord, ImageRecord, Template};
 
 use crate::agent::{Placement, document_response};
+use crate::audit::record as audit;
 use crate::auth::{Caller, Permission};
-use crate::people::audit;
 use crate::util::{ApiJson, read_limited};
 use crate::{AppState, Error};
 

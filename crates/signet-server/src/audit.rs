@@ -26,6 +26,15 @@ use signet_store::{AuditEntry, AuditQuery, ChainReport, Store};
 use crate::auth::{Caller, Permission};
 use crate::{AppState, Error};
 
+/// Appends an entry to the signing log; a failure is logged (the operation it records has
+/// happened).
+pub(crate) async fn record(state: &AppState, entry: AuditEntry) {
+    let action = entry.action.clone();
+    if let Err(e) = state.store().append_audit(vec![entry]).await {
+        tracing::error!("the signing log could not record '{action}': {e}");
+    }
+}
+
 /// How often chains are timestamped when nothing is configured.
 pub const DEFAULT_ANCHOR_INTERVAL: Duration = Duration::from_secs(600);
 

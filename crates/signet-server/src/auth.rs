@@ -32,9 +32,6 @@ use crate::{AppState, Error};
 /// How long a checked key or session is trusted without asking the database again.
 pub const CACHE_TTL: Duration = Duration::from_secs(5);
 
-/// Deprecated name of [`CACHE_TTL`].
-pub const KEY_CACHE_TTL: Duration = CACHE_TTL;
-
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "signet_session";
 

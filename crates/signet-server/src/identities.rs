@@ -390,7 +390,7 @@ pub async fn create(
     })?;
     let entry = signet_store::AuditEntry::new(&tenant, &caller.actor(), "identity.create", "ok");
     let detail = serde_json::json!({ "name": identity.name, "key_store": identity.key_store, "key_id": identity.key_id, "certificate_serial": identity.cert_serial });
-    crate::people::audit(&state, entry.target("identity", &identity.id).detail(detail)).await;
+    crate::audit::record(&state, entry.target("identity", &identity.id).detail(detail)).await;
     tracing::info!(
         "tenant {tenant}: identity '{}' created ({:?}, key {})",
         identity.name,

@@ -27,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use signet_store::{AuditEntry, NewUser, Role, Session, TenantSettings, User};
 
+use crate::audit::record as audit;
 use crate::auth::{AnySession, Caller, Permission, SESSION_COOKIE, anonymous};
 use crate::util::ApiJson;
 use crate::{AppState, Error};
@@ -1023,14 +1024,5 @@ impl Logins {
     /// Clears the count after a success.
     pub fn success(&self, key: &str) {
         self.throttle.success(key);
-    }
-}
-
-/// Appends an entry to the signing log; a failure is logged (the operation it records has
-/// happened).
-pub(crate) async fn audit(state: &AppState, entry: AuditEntry) {
-    let action = entry.action.clone();
-    if let Err(e) = state.store().append_audit(vec![entry]).await {
-        tracing::error!("the signing log could not record '{action}': {e}");
     }
 }

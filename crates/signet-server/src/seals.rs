@@ -27,9 +27,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use signet_store::{AuditEntry, Identity, ImageRecord, NewGrant, NewSeal, Role, Seal, SealGrant, SealRequest};
 
+use crate::audit::record as audit;
 use crate::auth::{Caller, Permission, Via};
 use crate::identities::{CreateIdentity, IssueParams};
-use crate::people::audit;
 use crate::util::{ApiJson, read_limited};
 use crate::{AppState, Error};
 

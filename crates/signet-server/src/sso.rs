@@ -24,8 +24,8 @@ use base64::Engine;
 use serde::Deserialize;
 use signet_store::{AuditEntry, NewUser, Role, SsoSettings, User};
 
+use crate::audit::record as audit;
 use crate::auth::{Caller, Via};
-use crate::people::audit;
 use crate::util::ApiJson;
 use crate::{AppState, Error};
 

@@ -90,7 +90,7 @@ pub(crate) async fn verify(
     };
     let entry = signet_store::AuditEntry::new(&chain, &actor, "verify", "ok");
     let detail = serde_json::json!({ "valid": valid, "size": size, "signatures": report.signatures.len() });
-    crate::people::audit(&state, entry.detail(detail)).await;
+    crate::audit::record(&state, entry.detail(detail)).await;
     Ok(Json(VerifyResponse { valid, report }))
 }
 

@@ -16,8 +16,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use signet_store::{AuditEntry, DocumentRecord, DocumentVersion, VersionLine};
 
+use crate::audit::record as audit;
 use crate::auth::{Caller, Permission};
-use crate::people::audit;
 use crate::{AppState, Error};
 
 /// The `ETag` of a document whose latest version is `head_id`.

@@ -88,7 +88,7 @@ pub const EVENT_TYPES: &[&str] = &[
 /// Records a change of the tenant's webhooks in the signing log.
 async fn log(state: &AppState, caller: &Caller, tenant: &str, action: &str, webhook: &str, detail: Value) {
     let entry = signet_store::AuditEntry::new(tenant, &caller.actor(), action, "ok").target("webhook", webhook);
-    crate::people::audit(state, entry.detail(detail)).await;
+    crate::audit::record(state, entry.detail(detail)).await;
 }
 
 /// The tenant whose webhooks the caller may manage.
