@@ -94,7 +94,61 @@ fn endpoints(ids: &Ids) -> Vec<Endpoint> {
     let s = &ids.seal;
     let u = &ids.user;
     let r = &ids.request;
+    let (img, g, w, t) = (&ids.image, &ids.grant, &ids.webhook, &ids.tenant);
+    const OPERATOR: Rule = Rule { scopes: &["admin"], roles: &[] };
+    const ANYONE: Rule = Rule { scopes: &["sign-hash", "sign-document", "manage", "admin"], roles: ALL_ROLES };
     vec![
+        e(Method::GET, "/api/v1/me".into(), None, ANYONE, false),
+        e(Method::GET, format!("/api/v1/users/{u}"), None, MANAGE_KEYS, true),
+        e(Method::POST, format!("/api/v1/users/{u}/password"), Some(json!({"password": "short"})), MANAGE_KEYS, true),
+        e(Method::DELETE, format!("/api/v1/users/{u}/mfa"), None, MANAGE_KEYS, true),
+        e(Method::POST, format!("/api/v1/users/{u}/unlock"), None, MANAGE_KEYS, true),
+        e(Method::POST, "/api/v1/seals/preview".into(), Some(json!({"shape": "nope", "text": "x"})), SEAL_ADMIN, false),
+        e(Method::POST, "/api/v1/seals/images".into(), None, SEAL_ADMIN, false),
+        e(Method::GET, format!("/api/v1/seals/{s}/image"), None, READ_ANY, true),
+        e(Method::GET, format!("/api/v1/seals/{s}/grants"), None, READ_ANY, true),
+        e(Method::DELETE, format!("/api/v1/seals/{s}/grants/{g}"), None, SEAL_ADMIN, true),
+        e(
+            Method::POST,
+            format!("/api/v1/seal-requests/{r}/approve"),
+            Some(json!({})),
+            Rule { scopes: &[], roles: &["seal_admin"] },
+            true,
+        ),
+        e(Method::GET, "/api/v1/audit/verify".into(), None, AUDIT, false),
+        e(Method::POST, "/api/v1/audit/anchor".into(), None, MANAGE_KEYS, false),
+        e(Method::GET, format!("/api/v1/webhooks/{w}"), None, MANAGE_KEYS, true),
+        e(Method::PATCH, format!("/api/v1/webhooks/{w}"), Some(json!({"url": "ftp://example"})), MANAGE_KEYS, true),
+        e(Method::POST, format!("/api/v1/webhooks/{w}/rotate-secret"), None, MANAGE_KEYS, true),
+        e(Method::GET, format!("/api/v1/webhooks/{w}/deliveries"), None, MANAGE_KEYS, true),
+        e(Method::POST, format!("/api/v1/webhooks/{w}/ping"), None, MANAGE_KEYS, true),
+        e(Method::POST, "/api/v1/webhooks/deliveries/dlv_none/redeliver".into(), None, MANAGE_KEYS, false),
+        e(Method::DELETE, format!("/api/v1/webhooks/{w}"), None, MANAGE_KEYS, true),
+        e(Method::GET, format!("/api/v1/documents/{d}/versions"), None, READ_DOCS, true),
+        e(Method::POST, format!("/api/v1/documents/{d}/versions"), None, SIGN_DOC, true),
+        e(Method::GET, format!("/api/v1/documents/{d}/pages/1"), None, READ_DOCS, true),
+        e(Method::GET, format!("/api/v1/documents/{d}/pages/1/image"), None, READ_DOCS, true),
+        e(Method::GET, "/api/v1/images".into(), None, READ_ANY, false),
+        e(Method::GET, format!("/api/v1/images/{img}"), None, READ_ANY, true),
+        e(Method::GET, "/api/v1/templates/t1".into(), None, READ_DOCS, false),
+        e(Method::DELETE, "/api/v1/templates/t1".into(), None, ASSETS, false),
+        e(Method::GET, "/api/v1/identities/nope".into(), None, READ_ANY, false),
+        e(Method::POST, "/api/v1/batches".into(), None, SIGN_DOC, false),
+        e(Method::GET, "/api/v1/batches/bat_none".into(), None, SIGN_DOC, false),
+        e(Method::GET, "/api/v1/batches/bat_none/results.zip".into(), None, SIGN_DOC, false),
+        e(
+            Method::DELETE,
+            "/api/v1/keys/key_none".into(),
+            None,
+            Rule { scopes: &["manage", "admin"], roles: &["tenant_admin"] },
+            false,
+        ),
+        e(Method::GET, "/api/v1/tenants".into(), None, OPERATOR, false),
+        e(Method::GET, format!("/api/v1/tenants/{t}"), None, OPERATOR, false),
+        e(Method::PATCH, format!("/api/v1/tenants/{t}"), Some(json!({"status": "nope"})), OPERATOR, false),
+        e(Method::GET, format!("/api/v1/tenants/{t}/keys"), None, OPERATOR, false),
+        e(Method::POST, format!("/api/v1/tenants/{t}/keys"), Some(json!({"name": "k", "scopes": []})), OPERATOR, false),
+        e(Method::GET, format!("/api/v1/tenants/{t}/usage"), None, OPERATOR, false),
         e(
             Method::POST,
             "/api/v1/sign-hash".into(),
@@ -179,6 +233,10 @@ struct Ids {
     seal: String,
     user: String,
     request: String,
+    image: String,
+    grant: String,
+    webhook: String,
+    tenant: String,
 }
 
 /// A principal: its label, how it authenticates, and its scopes or roles.
@@ -369,7 +427,29 @@ async fn every_endpoint_by_every_role_scope_and_tenant() {
         let (st, seal) = call(&state, Some(&manage), &Method::POST, "/api/v1/seals",
             &Some(json!({"name": "Alpha Seal", "kind": "company", "generate": {"shape": "round", "text": "阿尔法有限公司"}}))).await;
         assert_eq!(st, StatusCode::CREATED, "{seal}");
+        let image = seal["image_id"].as_str().unwrap().to_string();
         let seal = seal["id"].as_str().unwrap().to_string();
+        let (st, target) =
+            call(&state, Some(&manage), &Method::POST, "/api/v1/users", &Some(json!({"username": "target"}))).await;
+        assert_eq!(st, StatusCode::CREATED, "{target}");
+        let (st, grant) = call(
+            &state,
+            Some(&manage),
+            &Method::POST,
+            &format!("/api/v1/seals/{seal}/grants"),
+            &Some(json!({"role": "auditor", "max_uses": 1})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{grant}");
+        let (st, webhook) = call(
+            &state,
+            Some(&manage),
+            &Method::POST,
+            "/api/v1/webhooks",
+            &Some(json!({"url": "http://127.0.0.1:9/hook", "events": ["*"]})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{webhook}");
         let (_, users) = call(&state, Some(&manage), &Method::GET, "/api/v1/users", &None).await;
         let user = users[0]["id"].as_str().unwrap().to_string();
         let signer = own.iter().find(|p| p.label == "session:signer").unwrap();
@@ -395,7 +475,17 @@ async fn every_endpoint_by_every_role_scope_and_tenant() {
         )
         .await;
         assert_eq!(st, StatusCode::CREATED, "{req}");
-        let ids = Ids { document, seal, user, request: req["id"].as_str().unwrap().to_string() };
+        let ids = Ids {
+            document,
+            seal,
+            user: target["id"].as_str().unwrap().to_string(),
+            request: req["id"].as_str().unwrap().to_string(),
+            image,
+            grant: grant["id"].as_str().unwrap().to_string(),
+            webhook: webhook["id"].as_str().unwrap().to_string(),
+            tenant: a_id.clone(),
+        };
+        let _ = user;
         let _ = a_id;
 
         let list = endpoints(&ids);
@@ -403,7 +493,9 @@ async fn every_endpoint_by_every_role_scope_and_tenant() {
         let mut wrong = Vec::new();
         for ep in &list {
             let mut shown = ep.path.split('?').next().unwrap().to_string();
-            for id in [&ids.document, &ids.seal, &ids.user, &ids.request] {
+            for id in
+                [&ids.document, &ids.seal, &ids.user, &ids.request, &ids.image, &ids.grant, &ids.webhook, &ids.tenant]
+            {
                 shown = shown.replace(id.as_str(), "{id}");
             }
             let row = table.entry(format!("{} {shown}", ep.method)).or_default();
