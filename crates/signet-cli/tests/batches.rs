@@ -457,6 +457,11 @@ fn restart_on(db: &TestDatabase, dir: &Path) {
     // billed once per document: usage counts 400 documents however often some were signed
     let usage = s.api.get("/api/v1/usage").json();
     assert_eq!(usage["current"]["documents"], 400, "{usage}");
+    // every signature made is in the signing log, whose chain survived the kills intact
+    let signs = s.api.get("/api/v1/audit?action=sign&limit=1000").json();
+    assert!(signs.as_array().unwrap().len() >= 400, "{} sign entries", signs.as_array().unwrap().len());
+    let check = s.api.get("/api/v1/audit/verify").json();
+    assert_eq!(check["intact"], true, "{check}");
 }
 
 fn keep(dir: tempfile::TempDir) -> (Option<tempfile::TempDir>, PathBuf) {

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
+use crate::audit::{AuditEntry, ChainHeads, chain, settle_heads};
 use crate::records::{document_from_row, insert_rows};
 use crate::tenants::{UsageDelta, add_usage};
 use crate::{DocumentRecord, Error, Result, SignatureRecord, Store, get, new_id, now_millis, parse_json};
@@ -370,17 +371,29 @@ impl Store {
     /// outcome was not committed). Whoever signed an item whose outcome did not apply deletes
     /// the blob it wrote. A failed transaction leaves every item of the group pending.
     pub async fn complete_batch_items(&self, outcomes: &[ItemOutcome]) -> Result<Vec<bool>> {
+        let mut heads = self.chain_turn().await;
         let mut turn = self.write_turn().await;
         let writer = turn.as_deref_mut().and_then(Option::as_mut);
-        let result = self.complete_batch_items_in_turn(writer, outcomes).await;
+        let result = self.complete_batch_items_in_turn(writer, &heads, outcomes).await;
+        let result = match result {
+            Ok((applied, next, next_heads)) => {
+                settle_heads(&mut heads, Ok(next_heads))?;
+                Ok((applied, next))
+            }
+            Err(e) => {
+                heads.clear();
+                Err(e)
+            }
+        };
         self.settle_seq(result)
     }
 
     async fn complete_batch_items_in_turn(
         &self,
         writer: Option<&mut sqlx::AnyConnection>,
+        heads: &ChainHeads,
         outcomes: &[ItemOutcome],
-    ) -> Result<(Vec<bool>, std::collections::HashMap<String, i64>)> {
+    ) -> Result<(Vec<bool>, std::collections::HashMap<String, i64>, ChainHeads)> {
         let mut tx = self.begin_write(writer).await?;
         let mut applied = Vec::with_capacity(outcomes.len());
         let mut documents = Vec::new();
@@ -397,6 +410,10 @@ impl Store {
         };
         let mut signatures: Vec<SignatureRecord> = outcomes.iter().flat_map(|o| o.signatures.iter().cloned()).collect();
         let next = self.insert_signatures(&mut tx, &mut signatures).await?;
+        // each signature's entry in the signing log, in the same transaction
+        let mut entries: Vec<AuditEntry> = signatures.iter().map(AuditEntry::of_signature).collect();
+        let next_heads = chain(&mut tx, heads, &mut entries).await?;
+        insert_rows(&mut tx, &entries).await?;
         for o in outcomes {
             if let Some(c) = &o.calls {
                 count(c);
@@ -432,7 +449,7 @@ impl Store {
             add_usage(&mut tx, u).await?;
         }
         tx.commit().await?;
-        Ok((applied, next))
+        Ok((applied, next, next_heads))
     }
 
     /// Fails every pending item of a batch with `reason`; returns how many.
