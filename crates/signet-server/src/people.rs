@@ -140,6 +140,9 @@ pub struct UpdateUser {
     pub roles: Option<Vec<Role>>,
     /// `active` or `disabled` (a disabled user's sessions end).
     pub status: Option<String>,
+    /// The identity provider's account (`issuer|subject`) that logs in as this user; `""`
+    /// unlinks it.
+    pub external_subject: Option<String>,
 }
 
 /// `POST /users/{id}/password` body.
@@ -442,6 +445,14 @@ pub async fn mfa_enrol(State(state): State<AppState>, s: AnySession) -> Result<J
     let AnySession { session, mut user, origin } = s;
     if session.stage == "mfa" {
         return Err(Error::bad("wrong_stage", "finish logging in first (POST /api/v1/auth/mfa)"));
+    }
+    // a session alone does not replace the authenticator: that takes an administrator
+    if user.mfa_enabled {
+        return Err(Error::bad(
+            "mfa_enabled",
+            "TOTP is already set up; to move it to another authenticator, an administrator resets it \
+             (DELETE /api/v1/users/{id}/mfa)",
+        ));
     }
     let secret = signet_access::totp::TotpSecret::generate().map_err(Error::internal("making a TOTP secret"))?;
     user.totp_secret = Some(
@@ -802,6 +813,9 @@ pub async fn update_user(
             return Err(Error::bad("own_role", "you cannot remove your own tenant_admin role"));
         }
         user.roles = dedup(r);
+    }
+    if let Some(x) = req.external_subject {
+        user.external_subject = if x.is_empty() { None } else { Some(x) };
     }
     if let Some(s) = req.status {
         if !matches!(s.as_str(), "active" | "disabled") {

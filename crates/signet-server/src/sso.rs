@@ -212,7 +212,10 @@ async fn match_user(
     let mut user = match state.store().user_by_subject(tenant, &subject).await? {
         Some(u) => u,
         None => match state.store().user_by_name(tenant, &username).await {
-            Ok(mut u) if u.external_subject.is_none() => {
+            // linked by name only when the user has no password: an account someone logs in to
+            // with a password is linked by an administrator (PATCH /users/{id}
+            // external_subject), so a name at the provider cannot take it over
+            Ok(mut u) if u.external_subject.is_none() && u.password_hash.is_none() => {
                 u.external_subject = Some(subject.clone());
                 let u = state.store().save_user(&u).await?;
                 audit(
@@ -226,7 +229,8 @@ async fn match_user(
             }
             Ok(_) => {
                 return Err(Error::Unauthenticated(format!(
-                    "user '{username}' is linked to another account of the identity provider"
+                    "user '{username}' has a password or another identity provider account: an administrator links \
+                     it (external_subject)"
                 )));
             }
             Err(signet_store::Error::NotFound(_)) if s.create_users => {

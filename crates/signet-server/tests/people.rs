@@ -155,6 +155,12 @@ async fn totp_with_a_shifted_clock_and_recovery_codes_once() {
         assert_eq!(codes.len(), 10);
         let full = Auth::Session { cookie: c.cookie.clone().unwrap(), csrf: String::new() };
         assert_eq!(call(&state, &full, Method::GET, "/api/v1/seals", None).await.status, StatusCode::OK);
+        // a session alone does not move TOTP to another authenticator
+        let full_csrf = call(&state, &full, Method::GET, "/api/v1/auth/session", None).await.json["csrf_token"].clone();
+        let full = Auth::Session { cookie: c.cookie.clone().unwrap(), csrf: full_csrf.as_str().unwrap().into() };
+        let again = call(&state, &full, Method::POST, "/api/v1/auth/mfa/enrol", None).await;
+        assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.json);
+        assert_eq!(again.json["error"]["code"], "mfa_enabled");
         // the half-done session is over
         assert_eq!(
             call(&state, &enrolling, Method::GET, "/api/v1/auth/session", None).await.status,
@@ -373,6 +379,31 @@ async fn single_sign_on_with_a_jwks_on_127_0_0_1() {
             let a = call(&state, &Auth::Bearer(token), Method::GET, "/api/v1/me", None).await;
             assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{what}: {}", a.json);
         }
+        // a user with a password is not taken over by a provider account of the same name
+        let a = call(
+            &state,
+            &admin,
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({"username": "erin", "roles": ["tenant_admin"], "password": PASSWORD})),
+        )
+        .await;
+        let erin = a.json["id"].as_str().unwrap().to_string();
+        let as_erin = idp.token(0, claims(json!({"sub": "u-2002", "preferred_username": "erin"})));
+        let a = call(&state, &Auth::Bearer(as_erin.clone()), Method::GET, "/api/v1/me", None).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.json);
+        // until an administrator links it
+        let a = call(
+            &state,
+            &admin,
+            Method::PATCH,
+            &format!("/api/v1/users/{erin}"),
+            Some(json!({"external_subject": "https://idp.example|u-2002"})),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.json);
+        let a = call(&state, &Auth::Bearer(as_erin), Method::GET, "/api/v1/me", None).await;
+        assert_eq!(a.json["id"], erin.as_str(), "{}", a.json);
         // roles follow the token
         let me = call(
             &state,
