@@ -191,6 +191,8 @@ pub struct SignForm {
 /// A signing the agent is about to do, options resolved: one or more signatures in turn.
 struct Plan {
     identity: String,
+    /// The seal whose use was authorised, when signing with one.
+    seal: Option<String>,
     level: Level,
     digest: DigestAlgorithm,
     signatures: Vec<SignatureOptions>,
@@ -309,7 +311,7 @@ async fn plan(
         }
         signatures.push(base);
     }
-    Ok(Plan { identity, level, digest, signatures })
+    Ok(Plan { identity, seal: options.seal.clone(), level, digest, signatures })
 }
 
 /// A [`CmsProvider`] asking the hash-signing API, in process or remote.
@@ -320,6 +322,7 @@ struct AgentCms {
     caller: String,
     channel: &'static str,
     identity: String,
+    seal: Option<String>,
     level: Level,
     digest: DigestAlgorithm,
     estimated: usize,
@@ -356,6 +359,7 @@ impl CmsProvider for AgentCms {
                     algorithm: self.digest,
                     digest: document_digest.to_vec(),
                     level,
+                    seal: self.seal.clone(),
                 };
                 let (result, made) = self.handle.block_on(crate::signhash::sign_unrecorded(
                     &self.state,
@@ -523,6 +527,7 @@ pub(crate) async fn sign_prepared(
         caller: caller.to_string(),
         channel,
         identity: plan.identity.clone(),
+        seal: plan.seal.clone(),
         level: plan.level,
         digest: plan.digest,
         estimated: prepared.estimated + if plan.digest == DigestAlgorithm::Sha256 { 0 } else { 64 },

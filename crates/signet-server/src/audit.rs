@@ -27,11 +27,16 @@ use crate::auth::{Caller, Permission};
 use crate::{AppState, Error};
 
 /// Appends an entry to the signing log; a failure is logged (the operation it records has
-/// happened).
+/// happened). The append runs as a task of its own: a client that goes away cannot cancel it
+/// halfway.
 pub(crate) async fn record(state: &AppState, entry: AuditEntry) {
     let action = entry.action.clone();
-    if let Err(e) = state.store().append_audit(vec![entry]).await {
-        tracing::error!("the signing log could not record '{action}': {e}");
+    let store = state.store().clone();
+    let task = tokio::spawn(async move { store.append_audit(vec![entry]).await });
+    match task.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::error!("the signing log could not record '{action}': {e}"),
+        Err(e) => tracing::error!("the signing log could not record '{action}': {e}"),
     }
 }
 
@@ -291,7 +296,9 @@ fn check_anchor(a: &AuditAnchor, trust: &[Vec<u8>]) -> AnchorCheck {
 )]
 pub async fn verify_audit(State(state): State<AppState>, caller: Caller) -> Result<Json<VerifyReport>, Error> {
     let tenant = caller.may(Permission::ReadAudit)?;
-    let trust = vec![state.authority().ca_certificate(signet_authority::CaLevel::Root).to_vec()];
+    // the built-in root, and the server's trust anchors (an external TSA's root among them)
+    let mut trust = vec![state.authority().ca_certificate(signet_authority::CaLevel::Root).to_vec()];
+    trust.extend(state.trust_anchors().iter().cloned());
     Ok(Json(verify_chain(state.store(), tenant, &trust).await?))
 }
 

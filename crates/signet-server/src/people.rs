@@ -230,6 +230,11 @@ pub async fn login(
         .await;
         return Err(wrong());
     }
+    let Some(failures) =
+        state.store().reserve_login_attempt(&user.id, now(), LOCK_AFTER, now() + millis(LOCK_FOR)).await?
+    else {
+        return Err(locked(user.locked_until.unwrap_or_else(|| now() + millis(LOCK_FOR))));
+    };
     let password = req.password.clone();
     let hash = user.password_hash.clone();
     let good = crate::util::blocking(move || match &hash {
@@ -242,7 +247,6 @@ pub async fn login(
     .await?;
     if !good {
         state.logins().failure(&ip_key);
-        let failures = state.store().login_failed(&user.id, LOCK_AFTER, now() + millis(LOCK_FOR)).await?;
         let mut entry = AuditEntry::new(&tenant.id, &actor, "login", "refused").target("user", &user.id);
         entry = entry.detail(serde_json::json!({ "reason": "wrong password", "failures": failures }));
         audit(&state, entry).await;
@@ -258,12 +262,11 @@ pub async fn login(
         }
         return Err(wrong());
     }
-    state.logins().success(&ip_key);
     if user.password_hash.as_deref().is_some_and(signet_access::password::needs_rehash) {
         let pw = req.password.clone();
         if let Ok(Ok(h)) = crate::util::blocking(move || signet_access::password::hash_password(&pw)).await {
+            state.store().set_password_hash(&user.tenant_id, &user.id, &h).await?;
             user.password_hash = Some(h);
-            user = state.store().save_user(&user).await?;
         }
     }
     let settings = state.store().tenant_settings(&tenant.id).await?;
@@ -272,9 +275,14 @@ pub async fn login(
     } else if user.roles.iter().any(|r| settings.mfa_required_roles.contains(r)) {
         "enrol"
     } else {
-        state.store().login_succeeded(&user.id).await?;
         "full"
     };
+    if stage == "full" {
+        state.store().login_succeeded(&user.id).await?;
+    } else {
+        // the password was right; the second factor's attempts are counted on their own
+        state.store().release_login_attempt(&user.id, LOCK_AFTER).await?;
+    }
     let (session, cookie) = new_session(&state, &user, stage, "password", &origin).await?;
     audit(
         &state,
@@ -363,23 +371,31 @@ pub async fn mfa(
         return Err(Error::bad("wrong_stage", format!("this session is at stage '{}', not 'mfa'", session.stage)));
     }
     let actor = person_actor(&user, &origin);
-    if let Some(until) = user.locked_until.filter(|u| *u > now()) {
-        return Err(locked(until));
+    let ip_key = format!("ip:{}", origin.0.as_deref().unwrap_or("-"));
+    state.logins().check(&ip_key)?;
+    if req.code.is_some() == req.recovery_code.is_some() {
+        return Err(Error::bad("bad_request", "send either 'code' or 'recovery_code'"));
     }
+    let Some(failures) =
+        state.store().reserve_login_attempt(&user.id, now(), LOCK_AFTER, now() + millis(LOCK_FOR)).await?
+    else {
+        return Err(locked(user.locked_until.unwrap_or_else(|| now() + millis(LOCK_FOR))));
+    };
     let (ok, how) = match (&req.code, &req.recovery_code) {
         (Some(code), None) => (check_totp(&state, &user, code).await?, "totp"),
         (None, Some(code)) => match signet_access::recovery::matches(code, &user.recovery_codes) {
             Some(i) => {
+                let before = user.recovery_codes.clone();
                 user.recovery_codes.remove(i);
-                user = state.store().save_user(&user).await?;
-                (true, "recovery_code")
+                let spent = state.store().spend_recovery_code(&user.id, &before, &user.recovery_codes).await?;
+                (spent, "recovery_code")
             }
             None => (false, "recovery_code"),
         },
         _ => return Err(Error::bad("bad_request", "send either 'code' or 'recovery_code'")),
     };
     if !ok {
-        let failures = state.store().login_failed(&user.id, LOCK_AFTER, now() + millis(LOCK_FOR)).await?;
+        state.logins().failure(&ip_key);
         audit(
             &state,
             AuditEntry::new(&user.tenant_id, &actor, "mfa.verify", "refused")
@@ -987,6 +1003,23 @@ pub async fn put_settings(
     let tenant = caller.may(Permission::ManageSettings)?.to_string();
     if let Some(sso) = &settings.sso {
         crate::sso::check_settings(sso)?;
+        // a provider's tokens belong to one tenant: another one naming the same issuer and
+        // audience would take its users
+        for (other, theirs) in state.store().sso_tenants().await? {
+            if other != tenant
+                && theirs.issuer == sso.issuer
+                && theirs.audiences.iter().any(|a| sso.audiences.contains(a))
+            {
+                return Err(Error::Conflict {
+                    code: "sso_taken",
+                    message: format!(
+                        "another tenant accepts tokens of '{}' for one of these audiences: give Signet its own audience \
+                         (client id) at the provider for this tenant",
+                        sso.issuer
+                    ),
+                });
+            }
+        }
     }
     state.store().set_tenant_settings(&tenant, &settings).await?;
     state.sso().forget(&tenant);

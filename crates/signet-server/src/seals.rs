@@ -334,6 +334,10 @@ pub async fn create_seal(
         (None, Some(id)) => (state.store().image(&tenant, id).await?.id, None),
         _ => return Err(Error::bad("bad_image", "give either 'generate' or 'image_id'")),
     };
+    if state.store().seals(&tenant).await?.iter().any(|s| s.name == name) {
+        return Err(Error::Conflict { code: "conflict", message: format!("a seal named '{name}' exists") });
+    }
+    let seal_id = signet_store::new_seal_id();
     // the identity
     let cert = &req.certificate;
     let identity: Identity = match &cert.identity {
@@ -369,18 +373,22 @@ pub async fn create_seal(
             };
             let st = state.clone();
             let t2 = tenant.clone();
-            let identity =
+            let mut identity =
                 crate::util::blocking(move || crate::identities::build_identity(&st, &t2, request)).await??;
+            // bound to the seal from its first row: it never signs outside the seal
+            identity.seal_id = Some(seal_id.clone());
             state.store().insert_identity(&identity).await?;
             identity
         }
     };
+    let issued_here = cert.identity.is_none();
     let (valid_from, valid_until) = certificate_validity(&identity)?;
-    let seal = state
+    let created = state
         .store()
         .create_seal(
             &tenant,
             &NewSeal {
+                id: seal_id.clone(),
                 name,
                 kind: req.kind,
                 image_id,
@@ -392,7 +400,20 @@ pub async fn create_seal(
                 created_by: caller.id.clone(),
             },
         )
-        .await?;
+        .await;
+    let seal = match created {
+        Ok(s) => s,
+        Err(e) => {
+            // a certificate issued for a seal that was not made: withdrawn
+            if let (true, Some(serial)) = (issued_here, identity.cert_serial.clone()) {
+                let authority = state.authority().clone();
+                let reason = signet_authority::RevocationReason::CessationOfOperation;
+                let _ = crate::util::blocking(move || authority.revoke(&serial, reason, std::time::SystemTime::now()))
+                    .await;
+            }
+            return Err(e.into());
+        }
+    };
     state.forget_identity(&tenant, &identity.name);
     audit(&state, AuditEntry::new(&tenant, &caller.actor(), "seal.create", "ok").target("seal", &seal.id)
         .detail(serde_json::json!({ "name": seal.name, "kind": seal.kind, "identity": identity.id, "certificate_serial": identity.cert_serial, "image": seal.image_id })))
@@ -573,9 +594,8 @@ pub async fn revoke_seal(
         return Err(Error::Conflict { code: "conflict", message: format!("seal {id} is already revoked") });
     }
     let identity = state.store().identity_by_id(&tenant, &seal.identity_id).await?;
-    // the seal first: from here on nothing signs with it, whatever the CA says
-    let note = req.note.clone().unwrap_or_else(|| reason_name.clone());
-    let seal = state.store().set_seal_status(&tenant, &id, "revoked", Some(&note)).await?;
+    // the certificate first: should the CA fail, the seal is untouched and the revocation
+    // can be asked again (a signing in between carries a certificate about to be revoked)
     let mut certificate = "not issued by the built-in CA".to_string();
     if let Some(serial) = identity.cert_serial.clone() {
         let authority = state.authority().clone();
@@ -584,9 +604,20 @@ pub async fn revoke_seal(
         certificate = match done {
             Ok(r) => format!("revoked (serial {})", r.serial),
             Err(signet_authority::Error::AlreadyRevoked(s)) => format!("already revoked (serial {s})"),
-            Err(e) => return Err(Error::internal("revoking the seal's certificate")(e)),
+            Err(e) => {
+                audit(
+                    &state,
+                    AuditEntry::new(&tenant, &caller.actor(), "seal.revoke", "failed")
+                        .target("seal", &seal.id)
+                        .detail(serde_json::json!({ "reason": reason_name, "error": e.to_string() })),
+                )
+                .await;
+                return Err(Error::internal("revoking the seal's certificate")(e));
+            }
         };
     }
+    let note = req.note.clone().unwrap_or_else(|| reason_name.clone());
+    let seal = state.store().set_seal_status(&tenant, &id, "revoked", Some(&note)).await?;
     audit(
         &state,
         AuditEntry::new(&tenant, &caller.actor(), "seal.revoke", "ok")
@@ -1076,6 +1107,8 @@ pub async fn authorize_use(
         return Err(refuse(format!("request {request_id} was used already")).await);
     }
     if !state.store().use_grant(&tenant, &g.id).await? {
+        // the approval stays for a later use (the count may grow or another grant come)
+        state.store().unuse_seal_request(&tenant, request_id).await?;
         return Err(refuse(format!("your authorization for seal '{}' has no use left", seal.name)).await);
     }
     Ok(SealUse {

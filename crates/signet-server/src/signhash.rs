@@ -89,6 +89,9 @@ pub struct SignHashResponse {
 pub struct DigestToSign {
     /// The identity name.
     pub identity: String,
+    /// The seal whose use was authorised for this signing ([`crate::seals::authorize_use`]):
+    /// the only way an identity bound to a seal signs.
+    pub seal: Option<String>,
     /// The algorithm.
     pub algorithm: DigestAlgorithm,
     /// The digest.
@@ -135,10 +138,10 @@ impl SignHashRequest {
                 "B-LTA adds a document timestamp over the whole PDF: sign at b-lt here, the agent adds it",
             ));
         }
-        if self.identity.is_empty() {
-            return Err(Error::bad("bad_identity", "identity is empty"));
+        if self.identity.is_empty() && self.seal.is_none() {
+            return Err(Error::bad("missing_identity", "give the identity (or the seal) to sign with"));
         }
-        Ok(DigestToSign { identity: self.identity.clone(), algorithm, digest, level })
+        Ok(DigestToSign { identity: self.identity.clone(), algorithm, digest, level, seal: None })
     }
 }
 
@@ -200,11 +203,13 @@ pub async fn handler(
     // unmetered (RFC draft "The Idempotency-Key HTTP Header Field")
     let fingerprint = signet_store::sha256_hex(
         format!(
-            "sign-hash\n{}\n{}\n{}\n{}",
+            "sign-hash\n{}\n{}\n{}\n{}\n{}\n{}",
             request.identity,
             request.algorithm.name(),
             signet_store::hex(&request.digest),
-            request.level
+            request.level,
+            req.seal.as_deref().unwrap_or(""),
+            req.seal_request.as_deref().unwrap_or("")
         )
         .as_bytes(),
     );
@@ -258,6 +263,7 @@ async fn resolve_seal(
     let Some(seal) = &req.seal else { return Ok(None) };
     let seal_use = crate::seals::authorize_use(state, caller, seal, req.seal_request.as_deref()).await?;
     request.identity = seal_use.identity.name.clone();
+    request.seal = Some(seal_use.seal.id.clone());
     Ok(Some(seal_use))
 }
 
@@ -326,6 +332,16 @@ pub(crate) async fn sign_unrecorded(
         }
         Err(e) => return (Err(e), None),
     };
+    // a seal's identity signs only for a use of that seal that was authorised
+    if let Some(seal) = identity.seal_id.as_deref().filter(|s| request.seal.as_deref() != Some(*s)) {
+        return (
+            Err(Error::Forbidden(format!(
+                "identity '{}' belongs to seal {seal}: sign with the seal (seal={seal}), under an authorization",
+                request.identity
+            ))),
+            None,
+        );
+    }
     let admission = match state.meter().admit(tenant, 1, 0).await {
         Ok(a) => a,
         Err(e) => return (Err(e), None),

@@ -163,22 +163,42 @@ async fn user_of(
         return Err(Error::Unauthenticated(format!("no tenant accepts tokens of issuer '{issuer}'")));
     }
     let mut last = None;
+    let mut accepted = Vec::new();
     for (tenant, sso) in candidates {
         match sso.verifier.verify(token, std::time::SystemTime::now()).await {
-            Ok(claims) => {
-                let user = match_user(state, &tenant, &sso.settings, &claims, origin).await?;
-                return Ok((tenant, user));
-            }
+            Ok(claims) => accepted.push((tenant, sso, claims)),
             Err(e) => last = Some((tenant, e)),
         }
     }
+    // settings keep issuer and audience to one tenant; should two still accept, refuse
+    if accepted.len() > 1 {
+        return Err(Error::Unauthenticated(format!("more than one tenant accepts this token of '{issuer}'")));
+    }
+    if let Some((tenant, sso, claims)) = accepted.pop() {
+        let user = match_user(state, &tenant, &sso.settings, &claims, origin).await?;
+        return Ok((tenant, user));
+    }
     let (tenant, e) = last.ok_or_else(|| Error::Unauthenticated("no tenant accepted the token".into()))?;
-    let actor = crate::auth::anonymous(origin.clone(), &issuer);
-    audit(
-        state,
-        AuditEntry::new(&tenant, &actor, "login.sso", "refused").detail(serde_json::json!({ "reason": e.to_string() })),
-    )
-    .await;
+    // the log records refusals of tokens the provider really signed (expired, for another
+    // audience…); forged or garbled ones would let anyone write to a tenant's log
+    use signet_access::Error as E;
+    let signed = matches!(
+        e,
+        E::Expired { .. }
+            | E::NotYetValid { .. }
+            | E::IssuedInFuture { .. }
+            | E::WrongAudience { .. }
+            | E::WrongIssuer { .. }
+            | E::WrongAuthorizedParty { .. }
+            | E::MissingClaim(_)
+    );
+    if signed {
+        let actor = crate::auth::anonymous(origin.clone(), &issuer);
+        let entry = AuditEntry::new(&tenant, &actor, "login.sso", "refused");
+        audit(state, entry.detail(serde_json::json!({ "reason": e.to_string() }))).await;
+    } else {
+        tracing::info!("tenant {tenant}: a token of '{issuer}' refused: {e}");
+    }
     Err(Error::Unauthenticated(format!("the token of '{issuer}' is refused: {e}")))
 }
 
@@ -192,8 +212,9 @@ async fn match_user(
     let subject = format!("{}|{}", claims.iss(), claims.sub());
     let username = match &s.username_claim {
         Some(c) => claim_text(claims, c),
+        // an address names the user only when the provider says it checked it
         None => claim_text(claims, "preferred_username")
-            .or_else(|| claim_text(claims, "email"))
+            .or_else(|| claims.email_verified().filter(|v| *v).and_then(|_| claim_text(claims, "email")))
             .or_else(|| Some(claims.sub().to_string())),
     }
     .ok_or_else(|| Error::Unauthenticated("the token has no claim to name the user".into()))?;
@@ -266,9 +287,9 @@ async fn match_user(
     if user.status != "active" {
         return Err(Error::Unauthenticated(format!("user '{}' is disabled", user.username)));
     }
-    if let Some(r) = roles.filter(|r| !r.is_empty() && *r != user.roles) {
+    if let Some(r) = roles.filter(|r| *r != user.roles) {
         let before = std::mem::replace(&mut user.roles, r);
-        user = state.store().save_user(&user).await?;
+        user = state.store().set_user_roles(tenant, &user.id, &user.roles).await?;
         state.keys().forget_sessions(&user.id, None);
         audit(
             state,

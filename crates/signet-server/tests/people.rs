@@ -353,6 +353,11 @@ async fn single_sign_on_with_a_jwks_on_127_0_0_1() {
             }
             c
         };
+        // another tenant cannot take the same provider's users
+        let (_, other) = tenant(&state, "copycat").await;
+        let copy = json!({"sso": {"issuer": "https://idp.example", "audiences": ["signet"], "jwks_url": idp.url, "create_users": true}});
+        let a = call(&state, &other, Method::PUT, "/api/v1/settings", Some(copy)).await;
+        assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.json);
         // a good token: the user is created with the mapped role
         let me = call(&state, &Auth::Bearer(idp.token(0, claims(json!({})))), Method::GET, "/api/v1/me", None).await;
         assert_eq!(me.status, StatusCode::OK, "{}", me.json);

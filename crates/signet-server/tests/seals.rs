@@ -184,6 +184,31 @@ async fn each_use_needs_an_approval_and_personal_seals_stay_personal() {
         let (st, _) = call(&state, &clerk, Method::POST, &format!("{sign}&seal_request={r3}"), None).await;
         assert_eq!(st, StatusCode::FORBIDDEN);
 
+        // a system's key signs a digest with the seal once granted, never its identity directly
+        let hash_key = state.store().create_api_key(Some(&t.id), "hasher", &[Scope::SignHash]).await.unwrap();
+        let hasher = Auth::Key(hash_key.token.clone());
+        let digest = json!({"seal": seal, "digest_algorithm": "sha256", "digest": "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="});
+        let (st, e) = call(&state, &hasher, Method::POST, "/api/v1/sign-hash", Some(digest.clone())).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+        let (st, _) = call(
+            &state,
+            &boss,
+            Method::POST,
+            &format!("/api/v1/seals/{seal}/grants"),
+            Some(json!({"api_key_id": hash_key.key.id})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED);
+        let (st, e) = call(&state, &hasher, Method::POST, "/api/v1/sign-hash", Some(digest.clone())).await;
+        assert_eq!(st, StatusCode::OK, "{}: {e}", db.backend);
+        assert!(e["cms"].as_str().unwrap().len() > 100);
+        let (_, identities) = call(&state, &hasher, Method::GET, "/api/v1/identities", None).await;
+        let seal_identity = identities.as_array().unwrap()[0]["name"].as_str().unwrap().to_string();
+        let direct = json!({"identity": seal_identity, "digest_algorithm": "sha256", "digest": "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="});
+        let (st, e) = call(&state, &hasher, Method::POST, "/api/v1/sign-hash", Some(direct)).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+        assert!(e["error"]["message"].as_str().unwrap().contains("belongs to seal"), "{e}");
+
         // a personal seal: its holder signs with it, nobody else
         let (st, p) = call(&state, &boss, Method::POST, "/api/v1/seals",
             Some(json!({"name": "张三之印", "kind": "personal", "owner_user_id": zhang_id, "generate": {"shape": "square", "text": "张三之印"}}))).await;

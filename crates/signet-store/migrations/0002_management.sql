@@ -60,7 +60,8 @@ CREATE TABLE seals (
     created_at    BIGINT NOT NULL,
     updated_at    BIGINT NOT NULL,
     status_reason TEXT,
-    UNIQUE (tenant_id, name)
+    UNIQUE (tenant_id, name),
+    UNIQUE (identity_id)
 );
 
 -- Who may use a seal: a user, a role or an API key, optionally within a time window, a

@@ -32,6 +32,9 @@ use crate::{Result, Store, get, hex, new_id, now_millis};
 /// The `prev_hash` of a chain's first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// How often an append is tried when another writer took its position.
+pub const APPEND_ATTEMPTS: usize = 3;
+
 /// The chain of operator actions (tenants, operator keys).
 pub const OPERATOR_CHAIN: &str = "";
 
@@ -304,21 +307,29 @@ pub(crate) type ChainHeads = HashMap<String, (i64, String)>;
 
 impl Store {
     /// Appends entries to their tenants' chains in one transaction, assigning each its `seq`
-    /// and hashes; returns them as written.
+    /// and hashes; returns them as written. When another writer (another process on the same
+    /// database) took the next position meanwhile, the heads are read again and the append
+    /// tried again, up to [`APPEND_ATTEMPTS`] times.
     pub async fn append_audit(&self, mut entries: Vec<AuditEntry>) -> Result<Vec<AuditEntry>> {
         let mut heads = self.chain_turn().await;
-        let mut turn = self.write_turn().await;
-        let writer = turn.as_deref_mut().and_then(Option::as_mut);
-        let written = async {
-            let mut tx = self.begin_write(writer).await?;
-            let next = chain(&mut tx, &heads, &mut entries).await?;
-            insert_rows(&mut tx, &entries).await?;
-            tx.commit().await?;
-            Ok(next)
+        let mut attempt = 1;
+        loop {
+            let mut turn = self.write_turn().await;
+            let writer = turn.as_deref_mut().and_then(Option::as_mut);
+            let written = async {
+                let mut tx = self.begin_write(writer).await?;
+                let next = chain(&mut tx, &heads, &mut entries).await?;
+                insert_rows(&mut tx, &entries).await?;
+                tx.commit().await?;
+                Ok(next)
+            }
+            .await;
+            match settle_heads(&mut heads, written) {
+                Ok(()) => return Ok(entries),
+                Err(crate::Error::Conflict(_)) if attempt < APPEND_ATTEMPTS => attempt += 1,
+                Err(e) => return Err(e),
+            }
         }
-        .await;
-        settle_heads(&mut heads, written)?;
-        Ok(entries)
     }
 
     /// A tenant's entries matching `q`, in chain order.

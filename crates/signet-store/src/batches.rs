@@ -371,6 +371,16 @@ impl Store {
     /// outcome was not committed). Whoever signed an item whose outcome did not apply deletes
     /// the blob it wrote. A failed transaction leaves every item of the group pending.
     pub async fn complete_batch_items(&self, outcomes: &[ItemOutcome]) -> Result<Vec<bool>> {
+        let mut attempt = 1;
+        loop {
+            match self.complete_batch_items_once(outcomes).await {
+                Err(Error::Conflict(_)) if attempt < crate::audit::APPEND_ATTEMPTS => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn complete_batch_items_once(&self, outcomes: &[ItemOutcome]) -> Result<Vec<bool>> {
         let mut heads = self.chain_turn().await;
         let mut turn = self.write_turn().await;
         let writer = turn.as_deref_mut().and_then(Option::as_mut);

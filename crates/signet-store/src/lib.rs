@@ -33,7 +33,7 @@ pub use blob::{BlobStore, DOWNLOAD_PREFIX, LocalBlobStore, PutResult, S3BlobStor
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
 pub use people::{NewUser, Role, Session, SsoSettings, TenantSettings, User};
 pub use records::{DocumentRecord, Identity, ImageRecord, KeyStoreKind, SignatureRecord, Template};
-pub use seals::{NewGrant, NewSeal, Seal, SealGrant, SealRequest};
+pub use seals::{NewGrant, NewSeal, Seal, SealGrant, SealRequest, new_seal_id};
 pub use tenants::{ApiKey, NewApiKey, Scope, Tenant, TenantLimits, Usage, UsageDelta, split_token};
 pub use versions::{DocumentVersion, VersionLine};
 pub use webhooks::{

@@ -355,6 +355,44 @@ impl Store {
         self.user(&user.tenant_id, &user.id).await
     }
 
+    /// Replaces a user's roles alone (other fields may be changing meanwhile).
+    pub async fn set_user_roles(&self, tenant_id: &str, id: &str, roles: &[Role]) -> Result<User> {
+        let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
+        sqlx::query("UPDATE users SET roles = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .bind(to_json(&names))
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await?;
+        self.user(tenant_id, id).await
+    }
+
+    /// Replaces a user's password hash alone.
+    pub async fn set_password_hash(&self, tenant_id: &str, id: &str, phc: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .bind(phc)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Spends a recovery code: the stored list moves from `before` to `after` only if it is
+    /// still `before` (two logins with one code: one wins).
+    pub async fn spend_recovery_code(&self, id: &str, before: &[String], after: &[String]) -> Result<bool> {
+        let after = if after.is_empty() { None } else { Some(to_json(&after)) };
+        let done = sqlx::query("UPDATE users SET recovery_codes = $3 WHERE id = $1 AND recovery_codes = $2")
+            .bind(id)
+            .bind(to_json(&before))
+            .bind(after)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Accepts a TOTP time step once: succeeds only when `step` is later than the last one
     /// accepted for the user (two logins racing with one code: one wins).
     pub async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool> {
@@ -368,21 +406,50 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Counts a failed login; from `lock_after` failures, locks the user until `lock_until`.
-    /// Returns the failures counted.
-    pub async fn login_failed(&self, user_id: &str, lock_after: i64, lock_until: i64) -> Result<i64> {
-        sqlx::query(
-            "UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE WHEN failed_logins + 1 >= $2 \
-             THEN $3 ELSE locked_until END WHERE id = $1",
+    /// Takes a login attempt (a password or a second-factor code), counted as failed until
+    /// [`Store::login_succeeded`] or [`Store::release_login_attempt`] says otherwise: the
+    /// attempt that reaches `lock_after` locks the user until `lock_until`. `None` when the user
+    /// is locked at `now`. Taking the attempt before checking it (one conditional UPDATE) keeps
+    /// concurrent guesses from all passing a lock check made before any of them failed.
+    pub async fn reserve_login_attempt(
+        &self,
+        user_id: &str,
+        now: i64,
+        lock_after: i64,
+        lock_until: i64,
+    ) -> Result<Option<i64>> {
+        // an expired lock starts the count again
+        let done = sqlx::query(
+            "UPDATE users SET failed_logins = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END, \
+             locked_until = CASE WHEN locked_until IS NULL AND failed_logins + 1 >= $3 THEN $4 ELSE NULL END \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
         )
         .bind(user_id)
+        .bind(now)
         .bind(lock_after)
         .bind(lock_until)
         .execute(&self.pool)
         .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
         let row =
             sqlx::query("SELECT failed_logins FROM users WHERE id = $1").bind(user_id).fetch_one(&self.pool).await?;
-        get(&row, "failed_logins")
+        Ok(Some(get(&row, "failed_logins")?))
+    }
+
+    /// Gives back an attempt taken by [`Store::reserve_login_attempt`] that succeeded but
+    /// does not end the login (a right password with a second factor to come).
+    pub async fn release_login_attempt(&self, user_id: &str, lock_after: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = CASE WHEN failed_logins > 0 THEN failed_logins - 1 ELSE 0 END, \
+             locked_until = CASE WHEN failed_logins - 1 >= $2 THEN locked_until ELSE NULL END WHERE id = $1",
+        )
+        .bind(user_id)
+        .bind(lock_after)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Clears the failed-login count after a success.

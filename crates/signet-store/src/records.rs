@@ -468,7 +468,26 @@ impl Store {
 
     /// [`Store::record`], with new document records in the same transaction (their blobs
     /// already written).
+    ///
+    /// When another process took a record number or a position in the signing log meanwhile,
+    /// the numbers are read again and the group tried again (at most
+    /// [`crate::audit::APPEND_ATTEMPTS`] times).
     pub async fn record_all(
+        &self,
+        records: &mut [SignatureRecord],
+        usage: &[UsageDelta],
+        documents: &[DocumentRecord],
+    ) -> Result<()> {
+        let mut attempt = 1;
+        loop {
+            match self.record_all_once(records, usage, documents).await {
+                Err(Error::Conflict(_)) if attempt < crate::audit::APPEND_ATTEMPTS => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn record_all_once(
         &self,
         records: &mut [SignatureRecord],
         usage: &[UsageDelta],

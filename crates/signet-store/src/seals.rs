@@ -44,6 +44,9 @@ pub struct Seal {
 /// A seal as created.
 #[derive(Clone, Debug)]
 pub struct NewSeal {
+    /// Its id (`seal_…`, from [`new_seal_id`]): known before, so that a new identity is
+    /// bound to the seal from its first row.
+    pub id: String,
     /// Name.
     pub name: String,
     /// Kind.
@@ -86,6 +89,11 @@ fn seal_from_row(row: &AnyRow) -> Result<Seal> {
         updated_at: get(row, "updated_at")?,
         status_reason: get(row, "status_reason")?,
     })
+}
+
+/// A new seal's id.
+pub fn new_seal_id() -> String {
+    new_id("seal")
 }
 
 /// Permission to use a seal.
@@ -211,9 +219,10 @@ fn request_from_row(row: &AnyRow) -> Result<SealRequest> {
 }
 
 impl Store {
-    /// Creates a seal and marks its identity as the seal's, in one transaction.
+    /// Creates a seal and marks its identity as the seal's, in one transaction; an identity
+    /// that already serves another seal is refused (`Conflict`).
     pub async fn create_seal(&self, tenant_id: &str, new: &NewSeal) -> Result<Seal> {
-        let id = new_id("seal");
+        let id = new.id.clone();
         let now = now_millis();
         let mut tx = self.pool.begin().await?;
         sqlx::query(dynamic!(
@@ -238,12 +247,18 @@ impl Store {
             Error::Conflict(_) => Error::Conflict(format!("a seal named '{}'", new.name)),
             other => other,
         })?;
-        sqlx::query("UPDATE identities SET seal_id = $1 WHERE tenant_id = $2 AND id = $3")
-            .bind(&id)
-            .bind(tenant_id)
-            .bind(&new.identity_id)
-            .execute(&mut *tx)
-            .await?;
+        let bound = sqlx::query(
+            "UPDATE identities SET seal_id = $1 WHERE tenant_id = $2 AND id = $3 AND (seal_id IS NULL OR seal_id = $1)",
+        )
+        .bind(&id)
+        .bind(tenant_id)
+        .bind(&new.identity_id)
+        .execute(&mut *tx)
+        .await?;
+        if bound.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Err(Error::Conflict(format!("identity {} serving another seal; a seal", new.identity_id)));
+        }
         tx.commit().await?;
         self.seal(tenant_id, &id).await
     }
