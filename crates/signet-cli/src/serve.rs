@@ -112,6 +112,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DURATION", env = "SIGNET_AUDIT_ANCHOR_INTERVAL", default_value = "10m",
           value_parser = parse_duration)]
     audit_anchor_interval: std::time::Duration,
+    /// A reverse proxy (its address) whose X-Forwarded-For names the client, for the login
+    /// throttle and the signing log; repeat for several.
+    #[arg(long = "trusted-proxy", value_name = "IP", env = "SIGNET_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 pub(crate) fn run(a: ServeArgs) -> ExitCode {
@@ -134,6 +138,7 @@ pub(crate) fn run(a: ServeArgs) -> ExitCode {
         webhook_retry_base: a.webhook_retry_base,
         webhook_max_attempts: a.webhook_max_attempts,
         audit_anchor_interval: a.audit_anchor_interval,
+        trusted_proxies: a.trusted_proxies,
     };
     let mut config = config;
     if let (Some(url), Some(var)) = (a.sign_api_url, a.sign_api_key_env) {

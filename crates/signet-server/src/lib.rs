@@ -28,6 +28,7 @@ pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -78,6 +79,8 @@ pub struct ServerConfig {
     pub webhook_max_attempts: u32,
     /// How often the signing log's chains are timestamped (default 10 minutes).
     pub audit_anchor_interval: std::time::Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The TSA policy used when none is configured: `1.2.3.4.1`, the placeholder of OpenSSL's
@@ -106,6 +109,7 @@ impl Default for ServerConfig {
             webhook_retry_base: webhooks::RetryPolicy::default().base,
             webhook_max_attempts: webhooks::RetryPolicy::default().max_attempts,
             audit_anchor_interval: audit::DEFAULT_ANCHOR_INTERVAL,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -208,6 +212,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(async || Error::NotFound)
         .layer(axum::middleware::from_fn(util::read_small_bodies))
         .layer(axum::middleware::from_fn(util::request_log))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(state.trusted_proxies().to_vec()), util::forwarded_client))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)
 }

@@ -63,6 +63,7 @@ struct Shared {
     webhooks: Webhooks,
     logins: crate::people::Logins,
     sso: crate::sso::SsoVerifiers,
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// How long an identity record is reused before reading it again.
@@ -165,8 +166,14 @@ impl AppState {
                 identities: Mutex::new(HashMap::new()),
                 logins: crate::people::Logins::default(),
                 sso: crate::sso::SsoVerifiers::default(),
+                trusted_proxies: config.trusted_proxies.clone(),
             }),
         })
+    }
+
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub fn trusted_proxies(&self) -> &[std::net::IpAddr] {
+        &self.shared.trusted_proxies
     }
 
     /// Failed logins per client address.

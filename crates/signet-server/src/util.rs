@@ -87,6 +87,47 @@ pub(crate) async fn request_log(req: Request, next: Next) -> Response {
     response
 }
 
+/// Behind a reverse proxy every connection comes from the proxy: when the peer is one of
+/// `trusted` (`--trusted-proxy`), the client's address is the right-most `X-Forwarded-For`
+/// entry that is not a trusted proxy itself, and the request carries it as its
+/// `ConnectInfo` (what the login throttle and the signing log use). Anyone else's
+/// `X-Forwarded-For` is ignored: a client cannot choose its own address.
+pub(crate) fn client_address(
+    peer: std::net::SocketAddr,
+    forwarded: Option<&str>,
+    trusted: &[std::net::IpAddr],
+) -> std::net::SocketAddr {
+    if !trusted.contains(&peer.ip()) {
+        return peer;
+    }
+    let client = forwarded.and_then(|list| {
+        list.rsplit(',')
+            .map(str::trim)
+            .filter_map(|s| s.parse::<std::net::IpAddr>().ok())
+            .find(|ip| !trusted.contains(ip))
+    });
+    match client {
+        Some(ip) => std::net::SocketAddr::new(ip, 0),
+        None => peer,
+    }
+}
+
+/// Rewrites the request's `ConnectInfo` with [`client_address`].
+pub(crate) async fn forwarded_client(
+    axum::extract::State(trusted): axum::extract::State<Arc<Vec<std::net::IpAddr>>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if let Some(axum::extract::ConnectInfo(peer)) =
+        req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().copied()
+    {
+        let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        let client = client_address(peer, forwarded, &trusted);
+        req.extensions_mut().insert(axum::extract::ConnectInfo(client));
+    }
+    next.run(req).await
+}
+
 /// Reads and drops what a client is still sending (at most 1 MiB, at most 5 s), so that an
 /// early refusal (401, 403) reaches a client that writes its whole body before reading: a
 /// connection closed on unread data is reset, and the client would see that instead.
@@ -159,5 +200,26 @@ pub(crate) async fn read_small_bodies(req: Request, next: Next) -> Response {
     match body.collect().await {
         Ok(collected) => next.run(Request::from_parts(parts, Body::from(collected.to_bytes()))).await,
         Err(_) => axum::response::IntoResponse::into_response(Error::BodyRead),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_address_is_taken_from_trusted_proxies_only() {
+        let proxy: std::net::IpAddr = "10.0.0.2".parse().unwrap_or_else(|e| panic!("{e}"));
+        let peer = std::net::SocketAddr::new(proxy, 5555);
+        let stranger = std::net::SocketAddr::new("203.0.113.9".parse().unwrap_or_else(|e| panic!("{e}")), 1);
+        let xff = Some("198.51.100.7, 192.0.2.1, 10.0.0.2");
+        assert_eq!(client_address(peer, xff, &[proxy]).ip().to_string(), "192.0.2.1");
+        assert_eq!(client_address(peer, None, &[proxy]), peer);
+        // a client that is not a proxy cannot choose its address
+        assert_eq!(client_address(stranger, xff, &[proxy]), stranger);
+        assert_eq!(client_address(peer, xff, &[]), peer);
+        assert!(
+            constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd") && !constant_time_eq(b"ab", b"abc")
+        );
     }
 }
