@@ -10,7 +10,7 @@ pub mod throttle;
 pub mod totp;
 
 pub use error::Error;
-pub use jwt::{Claims, JwtIssuer, JwtVerifier};
+pub use jwt::{Claims, JwtIssuer, JwtVerifier, http_error_text};
 pub use password::{PasswordPolicy, hash_password, needs_rehash, verify_password};
 pub use recovery::RecoveryCodes;
 pub use throttle::{LoginThrottle, Retry, ThrottlePolicy};

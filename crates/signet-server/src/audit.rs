@@ -43,8 +43,9 @@ pub(crate) async fn record(state: &AppState, entry: AuditEntry) {
 /// How often chains are timestamped when nothing is configured.
 pub const DEFAULT_ANCHOR_INTERVAL: Duration = Duration::from_secs(600);
 
-/// Most entries one export returns.
-pub const MAX_EXPORT: i64 = 1_000_000;
+/// Most entries one export returns (they are gathered in memory): a larger log is exported
+/// in parts, with `from`/`until`; a cut export says so in `X-Signet-Truncated: true`.
+pub const MAX_EXPORT: usize = 100_000;
 
 /// Search the signing log.
 ///
@@ -95,8 +96,9 @@ pub struct ExportQuery {
 
 /// Export the signing log.
 ///
-/// Permission "reading the signing log". Every matching entry (up to a million) as JSON or
-/// CSV, with the hashes, so the chain can be checked elsewhere.
+/// Permission "reading the signing log". Every matching entry as JSON or CSV, with the
+/// hashes, so the chain can be checked elsewhere: at most 100,000, with
+/// `X-Signet-Truncated: true` when there may be more (export in parts with `from`/`until`).
 ///
 /// API keys need the scope `manage`.
 #[utoipa::path(
@@ -140,10 +142,12 @@ pub async fn export_audit(
         query.after_seq = Some(last.seq);
         let full = page.len() == 1000;
         entries.extend(page);
-        if !full || entries.len() as i64 >= MAX_EXPORT {
+        if !full || entries.len() >= MAX_EXPORT {
             break;
         }
     }
+    let truncated = entries.len() >= MAX_EXPORT;
+    entries.truncate(MAX_EXPORT);
     let filename = format!("signing-log.{}", if csv { "csv" } else { "json" });
     let (body, media) = if csv {
         (to_csv(&entries), "text/csv; charset=utf-8")
@@ -155,6 +159,7 @@ pub async fn export_audit(
         [
             (header::CONTENT_TYPE, media.to_string()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            (header::HeaderName::from_static("x-signet-truncated"), truncated.to_string()),
         ],
         body,
     )

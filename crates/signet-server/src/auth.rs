@@ -317,7 +317,7 @@ impl KeyCache {
                     }
                     Err(e) => return Err(e.into()),
                 };
-                lock(&self.keys).insert(id.clone(), (key.clone(), Instant::now()));
+                remember(&mut lock(&self.keys), id.clone(), key.clone());
                 key
             }
         };
@@ -355,7 +355,7 @@ impl KeyCache {
                     Err(e) => return Err(e.into()),
                 };
                 let user = store.user(&session.tenant_id, &session.user_id).await?;
-                lock(&self.sessions).insert(id.to_string(), ((session.clone(), user.clone()), Instant::now()));
+                remember(&mut lock(&self.sessions), id.to_string(), (session.clone(), user.clone()));
                 (session, user)
             }
         };
@@ -390,6 +390,21 @@ impl KeyCache {
             None => sessions.retain(|_, ((s, _), _)| s.user_id != user_id),
         }
     }
+}
+
+/// Entries kept before the stale ones are dropped: a cache of every key or session seen would
+/// otherwise grow for as long as the process runs.
+const CACHE_ENTRIES: usize = 10_000;
+
+/// Caches `value` under `key`, dropping the stale entries first when the cache is full.
+fn remember<V>(map: &mut HashMap<String, (V, Instant)>, key: String, value: V) {
+    if map.len() >= CACHE_ENTRIES {
+        map.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+        if map.len() >= CACHE_ENTRIES {
+            map.clear();
+        }
+    }
+    map.insert(key, (value, Instant::now()));
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -522,6 +537,16 @@ mod tests {
             ip: None,
             user_agent: None,
         }
+    }
+
+    #[test]
+    fn caches_stay_bounded() {
+        let mut map = HashMap::new();
+        for i in 0..CACHE_ENTRIES + 5 {
+            remember(&mut map, i.to_string(), i);
+        }
+        assert!(map.len() <= CACHE_ENTRIES, "{}", map.len());
+        assert!(map.contains_key(&(CACHE_ENTRIES + 4).to_string()));
     }
 
     #[test]

@@ -496,18 +496,7 @@ async fn answer_snippet(mut response: reqwest::Response) -> String {
 
 /// Why a request got no answer, without its URL (which may hold a token).
 fn describe(e: reqwest::Error) -> String {
-    if e.is_timeout() {
-        return format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs());
-    }
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
+    signet_access::http_error_text(e, ATTEMPT_TIMEOUT)
 }
 
 fn millis(d: Duration) -> i64 {

@@ -519,12 +519,30 @@ async fn the_signing_log_names_each_kind_of_tampering() {
 }
 
 #[tokio::test]
-async fn cookies_expire_and_unknown_sessions_are_refused() {
+async fn expired_forged_and_unknown_sessions_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::sqlite(dir.path());
     let state = start(dir.path(), &db).await;
-    let forged = Auth::Session { cookie: "signet_session=ses_nothing.secret".into(), csrf: String::new() };
-    let a = call(&state, &forged, Method::GET, "/api/v1/me", None).await;
-    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    let _ = Duration::ZERO;
+    let (_, admin) = tenant(&state, "acme").await;
+    call(&state, &admin, Method::POST, "/api/v1/users", Some(json!({"username": "dan", "password": PASSWORD}))).await;
+    let ok = login(&state, "acme", "dan", PASSWORD).await;
+    let cookie = ok.cookie.clone().unwrap();
+    let (id, _) = cookie.trim_start_matches("signet_session=").split_once('.').unwrap();
+    let session = Auth::Session { cookie: cookie.clone(), csrf: String::new() };
+    assert_eq!(call(&state, &session, Method::GET, "/api/v1/me", None).await.status, StatusCode::OK);
+    for (what, cookie) in [
+        ("unknown", "signet_session=ses_nothing.secret".to_string()),
+        ("forged secret", format!("signet_session={id}.notthesecret")),
+    ] {
+        let a = call(&state, &Auth::Session { cookie, csrf: String::new() }, Method::GET, "/api/v1/me", None).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{what}");
+    }
+    // past its end (read again once the cache has let it go)
+    sqlx::query("UPDATE sessions SET expires_at = 1 WHERE id = $1")
+        .bind(id)
+        .execute(state.store().pool())
+        .await
+        .unwrap();
+    tokio::time::sleep(signet_server::auth::CACHE_TTL + Duration::from_millis(100)).await;
+    assert_eq!(call(&state, &session, Method::GET, "/api/v1/me", None).await.status, StatusCode::UNAUTHORIZED);
 }

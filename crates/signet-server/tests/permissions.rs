@@ -451,7 +451,6 @@ async fn every_endpoint_by_every_role_scope_and_tenant() {
         .await;
         assert_eq!(st, StatusCode::CREATED, "{webhook}");
         let (_, users) = call(&state, Some(&manage), &Method::GET, "/api/v1/users", &None).await;
-        let user = users[0]["id"].as_str().unwrap().to_string();
         let signer = own.iter().find(|p| p.label == "session:signer").unwrap();
         let signer_id = users.as_array().unwrap().iter().find(|u| u["username"] == "signer-session").unwrap()["id"]
             .as_str()
@@ -485,8 +484,6 @@ async fn every_endpoint_by_every_role_scope_and_tenant() {
             webhook: webhook["id"].as_str().unwrap().to_string(),
             tenant: a_id.clone(),
         };
-        let _ = user;
-        let _ = a_id;
 
         let list = endpoints(&ids);
         let mut table: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -237,7 +237,6 @@ async fn each_use_needs_an_approval_and_personal_seals_stay_personal() {
         assert!(rows.contains(&("seal.use".into(), clerk_id.clone(), "ok".into())), "{rows:?}");
         assert!(rows.iter().any(|(a, _, o)| a == "seal.use" && o == "refused"), "{rows:?}");
         assert!(rows.iter().any(|(a, _, _)| a == "seal.use_approve"), "{rows:?}");
-        let _ = zhang_id;
         state.store().close().await;
     }
 }

@@ -334,56 +334,37 @@ impl Store {
 
     /// A tenant's entries matching `q`, in chain order.
     pub async fn audit_entries(&self, tenant_id: &str, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
-        let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1");
-        let mut n = 1;
-        let mut texts: Vec<String> = Vec::new();
-        let mut numbers: Vec<i64> = Vec::new();
-        let mut clauses: Vec<(String, bool)> = Vec::new();
+        // each filter: its condition, `{p}` standing for its parameter, and the value
+        let mut filters: Vec<(&str, Bind)> = Vec::new();
+        let text = |v: &String| Bind::Text(v.clone());
         if let Some(a) = &q.actor {
-            clauses.push(("actor = ".into(), false));
-            texts.push(a.clone());
+            filters.push(("actor = {p}", text(a)));
         }
-        if let Some(a) = &q.action {
-            if let Some(prefix) = a.strip_suffix('.') {
-                clauses.push(("substr(action, 1, length($X)) = ".into(), false));
-                texts.push(format!("{prefix}."));
-            } else {
-                clauses.push(("action = ".into(), false));
-                texts.push(a.clone());
-            }
+        match &q.action {
+            Some(a) if a.ends_with('.') => filters.push(("substr(action, 1, length({p})) = {p}", text(a))),
+            Some(a) => filters.push(("action = {p}", text(a))),
+            None => {}
         }
         if let Some(t) = &q.target {
-            clauses.push(("target = ".into(), false));
-            texts.push(t.clone());
+            filters.push(("target = {p}", text(t)));
         }
         if let Some(o) = &q.outcome {
-            clauses.push(("outcome = ".into(), false));
-            texts.push(o.clone());
+            filters.push(("outcome = {p}", text(o)));
         }
-        for (column, value) in [("at >= ", q.from), ("at < ", q.until), ("seq > ", q.after_seq)] {
+        for (condition, value) in [("at >= {p}", q.from), ("at < {p}", q.until), ("seq > {p}", q.after_seq)] {
             if let Some(v) = value {
-                clauses.push((column.into(), true));
-                numbers.push(v);
+                filters.push((condition, Bind::Number(v)));
             }
         }
-        let (mut ti, mut ni) = (0, 0);
-        let mut binds: Vec<Bind> = Vec::new();
-        for (clause, numeric) in clauses {
-            n += 1;
-            let clause = clause.replace("$X", &format!("${n}"));
-            sql.push_str(&format!(" AND {clause}${n}"));
-            if numeric {
-                binds.push(Bind::Number(numbers[ni]));
-                ni += 1;
-            } else {
-                binds.push(Bind::Text(texts[ti].clone()));
-                ti += 1;
-            }
+        let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1");
+        for (i, (condition, _)) in filters.iter().enumerate() {
+            sql.push_str(" AND ");
+            sql.push_str(&condition.replace("{p}", &format!("${}", i + 2)));
         }
         let limit = q.limit.unwrap_or(100).clamp(1, 1000);
         sql.push_str(&format!(" ORDER BY seq LIMIT {limit}"));
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id);
-        for b in binds {
+        for (_, b) in filters {
             query = match b {
                 Bind::Text(t) => query.bind(t),
                 Bind::Number(v) => query.bind(v),

@@ -167,8 +167,14 @@ fn max_age(header: &str) -> Option<Duration> {
 
 /// Describes a failed request without its URL (the caller names it).
 fn describe(e: reqwest::Error) -> String {
+    http_error_text(e, FETCH_TIMEOUT)
+}
+
+/// Why an HTTP request got no answer, with the chain of causes but without its URL (which
+/// may hold a token): also the text of the server's other outgoing requests (webhooks).
+pub fn http_error_text(e: reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
-        return format!("no answer within {} s", FETCH_TIMEOUT.as_secs());
+        return format!("no answer within {} s", timeout.as_secs());
     }
     let e = e.without_url();
     let mut text = e.to_string();

@@ -27,6 +27,7 @@ use serde_json::{Map, Value};
 
 pub use cache::{
     DEFAULT_MIN_REFETCH, DEFAULT_TTL, FETCH_TIMEOUT, FetchedJwks, HttpJwks, JwksCache, JwksSource, MAX_JWKS_BYTES,
+    http_error_text,
 };
 pub use claims::Claims;
 pub use jwk::{Algorithm, Jwks, MAX_KEYS};
