@@ -3,8 +3,9 @@
 # the independent validators of the peer kit (pyHanko, poppler's pdfsig and pdftoppm, qpdf,
 # openssl) through ../shared/peer/setup.sh, a PostgreSQL server through
 # scripts/postgres.sh (the store's tests run on SQLite and on PostgreSQL), and moto, the
-# S3-compatible server of the S3 blob store's tests, through scripts/moto.sh. Extra arguments
-# go to `cargo test`.
+# S3-compatible server of the S3 blob store's tests, through scripts/moto.sh, and the browser
+# and mail tests' tools (Debian's chromium, Playwright and aiosmtpd in a venv) through
+# scripts/e2e-tools.sh. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEER="${SIGNET_PEER_DIR:-$(cd .. && pwd)/shared/peer}"
@@ -22,6 +23,12 @@ if [ -z "${SIGNET_TEST_MOTO:-}" ]; then
   SIGNET_TEST_MOTO="$(scripts/moto.sh)"
   export SIGNET_TEST_MOTO
 fi
+# the browser tests (Playwright on Debian's chromium) and the mail tests (aiosmtpd)
+if [ -z "${SIGNET_TEST_E2E_PYTHON:-}" ]; then
+  SIGNET_TEST_E2E_PYTHON="$(scripts/e2e-tools.sh)"
+  export SIGNET_TEST_E2E_PYTHON
+fi
+export SIGNET_TEST_CHROMIUM="${SIGNET_TEST_CHROMIUM:-/usr/bin/chromium}"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0

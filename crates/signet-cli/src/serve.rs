@@ -116,6 +116,14 @@ pub(crate) struct ServeArgs {
     /// throttle and the signing log; repeat for several.
     #[arg(long = "trusted-proxy", value_name = "IP", env = "SIGNET_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// The SMTP server for invitations and one-time codes: smtp://host:25 (plain, loopback
+    /// only), smtp://user@host:587?tls=starttls, smtps://user@host:465 (the password from
+    /// SIGNET_SMTP_PASSWORD). Without it, each mail is written into DATA/outbox as a .eml file.
+    #[arg(long, value_name = "URL", env = "SIGNET_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The sender of Signet's e-mails.
+    #[arg(long, value_name = "ADDRESS", env = "SIGNET_MAIL_FROM", default_value = "Signet <signet@localhost>")]
+    mail_from: String,
 }
 
 pub(crate) fn run(a: ServeArgs) -> ExitCode {
@@ -139,6 +147,8 @@ pub(crate) fn run(a: ServeArgs) -> ExitCode {
         webhook_max_attempts: a.webhook_max_attempts,
         audit_anchor_interval: a.audit_anchor_interval,
         trusted_proxies: a.trusted_proxies,
+        smtp_url: a.smtp_url,
+        mail_from: a.mail_from,
     };
     let mut config = config;
     if let (Some(url), Some(var)) = (a.sign_api_url, a.sign_api_key_env) {

@@ -4,6 +4,7 @@
 pub mod dss;
 pub mod error;
 pub mod fetch;
+pub mod fields;
 pub mod level;
 pub mod ltv;
 pub mod placement;
@@ -15,6 +16,7 @@ pub mod timestamp;
 pub use dss::dss_update;
 pub use error::{Error, Result};
 pub use fetch::{FetchError, Fetched, Fetcher, FnFetcher, HttpFetcher, TimestampToken, TsaClient};
+pub use fields::{FieldKind, FieldValue, FormFieldSpec, add_form_fields};
 pub use level::{
     ExtendSummary, Level, OnlineValidation, Services, SignatureCerts, ValidationSource, cms_certs, extend_file,
     sign_bytes_at_level, sign_file_at_level,

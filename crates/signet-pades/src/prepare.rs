@@ -10,6 +10,7 @@ use signet_pdf::form::{self, Field};
 use signet_pdf::{Dict, Document, IncrementalUpdate, ObjRef, Object, Source, Stream};
 
 use crate::error::{Error, Result};
+use crate::fields::{FieldValue, fill_text_fields, widget_rotation};
 use crate::placement::{VisualRect, to_user_space};
 
 /// DocMDP permission of a certification signature (§12.8.2.2.2, Table 257).
@@ -56,7 +57,10 @@ pub struct SignatureOptions {
     pub field: Option<String>,
     /// Page of an invisible signature's widget (1-based, negative from the end).
     pub page: i64,
-    /// A visible appearance; `None` for an invisible signature.
+    /// A visible appearance; `None` for an invisible signature. When `field` names an
+    /// existing empty signature field, the appearance goes into that field's widget at the
+    /// widget's own `/Rect` (turned as its `/MK /R` or its page's `/Rotate` says): the
+    /// widget was placed when the field was made, so `page` and `rect` are ignored.
     pub visible: Option<Visible>,
     /// More places where the same signature's seal shows (a seal stamped on several pages):
     /// each becomes a locked stamp annotation (ISO 32000-2 §12.5.6.12) in the signed revision,
@@ -85,6 +89,17 @@ pub struct SignatureOptions {
     pub pipelined_hashing: bool,
     /// A signature, or a document timestamp.
     pub kind: SignatureKind,
+    /// Existing text fields to fill in the same incremental update as the signature, so that
+    /// the signature covers the values: each field's `/V` is set and its widgets get a new
+    /// normal appearance showing the value (ISO 32000-2 §12.7.4.3) in the embedded DejaVu
+    /// Sans, sized to fit the widget (or at the size of its `/DA`), upright on rotated
+    /// pages. DejaVu Sans has no CJK glyphs: such characters are shown as `?` (the value in
+    /// `/V` keeps them). Under a DocMDP P=2 certification this is a permitted change
+    /// (§12.8.2.2.2, Table 257). Refused, with nothing written: unknown names, fields that
+    /// are not text fields (signature fields among them), read-only fields, fields locked by
+    /// an earlier signature (§12.8.2.4), values over `/MaxLen` or with several lines for a
+    /// single-line field.
+    pub fill: Vec<FieldValue>,
 }
 
 /// What the new signature dictionary holds.
@@ -118,6 +133,7 @@ impl Default for SignatureOptions {
             contents_size: 16 * 1024,
             pipelined_hashing: true,
             kind: SignatureKind::Signature,
+            fill: Vec::new(),
         }
     }
 }
@@ -216,8 +232,8 @@ pub fn prepare_hashed<S: Source>(
         return Err(Error::Signature("the original was hashed with another digest algorithm".into()));
     }
     let doc_ts = opts.kind == SignatureKind::DocTimeStamp;
-    if doc_ts && (opts.certify.is_some() || opts.visible.is_some()) {
-        return Err(Error::Refused("a document timestamp cannot certify and has no appearance".into()));
+    if doc_ts && (opts.certify.is_some() || opts.visible.is_some() || !opts.fill.is_empty()) {
+        return Err(Error::Refused("a document timestamp cannot certify, fill fields or have an appearance".into()));
     }
     let permission = form::docmdp_permission(doc)?;
     // Validation data and document timestamps stay allowed after P=1 (ETSI EN 319 142-1
@@ -290,21 +306,9 @@ pub fn prepare_hashed<S: Source>(
         }
     } else {
         let widget = new_widget(doc, &mut upd, &field_name, sig_ref, opts)?;
-        // /AcroForm /Fields
         let acro = form::acro_form(doc)?;
         let mut acro_dict = acro.as_ref().map(|a| a.dict.clone()).unwrap_or_default();
-        match acro_dict.get("Fields").cloned() {
-            Some(Object::Ref(fr)) => {
-                let mut arr = doc.get(fr)?.as_array().map(<[Object]>::to_vec).unwrap_or_default();
-                arr.push(widget.into());
-                upd.replace(fr, Object::Array(arr));
-            }
-            Some(Object::Array(mut arr)) => {
-                arr.push(widget.into());
-                acro_dict.set("Fields", Object::Array(arr));
-            }
-            _ => acro_dict.set("Fields", Object::Array(vec![widget.into()])),
-        }
+        append_fields(doc, &mut upd, &mut acro_dict, vec![widget])?;
         acro_dict.set("SigFlags", Object::Int(3));
         match acro.and_then(|a| a.id) {
             Some(id) => upd.replace(id, acro_dict),
@@ -314,6 +318,7 @@ pub fn prepare_hashed<S: Source>(
             }
         }
     }
+    fill_text_fields(doc, &mut upd, &fields, &opts.fill)?;
     // ---- the signature dictionary ----
     let (sig_type, sub_filter) = if doc_ts { ("DocTimeStamp", "ETSI.RFC3161") } else { ("Sig", "ETSI.CAdES.detached") };
     let mut sig = Dict::new()
@@ -420,8 +425,35 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Appends `new` to the AcroForm's `/Fields` (§12.7.3 Table 224): in the array object when it
+/// is indirect (on top of what `upd` already changed there), else in `acro`.
+pub(crate) fn append_fields<S: Source>(
+    doc: &mut Document<S>,
+    upd: &mut IncrementalUpdate,
+    acro: &mut Dict,
+    new: Vec<ObjRef>,
+) -> Result<()> {
+    let new = new.into_iter().map(Object::from);
+    match acro.get("Fields").cloned() {
+        Some(Object::Ref(fr)) => {
+            let mut arr = match upd.get(fr) {
+                Some(o) => o.as_array().map(<[Object]>::to_vec).unwrap_or_default(),
+                None => doc.get(fr)?.as_array().map(<[Object]>::to_vec).unwrap_or_default(),
+            };
+            arr.extend(new);
+            upd.replace(fr, Object::Array(arr));
+        }
+        Some(Object::Array(mut arr)) => {
+            arr.extend(new);
+            acro.set("Fields", Object::Array(arr));
+        }
+        _ => acro.set("Fields", Object::Array(new.collect())),
+    }
+    Ok(())
+}
+
 /// The page index (0-based) for a 1-based, possibly negative page number.
-fn page_index<S: Source>(doc: &mut Document<S>, page: i64) -> Result<usize> {
+pub(crate) fn page_index<S: Source>(doc: &mut Document<S>, page: i64) -> Result<usize> {
     let n = doc.page_count()? as i64;
     let idx = if page < 0 { n.checked_add(page) } else { page.checked_sub(1) }.unwrap_or(-1);
     if page == 0 || idx < 0 || idx >= n {
@@ -456,7 +488,7 @@ fn placed_appearance(
 }
 
 /// Appends `annot` to the page's `/Annots`, on top of what this update already changed there.
-fn add_annot<S: Source>(
+pub(crate) fn add_annot<S: Source>(
     doc: &mut Document<S>,
     upd: &mut IncrementalUpdate,
     page: &signet_pdf::Page,
@@ -551,17 +583,19 @@ fn fill_existing_field<S: Source>(
     } else {
         doc.get(widget_ref)?.as_dict().cloned().unwrap_or_default()
     };
-    let rect = wdict.get("Rect").and_then(signet_pdf::Rect::from_object);
-    if let (Some(v), Some(rect)) = (&opts.visible, rect) {
-        let rotate = match wdict.get("P").and_then(Object::as_ref) {
-            Some(p) => doc.get(p)?.as_dict().and_then(|d| d.get_int("Rotate")).unwrap_or(0).rem_euclid(360),
-            None => 0,
+    let rect = doc.resolve_key(&wdict, "Rect")?.as_ref().and_then(signet_pdf::Rect::from_object);
+    if let Some(v) = &opts.visible {
+        let Some(rect) = rect.filter(|r| r.width() > 0.0 && r.height() > 0.0) else {
+            return Err(Error::Refused(format!(
+                "field '{}' has no visible widget (its /Rect has no area): it cannot show an appearance",
+                field.name
+            )));
         };
-        let (w, h) =
-            if rotate == 90 || rotate == 270 { (rect.height(), rect.width()) } else { (rect.width(), rect.height()) };
+        let rotate = widget_rotation(doc, &wdict)?;
+        let (w, h) = if rotate % 180 == 90 { (rect.height(), rect.width()) } else { (rect.width(), rect.height()) };
         let spec = AppearanceSpec { image: v.image.clone(), text: v.text.clone(), ..AppearanceSpec::new(w, h) };
         let mut form = build_appearance(&spec, &mut |o| upd.add(o))?;
-        let matrix = to_user_space(&VisualRect { x1: 0.0, y1: 0.0, x2: 1.0, y2: 1.0 }, &rect, rotate as u16).1;
+        let matrix = to_user_space(&VisualRect { x1: 0.0, y1: 0.0, x2: 1.0, y2: 1.0 }, &rect, rotate).1;
         form.dict.set("Matrix", Object::Array(matrix.iter().map(|&x| Object::Real(x)).collect()));
         let ap = upd.add(form);
         wdict.set("AP", Object::Dict(Dict::new().with("N", ap)));

@@ -106,9 +106,65 @@ pub fn build_appearance(spec: &AppearanceSpec, add: &mut dyn FnMut(Object) -> Ob
     if let (Some(objects), Some(area), Some(font)) = (font_objects, text_area, metrics) {
         let font_ref = objects.store(add);
         resources.set("Font", Dict::new().with(FONT_NAME, font_ref).into());
-        write_text(&mut content, &lines, area, &font, spec.font_size);
+        write_text(&mut content, &lines, area, &font, spec.font_size, TEXT_GRAY);
     }
 
+    let dict = Dict::new()
+        .with("Type", Object::name("XObject"))
+        .with("Subtype", Object::name("Form"))
+        .with("BBox", vec![Object::Int(0), Object::Int(0), Object::Real(w), Object::Real(h)])
+        .with("Resources", resources);
+    Ok(Stream::flate(dict, content.as_bytes()))
+}
+
+/// Inner margin of a text field's appearance, in points (what interactive processors leave
+/// between the widget border and the text).
+const FIELD_PADDING: f64 = 2.0;
+
+/// Builds the normal appearance (`/AP /N`) of a filled text field: a form XObject of
+/// `width` × `height` points showing `lines` in the embedded font (ISO 32000-2 §12.7.4.3,
+/// variable text: the text is wrapped in `/Tx BMC … EMC` so that a processor that
+/// regenerates appearances knows what to replace).
+///
+/// The text is black, left aligned, vertically centred, at `font_size` points, or, when
+/// `None` (a `/DA` size of 0), at the size that fits the box (down to [`MIN_FONT_SIZE`]); what
+/// still does not fit is clipped. Characters the embedded font has no glyph for (CJK among
+/// them: DejaVu Sans has none) are drawn as `?`, as in signature appearances.
+///
+/// Secondary objects (font, descriptor, font file, CIDFont, ToUnicode) go through `add`, as
+/// in [`build_appearance`]; nothing is added when this fails.
+pub fn build_text_field_appearance(
+    width: f64,
+    height: f64,
+    lines: &[String],
+    font_size: Option<f64>,
+    add: &mut dyn FnMut(Object) -> ObjRef,
+) -> Result<Stream> {
+    let (w, h) = (width, height);
+    if !(w.is_finite() && h.is_finite() && w > 0.0 && h > 0.0 && w <= MAX_BOX_SIDE && h <= MAX_BOX_SIDE) {
+        return Err(Error::Unsupported(format!(
+            "text field box {w}×{h} points: both sides must be above 0 and at most {MAX_BOX_SIDE}"
+        )));
+    }
+    if let Some(size) = font_size
+        && !(size.is_finite() && size > 0.0 && size <= MAX_BOX_SIDE)
+    {
+        return Err(Error::Unsupported(format!("font size {size} is not a positive number of points")));
+    }
+    let mut content = String::from("/Tx BMC\n");
+    let mut resources = Dict::new();
+    if lines.iter().any(|l| !l.trim().is_empty()) {
+        let mut font = TextFont::dejavu_sans()?;
+        let shaped: Vec<ShapedLine> = lines.iter().map(|l| font.shape(l)).collect();
+        let metrics = TextMetrics::new(font.vertical_metrics(), &shaped);
+        let objects = font.into_objects()?;
+        let font_ref = objects.store(add);
+        resources.set("Font", Dict::new().with(FONT_NAME, font_ref).into());
+        let pad = FIELD_PADDING.min(w / 4.0).min(h / 4.0);
+        let area = Rect { x: pad, y: pad, w: w - 2.0 * pad, h: h - 2.0 * pad };
+        write_text(&mut content, &shaped, area, &metrics, font_size, 0.0);
+    }
+    content.push_str("EMC\n");
     let dict = Dict::new()
         .with("Type", Object::name("XObject"))
         .with("Subtype", Object::name("Form"))
@@ -177,8 +233,8 @@ impl TextMetrics {
     }
 }
 
-/// Writes the lines left aligned and vertically centred in `area`, clipped to it.
-fn write_text(out: &mut String, lines: &[ShapedLine], area: Rect, m: &TextMetrics, size: Option<f64>) {
+/// Writes the lines left aligned and vertically centred in `area`, clipped to it, in `gray`.
+fn write_text(out: &mut String, lines: &[ShapedLine], area: Rect, m: &TextMetrics, size: Option<f64>, gray: f64) {
     let size = size.unwrap_or_else(|| {
         let by_height = area.h / m.block_height(lines.len());
         let by_width = if m.widest > 0.0 { area.w / m.widest } else { f64::INFINITY };
@@ -188,7 +244,7 @@ fn write_text(out: &mut String, lines: &[ShapedLine], area: Rect, m: &TextMetric
     let top = area.y + area.h - ((area.h - block) / 2.0).max(0.0);
     let first_baseline = top - m.ascent * size;
     let _ = writeln!(out, "q {} {} {} {} re W n", num(area.x), num(area.y), num(area.w), num(area.h));
-    let _ = writeln!(out, "BT /{FONT_NAME} {} Tf {TEXT_GRAY} g", num(size));
+    let _ = writeln!(out, "BT /{FONT_NAME} {} Tf {} g", num(size), num(gray));
     let _ = writeln!(out, "{} {} Td", num(area.x), num(first_baseline));
     for (i, line) in lines.iter().enumerate() {
         if i > 0 {
@@ -360,6 +416,40 @@ mod tests {
             assert!(build_appearance(&spec, &mut add).is_err(), "{spec:?}");
         }
         assert_eq!(stored, 0);
+    }
+
+    #[test]
+    fn text_field_appearance_is_marked_variable_text() {
+        let mut stored = Vec::new();
+        let s = build_text_field_appearance(200.0, 20.0, &["Zoë 签".into()], None, &mut |o| {
+            stored.push(o);
+            ObjRef::new(stored.len() as u32, 0)
+        })
+        .unwrap();
+        assert_eq!(stored.len(), 5); // font file, descriptor, CIDFont, ToUnicode, Type0
+        let content = match &s.data {
+            StreamData::Owned(d) => String::from_utf8(crate::filter::flate_decode(d, 1 << 20).unwrap()).unwrap(),
+            StreamData::InFile { .. } => unreachable!(),
+        };
+        assert!(content.starts_with("/Tx BMC\n") && content.ends_with("EMC\n"), "{content}");
+        assert!(content.contains(" Tf 0 g"), "{content}");
+        // auto size: limited by the 16 pt left inside the padding
+        let tf = operands(&content, " Tf");
+        assert!(tf[0] > 10.0 && tf[0] < 16.0, "{tf:?}");
+        assert_eq!(s.dict.get("BBox").unwrap().to_bytes(), b"[0 0 200 20]");
+
+        // an empty value: the marked content alone, no font
+        let (mut n, mut count) = (Vec::new(), 0);
+        let s = build_text_field_appearance(50.0, 10.0, &[], Some(9.0), &mut |o| {
+            n.push(o);
+            count += 1;
+            ObjRef::new(count, 0)
+        })
+        .unwrap();
+        assert!(n.is_empty());
+        assert!(!s.dict.get("Resources").and_then(Object::as_dict).unwrap().contains("Font"));
+        assert!(build_text_field_appearance(0.0, 10.0, &[], None, &mut |_| ObjRef::new(1, 0)).is_err());
+        assert!(build_text_field_appearance(10.0, 10.0, &[], Some(0.0), &mut |_| ObjRef::new(1, 0)).is_err());
     }
 
     #[test]

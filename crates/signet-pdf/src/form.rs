@@ -13,6 +13,9 @@ const MAX_FIELD_DEPTH: usize = 32;
 /// Most fields walked.
 const MAX_FIELDS: usize = 100_000;
 
+/// Field entries a kid takes from its parent when it has none of its own.
+const INHERITABLE: [&str; 5] = ["FT", "Ff", "DA", "Q", "MaxLen"];
+
 /// A terminal field of the AcroForm.
 #[derive(Clone, Debug)]
 pub struct Field {
@@ -26,12 +29,38 @@ pub struct Field {
     pub field_type: Option<Vec<u8>>,
     /// The value `/V` (for a signature field: the signature dictionary or its reference).
     pub value: Option<Object>,
+    /// The inheritable entries that apply to this field (`FT`, `Ff`: §12.7.4.1 Table 226;
+    /// `DA`, `Q`, `MaxLen`: §12.7.4.3 Tables 228 and 229), from the field itself or its
+    /// nearest ancestor that has them. The AcroForm's `/DA` is not included.
+    pub inherited: Dict,
 }
 
 impl Field {
     /// Whether this is a signature field (`/FT /Sig`).
     pub fn is_signature(&self) -> bool {
         self.field_type.as_deref() == Some(b"Sig")
+    }
+
+    /// Whether this is a text field (`/FT /Tx`).
+    pub fn is_text(&self) -> bool {
+        self.field_type.as_deref() == Some(b"Tx")
+    }
+
+    /// The field flags `/Ff` (inherited; 0 when absent).
+    pub fn flags(&self) -> i64 {
+        self.inherited.get_int("Ff").unwrap_or(0)
+    }
+
+    /// The widget annotations of this field: the field itself when merged with its widget,
+    /// else its kids (§12.7.4.1: a terminal field's kids are all widgets).
+    pub fn widgets<S: Source>(&self, doc: &mut Document<S>) -> Result<Vec<ObjRef>> {
+        if self.dict.is_name("Subtype", "Widget") || !self.dict.contains("Kids") {
+            return Ok(vec![self.id]);
+        }
+        Ok(match doc.resolve_key(&self.dict, "Kids")? {
+            Some(Object::Array(kids)) => kids.iter().filter_map(Object::as_ref).collect(),
+            _ => Vec::new(),
+        })
     }
 
     /// The widget annotation of this field: the field itself when merged, else its first kid.
@@ -87,9 +116,9 @@ pub fn fields<S: Source>(doc: &mut Document<S>) -> Result<Vec<Field>> {
     };
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    let mut stack: Vec<(Object, String, Option<Vec<u8>>, usize)> =
-        top.into_iter().rev().map(|o| (o, String::new(), None, 0)).collect();
-    while let Some((o, parent, inherited_ft, depth)) = stack.pop() {
+    let mut stack: Vec<(Object, String, Dict, usize)> =
+        top.into_iter().rev().map(|o| (o, String::new(), Dict::new(), 0)).collect();
+    while let Some((o, parent, mut inherited, depth)) = stack.pop() {
         let Object::Ref(id) = o else { continue };
         if !seen.insert(id.num) {
             continue;
@@ -104,7 +133,13 @@ pub fn fields<S: Source>(doc: &mut Document<S>) -> Result<Vec<Field>> {
             (Some(p), false) => format!("{parent}.{p}"),
             (None, _) => parent.clone(),
         };
-        let ft = dict.get_name("FT").map(<[u8]>::to_vec).or(inherited_ft);
+        for key in INHERITABLE {
+            // an unreadable entry is treated as absent: listing fields must not fail on it
+            if let Some(v) = dict.get(key).and_then(|v| doc.resolve(v).ok()) {
+                inherited.set(key, v);
+            }
+        }
+        let ft = inherited.get_name("FT").map(<[u8]>::to_vec);
         // kids that are fields (have /T) make this a non-terminal field; widget kids do not
         let kids: Vec<Object> = match doc.resolve_key(&dict, "Kids")? {
             Some(Object::Array(k)) => k,
@@ -121,10 +156,10 @@ pub fn fields<S: Source>(doc: &mut Document<S>) -> Result<Vec<Field>> {
         }
         if field_kids.is_empty() {
             let value = dict.get("V").cloned();
-            out.push(Field { id, name, dict, field_type: ft, value });
+            out.push(Field { id, name, dict, field_type: ft, value, inherited });
         } else {
             for k in field_kids.into_iter().rev() {
-                stack.push((k, name.clone(), ft.clone(), depth + 1));
+                stack.push((k, name.clone(), inherited.clone(), depth + 1));
             }
         }
     }
@@ -158,4 +193,96 @@ pub fn docmdp_of_signature<S: Source>(doc: &mut Document<S>, sig: &Dict) -> Resu
         return Ok(Some(p.clamp(1, 3) as u8));
     }
     Ok(None)
+}
+
+/// Which fields a signature locks once it is signed: the signature field's `/Lock`
+/// (§12.7.5.5 Table 233) or a FieldMDP transform of its signature dictionary (§12.8.2.4
+/// Table 258).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FieldLock {
+    /// Every field.
+    All,
+    /// Only these fields (fully qualified names; a name also covers its descendants).
+    Include(Vec<String>),
+    /// Every field except these.
+    Exclude(Vec<String>),
+}
+
+impl FieldLock {
+    /// Whether the field named `name` (fully qualified) is locked.
+    pub fn locks(&self, name: &str) -> bool {
+        let listed = |names: &[String]| {
+            names.iter().any(|n| name == n || name.strip_prefix(n.as_str()).is_some_and(|r| r.starts_with('.')))
+        };
+        match self {
+            FieldLock::All => true,
+            FieldLock::Include(names) => listed(names),
+            FieldLock::Exclude(names) => !listed(names),
+        }
+    }
+
+    /// Reads a lock or FieldMDP transform parameters dictionary (`/Action`, `/Fields`).
+    fn from_dict<S: Source>(doc: &mut Document<S>, d: &Dict) -> Result<Option<FieldLock>> {
+        let names = match doc.resolve_key(d, "Fields")? {
+            Some(Object::Array(a)) => {
+                let mut v = Vec::with_capacity(a.len());
+                for o in a {
+                    if let Some(s) = doc.resolve(&o)?.as_str() {
+                        v.push(decode_text(s));
+                    }
+                }
+                v
+            }
+            _ => Vec::new(),
+        };
+        Ok(match d.get_name("Action") {
+            Some(b"All") => Some(FieldLock::All),
+            Some(b"Include") => Some(FieldLock::Include(names)),
+            Some(b"Exclude") => Some(FieldLock::Exclude(names)),
+            _ => None,
+        })
+    }
+}
+
+/// The locks in force: those of the signed signature fields among `fields`.
+pub fn field_locks<S: Source>(doc: &mut Document<S>, fields: &[Field]) -> Result<Vec<FieldLock>> {
+    let mut locks = Vec::new();
+    for f in fields.iter().filter(|f| f.is_signature()) {
+        let Some(v) = &f.value else { continue };
+        let Some(sig) = doc.resolve(v)?.as_dict().cloned() else { continue };
+        if let Some(Object::Dict(lock)) = doc.resolve_key(&f.dict, "Lock")?
+            && let Some(l) = FieldLock::from_dict(doc, &lock)?
+        {
+            locks.push(l);
+        }
+        let Some(Object::Array(refs)) = doc.resolve_key(&sig, "Reference")? else { continue };
+        for r in refs {
+            let Some(r) = doc.resolve(&r)?.as_dict().cloned() else { continue };
+            if !r.is_name("TransformMethod", "FieldMDP") {
+                continue;
+            }
+            if let Some(Object::Dict(params)) = doc.resolve_key(&r, "TransformParams")?
+                && let Some(l) = FieldLock::from_dict(doc, &params)?
+            {
+                locks.push(l);
+            }
+        }
+    }
+    Ok(locks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_covers_descendants_by_name() {
+        let lock = FieldLock::Include(vec!["party".into()]);
+        assert!(lock.locks("party"));
+        assert!(lock.locks("party.name"));
+        assert!(!lock.locks("partyB"));
+        assert!(!FieldLock::Exclude(vec!["a".into()]).locks("a.b"));
+        assert!(FieldLock::Exclude(vec!["a".into()]).locks("b"));
+        assert!(FieldLock::All.locks("anything"));
+    }
 }

@@ -153,6 +153,12 @@ pub struct SignOptions {
     /// The approved seal-use request (`srq_…`), when the authorization asks for one per use.
     #[serde(default)]
     pub seal_request: Option<String>,
+    /// Text fields of the document filled in the signature's own update (field name →
+    /// value): set by envelopes, not an option of the API.
+    #[serde(skip)]
+    #[param(ignore)]
+    #[schema(ignore)]
+    pub fill: std::collections::BTreeMap<String, String>,
 }
 
 /// One seal placement of a template.
@@ -256,6 +262,11 @@ async fn plan(
         contact_info: options.contact.clone(),
         certify,
         digest,
+        fill: options
+            .fill
+            .iter()
+            .map(|(name, value)| signet_pades::FieldValue { name: name.clone(), value: value.clone() })
+            .collect(),
         ..SignatureOptions::default()
     };
     let text_lines = |t: &Option<String>| -> Vec<String> {

@@ -93,11 +93,15 @@ pub enum Permission {
     ManageSettings,
     /// The signing log and usage.
     ReadAudit,
+    /// Create, send, void and remind envelopes.
+    SendEnvelopes,
+    /// Read envelopes, their history and documents.
+    ReadEnvelopes,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 16] = [
         Permission::SignHash,
         Permission::SignDocument,
         Permission::ReadDocuments,
@@ -112,6 +116,8 @@ impl Permission {
         Permission::ManageKeys,
         Permission::ManageSettings,
         Permission::ReadAudit,
+        Permission::SendEnvelopes,
+        Permission::ReadEnvelopes,
     ];
 
     /// What it is, for refusals.
@@ -131,6 +137,8 @@ impl Permission {
             Permission::ManageKeys => "managing API keys",
             Permission::ManageSettings => "managing settings and webhooks",
             Permission::ReadAudit => "reading the signing log and usage",
+            Permission::SendEnvelopes => "sending envelopes",
+            Permission::ReadEnvelopes => "reading envelopes",
         }
     }
 
@@ -149,6 +157,8 @@ impl Permission {
             }
             // a person decides
             DecideSealUse => &[],
+            SendEnvelopes => &[Scope::SignDocument],
+            ReadEnvelopes => &[Scope::SignDocument, Scope::Manage],
         }
     }
 
@@ -170,6 +180,8 @@ impl Permission {
             DecideSealUse => &[SealAdmin],
             ManageUsers | ManageKeys | ManageSettings => &[TenantAdmin],
             ReadAudit => &[Auditor, TenantAdmin],
+            SendEnvelopes => &[Signer, SealUser, SealAdmin, TenantAdmin],
+            ReadEnvelopes => &[Signer, SealUser, SealAdmin, TenantAdmin, Auditor],
         }
     }
 }

@@ -7,16 +7,21 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod batch;
+pub mod envelope_mail;
+pub mod envelope_pdf;
+pub mod envelopes;
 mod ca;
 mod error;
 pub mod identities;
 mod local;
+pub mod mail;
 pub mod meter;
 mod openapi;
 pub mod people;
 pub mod preview;
 pub mod remote;
 pub mod seals;
+pub mod signer;
 pub mod signhash;
 pub mod sso;
 mod state;
@@ -81,6 +86,11 @@ pub struct ServerConfig {
     pub audit_anchor_interval: std::time::Duration,
     /// Reverse proxies whose `X-Forwarded-For` names the client (none by default).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Outgoing mail: `smtp://host:port`, `smtp://user@host:587?tls=starttls`,
+    /// `smtps://host:465`; `None` writes each mail into `DATA/outbox` instead.
+    pub smtp_url: Option<String>,
+    /// The sender of Signet's e-mails.
+    pub mail_from: String,
 }
 
 /// The TSA policy used when none is configured: `1.2.3.4.1`, the placeholder of OpenSSL's
@@ -110,6 +120,8 @@ impl Default for ServerConfig {
             webhook_max_attempts: webhooks::RetryPolicy::default().max_attempts,
             audit_anchor_interval: audit::DEFAULT_ANCHOR_INTERVAL,
             trusted_proxies: Vec::new(),
+            smtp_url: None,
+            mail_from: "Signet <signet@localhost>".into(),
         }
     }
 }
@@ -186,7 +198,26 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(seals::request_seal_use))
         .routes(routes!(seals::list_seal_requests))
         .routes(routes!(seals::approve_seal_request))
-        .routes(routes!(seals::reject_seal_request));
+        .routes(routes!(seals::reject_seal_request))
+        .routes(routes!(envelopes::create_envelope, envelopes::list_envelopes))
+        .routes(routes!(envelopes::envelope_counts))
+        .routes(routes!(envelopes::show_envelope))
+        .routes(routes!(envelopes::envelope_history))
+        .routes(routes!(envelopes::send))
+        .routes(routes!(envelopes::void))
+        .routes(routes!(envelopes::remind))
+        .routes(routes!(envelopes::sign_as_party))
+        .routes(routes!(envelopes::decline_as_party))
+        .routes(routes!(envelopes::envelope_document))
+        .routes(routes!(envelopes::envelope_certificate))
+        .routes(routes!(signer::open_session))
+        .routes(routes!(signer::confirm_code))
+        .routes(routes!(signer::resend_code))
+        .routes(routes!(signer::signer_view))
+        .routes(routes!(signer::signer_page))
+        .routes(routes!(signer::signer_document))
+        .routes(routes!(signer::signer_sign))
+        .routes(routes!(signer::signer_decline));
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(healthz))
         .routes(routes!(ca::root_crl))
@@ -242,6 +273,8 @@ pub async fn serve(config: ServerConfig) -> Result<(), Error> {
     batch::resume(&state).await?;
     state.webhooks().start();
     tokio::spawn(audit::anchor_on_schedule(state.clone(), config.audit_anchor_interval));
+    tokio::spawn(envelopes::run_schedule(state.clone()));
+    tracing::info!("mail: {}", state.mailer().describe());
     axum::serve(listener, app(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await

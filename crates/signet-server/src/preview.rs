@@ -71,7 +71,7 @@ pub struct ImageQuery {
     pub dpi: Option<f32>,
 }
 
-fn preview_error(e: signet_preview::Error) -> Error {
+pub(crate) fn preview_error(e: signet_preview::Error) -> Error {
     match e {
         signet_preview::Error::PageOutOfRange { .. } => Error::Missing(e.to_string()),
         signet_preview::Error::Io(io) => Error::Internal { context: "reading a document", source: Box::new(io) },
@@ -219,6 +219,14 @@ pub async fn image(
         return Err(Error::bad("bad_dpi", format!("dpi {dpi}: 18 to 600")));
     }
     let path = document_path(&state, &caller, &id).await?;
+    page_png(&state, path, n, dpi).await
+}
+
+/// Page `n` of the PDF at `path` as a PNG response at `dpi`, with the geometry in headers.
+pub(crate) async fn page_png(state: &AppState, path: std::path::PathBuf, n: usize, dpi: f32) -> Result<Response, Error> {
+    if !(18.0..=600.0).contains(&dpi) {
+        return Err(Error::bad("bad_dpi", format!("dpi {dpi}: 18 to 600")));
+    }
     let opts = signet_preview::PreviewOptions {
         dpi,
         max_file_bytes: state.max_upload_bytes(),

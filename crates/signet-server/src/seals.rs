@@ -267,7 +267,7 @@ pub async fn upload_seal_image(
     Ok((StatusCode::CREATED, Json(record)))
 }
 
-async fn store_png(state: &AppState, tenant: &str, png: Vec<u8>) -> Result<ImageRecord, Error> {
+pub(crate) async fn store_png(state: &AppState, tenant: &str, png: Vec<u8>) -> Result<ImageRecord, Error> {
     let id = signet_store::new_id("img");
     let key = format!("images/{}/{id}", tenant.to_ascii_lowercase());
     let record = ImageRecord {

@@ -64,6 +64,7 @@ struct Shared {
     logins: crate::people::Logins,
     sso: crate::sso::SsoVerifiers,
     trusted_proxies: Vec<std::net::IpAddr>,
+    mailer: crate::mail::Mailer,
 }
 
 /// How long an identity record is reused before reading it again.
@@ -143,6 +144,7 @@ impl AppState {
         let base = authority.public_urls().map_err(Error::Authority)?.base().to_string();
         let fetcher = LocalFetcher::new(&base, authority.clone(), trust.clone());
         let tsa_url = config.tsa_url.clone().unwrap_or_else(|| fetcher.tsa_url());
+        let mailer = crate::mail::Mailer::new(config.smtp_url.as_deref(), &config.mail_from, data.join("outbox"))?;
         let remote = config.sign_api.as_ref().map(|(url, token)| Arc::new(RemoteSignApi::new(url, token)));
         Ok(AppState {
             shared: Arc::new(Shared {
@@ -167,8 +169,14 @@ impl AppState {
                 logins: crate::people::Logins::default(),
                 sso: crate::sso::SsoVerifiers::default(),
                 trusted_proxies: config.trusted_proxies.clone(),
+                mailer,
             }),
         })
+    }
+
+    /// Outgoing mail.
+    pub fn mailer(&self) -> &crate::mail::Mailer {
+        &self.shared.mailer
     }
 
     /// Reverse proxies whose `X-Forwarded-For` names the client.

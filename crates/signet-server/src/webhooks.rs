@@ -81,6 +81,12 @@ pub const EVENT_TYPES: &[&str] = &[
     "seal.use_requested",
     "seal.use_approved",
     "seal.use_rejected",
+    "envelope.sent",
+    "envelope.party_signed",
+    "envelope.completed",
+    "envelope.declined",
+    "envelope.voided",
+    "envelope.expired",
     "ping",
     "*",
 ];

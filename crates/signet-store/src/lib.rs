@@ -11,6 +11,7 @@ macro_rules! dynamic {
 pub mod audit;
 mod batches;
 mod blob;
+mod envelopes;
 mod idempotency;
 mod people;
 mod records;
@@ -30,6 +31,7 @@ pub use batches::{
     Batch, BatchItem, BatchProgress, ItemOutcome, ItemResult, ItemState, ItemWithDocument, NewBatchItem, new_batch_id,
 };
 pub use blob::{BlobStore, DOWNLOAD_PREFIX, LocalBlobStore, PutResult, S3BlobStore, S3Credentials, S3Options};
+pub use envelopes::{EnvelopeEvent, EnvelopeLine, EnvelopeLink, EnvelopeWrite, SignerSession, StoredEnvelope};
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
 pub use people::{NewUser, Role, Session, SsoSettings, TenantSettings, User};
 pub use records::{DocumentRecord, Identity, ImageRecord, KeyStoreKind, SignatureRecord, Template};

@@ -3,6 +3,9 @@
 //! fixtures. Tests fail (never skip) when the kit is missing: `.ci/run` installs it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+pub mod browser;
+pub mod smtp;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,573 @@
+//! The signer page's API: a person invited by e-mail opens `/sign/{token}`, confirms with a
+//! one-time code mailed to the same address, reads the document and signs or declines.
+//!
+//! The link's token opens a signer session (cookie `signet_signer`: HttpOnly, Secure,
+//! SameSite=Strict, one hour) bound to one party of one envelope; every request that changes
+//! something repeats the session's CSRF token in `X-CSRF-Token`. An external party reaches
+//! stage `ready` only with the code (six digits, ten minutes, five wrong tries, a new one at
+//! most every 30 s). An internal party signs in the console, with its own login and MFA; its
+//! link says where.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use signet_store::{Actor, AuditEntry, SignerSession, now_millis, sha256_hex};
+
+use crate::audit::record as audit;
+use crate::auth::{cookie, origin};
+use crate::envelopes::{self, Envelope, Field, Party, PartyActor, Reason, SignRequest, event};
+use crate::util::ApiJson;
+use crate::{AppState, Error};
+
+/// The signer session's cookie.
+pub const SIGNER_COOKIE: &str = "signet_signer";
+const SESSION_LIFE_MS: i64 = 3_600_000;
+const CODE_LIFE_MS: i64 = 600_000;
+const CODE_RESEND_MS: i64 = 30_000;
+const CODE_TRIES: i64 = 5;
+
+/// Opens a session from a link.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenSession {
+    /// The token of the link (`/sign/{token}`).
+    pub token: String,
+}
+
+/// A code typed by the signer.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeEntry {
+    /// The six digits of the e-mail.
+    pub code: String,
+}
+
+/// Where the signer stands.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct SignerStage {
+    /// `code` (enter the e-mailed code), `login` (an internal party: sign in the console),
+    /// `ready` (read and sign), `done` (acted, or the envelope ended).
+    pub stage: String,
+    /// Repeat in `X-CSRF-Token`.
+    pub csrf_token: String,
+    /// The address the code went to, partly hidden.
+    pub email_hint: Option<String>,
+    /// Internal parties: where to sign.
+    pub console_url: Option<String>,
+    /// The envelope.
+    pub envelope: EnvelopeBrief,
+    /// The party.
+    pub party: PartyBrief,
+}
+
+/// What a signer sees of the envelope.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct EnvelopeBrief {
+    /// `env_…`.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// The sender's message.
+    pub message: Option<String>,
+    /// Status.
+    pub status: String,
+}
+
+/// What a signer sees of their party.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PartyBrief {
+    /// `pty_…`.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Status.
+    pub status: String,
+    /// Their fields.
+    pub fields: Vec<Field>,
+}
+
+/// The signer's view of the document.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct SignerView {
+    /// The envelope.
+    pub envelope: EnvelopeBrief,
+    /// The party.
+    pub party: PartyBrief,
+    /// The document to read.
+    pub document: DocumentBrief,
+}
+
+/// The current document.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct DocumentBrief {
+    /// `doc_…`.
+    pub id: String,
+    /// SHA-256.
+    pub sha256: String,
+    /// Each page's size as displayed, in points.
+    pub pages: Vec<PageSize>,
+}
+
+/// A page's size.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PageSize {
+    /// Points.
+    pub width: f64,
+    /// Points.
+    pub height: f64,
+}
+
+/// After signing or declining.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct SignerOutcome {
+    /// `signed`, `approved` or `declined`.
+    pub status: String,
+    /// The envelope's status after it.
+    pub envelope_status: String,
+}
+
+/// The page image's query.
+#[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Resolution, 18–300 (default 96).
+    #[serde(default)]
+    pub dpi: Option<f32>,
+}
+
+/// The signer session of a request.
+pub struct Signer {
+    session: SignerSession,
+    actor: Actor,
+}
+
+impl FromRequestParts<AppState> for Signer {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let value = cookie(parts, SIGNER_COOKIE)
+            .ok_or_else(|| Error::Unauthenticated("open the link from your e-mail first".into()))?;
+        let session = state
+            .store()
+            .signer_session(&sha256_hex(value.as_bytes()), now_millis())
+            .await?
+            .ok_or_else(|| Error::Unauthenticated("this signing session has ended: open the link again".into()))?;
+        if !matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD) {
+            let sent = parts.headers.get(crate::auth::CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !crate::util::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
+                return Err(Error::Forbidden(format!(
+                    "send the signing session's CSRF token in {} (given when it opened)",
+                    crate::auth::CSRF_HEADER
+                )));
+            }
+        }
+        let (ip, user_agent) = origin(parts);
+        let actor = Actor { kind: "signer".into(), id: session.party_id.clone(), ip, user_agent };
+        Ok(Signer { session, actor })
+    }
+}
+
+fn brief(e: &Envelope, p: &Party) -> (EnvelopeBrief, PartyBrief) {
+    (
+        EnvelopeBrief { id: e.id.clone(), title: e.title.clone(), message: e.message.clone(), status: e.status.clone() },
+        PartyBrief {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            role: p.role.clone(),
+            status: p.status.clone(),
+            fields: p.fields.clone(),
+        },
+    )
+}
+
+fn party<'a>(e: &'a Envelope, id: &str) -> Result<&'a Party, Error> {
+    e.parties.iter().find(|p| p.id == id).ok_or_else(|| Error::Missing("this link's party is gone".into()))
+}
+
+fn email_hint(m: &str) -> String {
+    match m.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+/// After the code (or for an internal party): `ready` when the party may act now, else `done`.
+fn settled_stage(e: &Envelope, p: &Party) -> &'static str {
+    if e.status == "sent" && matches!(p.status.as_str(), "waiting" | "notified") && p.role != "copy" {
+        "ready"
+    } else {
+        "done"
+    }
+}
+
+fn stage_view(state: &AppState, s: &SignerSession, e: &Envelope, p: &Party) -> SignerStage {
+    let (envelope, party) = brief(e, p);
+    let stage = if s.stage == "ready" { settled_stage(e, p).to_string() } else { s.stage.clone() };
+    let base = state.authority().public_urls().map(|u| u.base().trim_end_matches('/').to_string()).unwrap_or_default();
+    SignerStage {
+        stage,
+        csrf_token: s.csrf.clone(),
+        email_hint: p.email.as_deref().map(email_hint),
+        console_url: (p.kind == "internal").then(|| format!("{base}/console/#/envelopes/{}", e.id)),
+        envelope,
+        party,
+    }
+}
+
+fn new_code() -> String {
+    use rand::Rng;
+    format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32))
+}
+
+fn code_hash(session: &str, code: &str) -> String {
+    sha256_hex(format!("{session}\n{code}").as_bytes())
+}
+
+/// Open a signing session from an invitation link.
+///
+/// External parties are mailed a one-time code (stage `code`); internal parties sign in the
+/// console (stage `login`, with `console_url`).
+#[utoipa::path(
+    post,
+    path = "/signer/session",
+    tag = "signer",
+    request_body = OpenSession,
+    responses(
+        (status = 200, description = "The session (cookie `signet_signer`).", body = SignerStage),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
+pub async fn open_session(
+    State(state): State<AppState>,
+    parts: Parts,
+    ApiJson(req): ApiJson<OpenSession>,
+) -> Result<Response, Error> {
+    let (ip, user_agent) = origin(&parts);
+    let link = state
+        .store()
+        .envelope_link(&sha256_hex(req.token.trim().as_bytes()))
+        .await?
+        .ok_or_else(|| Error::Missing("this signing link is not valid: use the latest link you were sent".into()))?;
+    let (e, _) = envelopes::load(&state, &link.tenant_id, &link.envelope_id).await?;
+    let p = party(&e, &link.party_id)?;
+    let secret = signet_store::random_base32(20);
+    let id_hash = sha256_hex(secret.as_bytes());
+    let now = now_millis();
+    let mut session = SignerSession {
+        id_hash: id_hash.clone(),
+        tenant_id: link.tenant_id.clone(),
+        envelope_id: e.id.clone(),
+        party_id: p.id.clone(),
+        stage: if p.kind == "internal" { "login".into() } else { "code".into() },
+        csrf: signet_store::random_base32(20),
+        code_hash: None,
+        code_expires_at: None,
+        code_sent_at: None,
+        code_failures: 0,
+        ip: ip.clone(),
+        user_agent: user_agent.clone(),
+        created_at: now,
+        expires_at: now + SESSION_LIFE_MS,
+    };
+    let mut events = vec![event("viewed", &p.id, Some(&p.id), serde_json::json!({ "ip": ip }))];
+    if session.stage == "code" {
+        let code = new_code();
+        session.code_hash = Some(code_hash(&id_hash, &code));
+        session.code_expires_at = Some(now + CODE_LIFE_MS);
+        session.code_sent_at = Some(now);
+        crate::envelope_mail::send_code(&state, &e, p, &code).await?;
+        events.push(event("code_sent", "system", Some(&p.id), serde_json::json!({ "to": p.email.as_deref().map(email_hint) })));
+    }
+    state.store().put_signer_session(&session).await?;
+    record_events(&state, &link.tenant_id, &e.id, events).await;
+    let view = stage_view(&state, &session, &e, p);
+    let mut response = Json(view).into_response();
+    let cookie = format!(
+        "{SIGNER_COOKIE}={secret}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        SESSION_LIFE_MS / 1000
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+/// History entries that change nothing else (a view, a code sent): appended with a retry, so
+/// a concurrent change of the envelope does not lose them.
+async fn record_events(state: &AppState, tenant: &str, id: &str, events: Vec<signet_store::EnvelopeEvent>) {
+    for _ in 0..5 {
+        let Ok((mut e, revision)) = envelopes::load(state, tenant, id).await else { return };
+        match envelopes::save(state, tenant, &mut e, revision, &events).await {
+            Ok(()) => return,
+            Err(Error::Conflict { .. }) => continue,
+            Err(err) => {
+                tracing::warn!("envelope {id}: recording history: {err}");
+                return;
+            }
+        }
+    }
+}
+
+/// Confirm the e-mailed code.
+#[utoipa::path(
+    post,
+    path = "/signer/code",
+    tag = "signer",
+    request_body = CodeEntry,
+    responses(
+        (status = 200, description = "The session's new stage.", body = SignerStage),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
+pub async fn confirm_code(
+    State(state): State<AppState>,
+    signer: Signer,
+    ApiJson(req): ApiJson<CodeEntry>,
+) -> Result<Json<SignerStage>, Error> {
+    let mut s = signer.session;
+    let (e, _) = envelopes::load(&state, &s.tenant_id, &s.envelope_id).await?;
+    let p = party(&e, &s.party_id)?.clone();
+    if s.stage != "code" {
+        return Ok(Json(stage_view(&state, &s, &e, &p)));
+    }
+    let now = now_millis();
+    let (Some(expected), Some(expires)) = (&s.code_hash, s.code_expires_at) else {
+        return Err(Error::bad("no_code", "ask for a new code"));
+    };
+    if expires <= now {
+        return Err(Error::bad("code_expired", "the code has expired: ask for a new one"));
+    }
+    if s.code_failures >= CODE_TRIES {
+        return Err(Error::bad("too_many_tries", "too many wrong codes: ask for a new one"));
+    }
+    let given = req.code.trim();
+    let ok = given.len() == 6
+        && given.bytes().all(|b| b.is_ascii_digit())
+        && crate::util::constant_time_eq(code_hash(&s.id_hash, given).as_bytes(), expected.as_bytes());
+    if !ok {
+        // counted atomically: parallel guesses cannot exceed the tries
+        let counted = state.store().count_code_failure(&s.id_hash, CODE_TRIES).await?;
+        let left = if counted { CODE_TRIES - s.code_failures - 1 } else { 0 };
+        audit(
+            &state,
+            AuditEntry::new(&s.tenant_id, &signer.actor, "envelope.code", "refused").target("envelope", &e.id),
+        )
+        .await;
+        return Err(Error::bad(
+            "wrong_code",
+            if left > 0 {
+                format!("that is not the code: {left} tries left")
+            } else {
+                "that is not the code, and no tries are left: ask for a new one".to_string()
+            },
+        ));
+    }
+    s.stage = "ready".into();
+    s.code_hash = None;
+    state.store().put_signer_session(&s).await?;
+    record_events(
+        &state,
+        &s.tenant_id,
+        &e.id,
+        vec![event("identity_confirmed", &p.id, Some(&p.id), serde_json::json!({ "by": "email one-time code", "ip": signer.actor.ip }))],
+    )
+    .await;
+    audit(&state, AuditEntry::new(&s.tenant_id, &signer.actor, "envelope.code", "ok").target("envelope", &e.id)).await;
+    Ok(Json(stage_view(&state, &s, &e, &p)))
+}
+
+/// Mail a new code.
+#[utoipa::path(
+    post,
+    path = "/signer/code/resend",
+    tag = "signer",
+    responses(
+        (status = 200, description = "A new code was sent.", body = SignerStage),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 429, response = crate::openapi::TooManyRequests),
+    )
+)]
+pub async fn resend_code(State(state): State<AppState>, signer: Signer) -> Result<Json<SignerStage>, Error> {
+    let mut s = signer.session;
+    let (e, _) = envelopes::load(&state, &s.tenant_id, &s.envelope_id).await?;
+    let p = party(&e, &s.party_id)?.clone();
+    if s.stage != "code" {
+        return Ok(Json(stage_view(&state, &s, &e, &p)));
+    }
+    let now = now_millis();
+    if let Some(sent) = s.code_sent_at {
+        let wait = sent + CODE_RESEND_MS - now;
+        if wait > 0 {
+            let secs = (wait + 999) / 1000;
+            return Err(Error::TooManyRequests {
+                message: format!("a code was sent moments ago: wait {secs} s for another"),
+                retry_after: u64::try_from(secs).unwrap_or(30),
+            });
+        }
+    }
+    let code = new_code();
+    s.code_hash = Some(code_hash(&s.id_hash, &code));
+    s.code_expires_at = Some(now + CODE_LIFE_MS);
+    s.code_sent_at = Some(now);
+    s.code_failures = 0;
+    crate::envelope_mail::send_code(&state, &e, &p, &code).await?;
+    state.store().put_signer_session(&s).await?;
+    Ok(Json(stage_view(&state, &s, &e, &p)))
+}
+
+async fn ready(state: &AppState, signer: &Signer) -> Result<(Envelope, Party), Error> {
+    let s = &signer.session;
+    if s.stage != "ready" {
+        return Err(Error::Forbidden(match s.stage.as_str() {
+            "code" => "confirm the code from your e-mail first".into(),
+            _ => "sign in the console with your own login".into(),
+        }));
+    }
+    let (e, _) = envelopes::load(state, &s.tenant_id, &s.envelope_id).await?;
+    let p = party(&e, &s.party_id)?.clone();
+    Ok((e, p))
+}
+
+/// The envelope, the party's fields and the document's pages.
+#[utoipa::path(
+    get,
+    path = "/signer/envelope",
+    tag = "signer",
+    responses(
+        (status = 200, description = "What the signer reads.", body = SignerView),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
+pub async fn signer_view(State(state): State<AppState>, signer: Signer) -> Result<Json<SignerView>, Error> {
+    let (e, p) = ready(&state, &signer).await?;
+    let doc = state.store().document(&signer.session.tenant_id, &e.current_document_id).await?;
+    let path = state.blobs().local_file(&doc.blob_key).await.map_err(Error::internal("fetching a document"))?;
+    let pages = crate::util::blocking(move || -> Result<Vec<PageSize>, Error> {
+        let count = signet_preview::page_geometry(&path, 1).map_err(crate::preview::preview_error)?.1;
+        (1..=count.min(500))
+            .map(|n| {
+                let (g, _) = signet_preview::page_geometry(&path, n).map_err(crate::preview::preview_error)?;
+                Ok(PageSize { width: g.width, height: g.height })
+            })
+            .collect()
+    })
+    .await??;
+    let (envelope, party) = brief(&e, &p);
+    Ok(Json(SignerView { envelope, party, document: DocumentBrief { id: doc.id, sha256: doc.sha256, pages } }))
+}
+
+/// A page of the current document as a PNG.
+#[utoipa::path(
+    get,
+    path = "/signer/pages/{n}/image",
+    tag = "signer",
+    params(("n" = usize, Path, description = "1-based page"), PageQuery),
+    responses(
+        (status = 200, description = "The page.", content(("image/png"))),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
+pub async fn signer_page(
+    State(state): State<AppState>,
+    signer: Signer,
+    Path(n): Path<usize>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, Error> {
+    let (e, _) = ready(&state, &signer).await?;
+    let doc = state.store().document(&signer.session.tenant_id, &e.current_document_id).await?;
+    let path = state.blobs().local_file(&doc.blob_key).await.map_err(Error::internal("fetching a document"))?;
+    crate::preview::page_png(&state, path, n, q.dpi.unwrap_or(96.0).min(300.0)).await
+}
+
+/// The current PDF (the final one when completed).
+#[utoipa::path(
+    get,
+    path = "/signer/document",
+    tag = "signer",
+    responses(
+        (status = 200, description = "The PDF.", content(("application/pdf"))),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
+pub async fn signer_document(State(state): State<AppState>, signer: Signer) -> Result<Response, Error> {
+    let (e, _) = ready(&state, &signer).await?;
+    envelopes::stored_pdf(&state, &signer.session.tenant_id, &e.current_document_id).await
+}
+
+fn party_actor(signer: &Signer, p: &Party) -> PartyActor {
+    PartyActor {
+        actor: signer.actor.clone(),
+        caller: None,
+        auth_method: format!(
+            "e-mail one-time code to {}",
+            p.email.as_deref().map(email_hint).unwrap_or_default()
+        ),
+    }
+}
+
+/// Sign (or approve) as the session's party.
+#[utoipa::path(
+    post,
+    path = "/signer/sign",
+    tag = "signer",
+    request_body = SignRequest,
+    responses(
+        (status = 200, description = "Signed.", body = SignerOutcome),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+    )
+)]
+pub async fn signer_sign(
+    State(state): State<AppState>,
+    signer: Signer,
+    ApiJson(req): ApiJson<SignRequest, { 4 << 20 }>,
+) -> Result<Json<SignerOutcome>, Error> {
+    let (e, p) = ready(&state, &signer).await?;
+    let who = party_actor(&signer, &p);
+    let after = envelopes::party_signs(&state, &signer.session.tenant_id, &e.id, &p.id, &who, req).await?;
+    let status = party(&after, &p.id)?.status.clone();
+    Ok(Json(SignerOutcome { status, envelope_status: after.status }))
+}
+
+/// Decline as the session's party: the envelope ends.
+#[utoipa::path(
+    post,
+    path = "/signer/decline",
+    tag = "signer",
+    request_body = Reason,
+    responses(
+        (status = 200, description = "Declined.", body = SignerOutcome),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+    )
+)]
+pub async fn signer_decline(
+    State(state): State<AppState>,
+    signer: Signer,
+    ApiJson(req): ApiJson<Reason>,
+) -> Result<Json<SignerOutcome>, Error> {
+    let (e, p) = ready(&state, &signer).await?;
+    let who = party_actor(&signer, &p);
+    let after = envelopes::party_declines(&state, &signer.session.tenant_id, &e.id, &p.id, &who, &req.reason).await?;
+    Ok(Json(SignerOutcome { status: "declined".into(), envelope_status: after.status }))
+}
