@@ -257,7 +257,7 @@ class Browser:
 
 @contextlib.contextmanager
 def launch(locale="en-US", allow_console=(), allow_server_errors=False, viewport=None, timezone_id="UTC",
-           default_timeout_ms=15000):
+           default_timeout_ms=30000):
     """A headless chromium with a fresh profile (Playwright's ephemeral one, deleted at the
     end), one context in ``locale`` (``en-US`` or ``zh-CN``: ``navigator.language`` and
     ``Accept-Language``), its first page as ``.page``. At the end: fails if anything in

@@ -567,7 +567,11 @@ mod tests {
         for p in Permission::ALL {
             let reads = matches!(
                 p,
-                Permission::ReadAudit | Permission::ReadDocuments | Permission::ReadIdentities | Permission::ReadSeals
+                Permission::ReadAudit
+                    | Permission::ReadDocuments
+                    | Permission::ReadIdentities
+                    | Permission::ReadSeals
+                    | Permission::ReadEnvelopes
             );
             assert_eq!(auditor.allows(p), reads, "{p:?}");
         }

@@ -12,7 +12,12 @@ use crate::envelopes::{Envelope, Party, event, turn};
 use crate::mail::Mail;
 
 /// A new link for `party`: the URL to mail.
-pub(crate) async fn new_link(state: &AppState, tenant: &str, e: &Envelope, party: &Party) -> Result<String, crate::Error> {
+pub(crate) async fn new_link(
+    state: &AppState,
+    tenant: &str,
+    e: &Envelope,
+    party: &Party,
+) -> Result<String, crate::Error> {
     let token = signet_store::random_base32(20);
     let link = EnvelopeLink { tenant_id: tenant.into(), envelope_id: e.id.clone(), party_id: party.id.clone() };
     state.store().insert_envelope_link(&signet_store::sha256_hex(token.as_bytes()), &link, now_millis()).await?;
@@ -92,10 +97,8 @@ pub(crate) async fn remind_turn(state: &AppState, tenant: &str, e: &mut Envelope
             continue;
         }
         let subject = format!("Reminder: {} / 提醒：{}", e.title, e.title);
-        let lines = vec![
-            format!("\"{}\" is still waiting for you.", e.title),
-            format!("《{}》仍在等待您处理。", e.title),
-        ];
+        let lines =
+            vec![format!("\"{}\" is still waiting for you.", e.title), format!("《{}》仍在等待您处理。", e.title)];
         e.parties[i].notified_at = Some(now_millis());
         if e.parties[i].status == "waiting" {
             e.parties[i].status = "notified".into();

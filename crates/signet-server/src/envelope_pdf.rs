@@ -93,12 +93,8 @@ fn staging_file(state: &AppState) -> Result<tempfile::TempPath, Error> {
 pub(crate) async fn add_fields(state: &AppState, tenant: &str, e: &Envelope) -> Result<DocumentRecord, Error> {
     let (doc, _) = input_of(state, tenant, &e.current_document_id).await?;
     let src = state.blobs().local_file(&doc.blob_key).await.map_err(Error::internal("fetching a document"))?;
-    let specs: Vec<signet_pades::FormFieldSpec> = e
-        .parties
-        .iter()
-        .flat_map(|p| p.fields.iter().map(move |f| (p, f)))
-        .map(|(p, f)| form_field(p, f))
-        .collect();
+    let specs: Vec<signet_pades::FormFieldSpec> =
+        e.parties.iter().flat_map(|p| p.fields.iter().map(move |f| (p, f))).map(|(p, f)| form_field(p, f)).collect();
     let out = staging_file(state)?;
     let out_path = out.to_path_buf();
     crate::util::blocking(move || -> Result<(), Error> {
@@ -179,18 +175,18 @@ fn field_values(fields: &[Field], given: &BTreeMap<String, String>) -> Result<BT
 
 /// The adopted signature image, cleaned and stored: its image id.
 async fn signature_image(state: &AppState, tenant: &str, req: &SignRequest) -> Result<(String, String), Error> {
-    let sig = req.signature.as_ref().ok_or_else(|| {
-        Error::bad("missing_signature", "adopt a signature: draw it, type it or upload an image")
-    })?;
+    let sig = req
+        .signature
+        .as_ref()
+        .ok_or_else(|| Error::bad("missing_signature", "adopt a signature: draw it, type it or upload an image"))?;
     if !matches!(sig.kind.as_str(), "drawn" | "typed" | "uploaded") {
         return Err(Error::bad("bad_signature", format!("signature kind '{}': drawn, typed or uploaded", sig.kind)));
     }
-    let (meta, data) = sig
-        .image
-        .strip_prefix("data:")
-        .and_then(|r| r.split_once(','))
-        .ok_or_else(|| Error::bad("bad_signature", "the signature image must be a data: URL (data:image/png;base64,…)"))?;
-    let media = meta.strip_suffix(";base64").ok_or_else(|| Error::bad("bad_signature", "the data: URL must be base64"))?;
+    let (meta, data) = sig.image.strip_prefix("data:").and_then(|r| r.split_once(',')).ok_or_else(|| {
+        Error::bad("bad_signature", "the signature image must be a data: URL (data:image/png;base64,…)")
+    })?;
+    let media =
+        meta.strip_suffix(";base64").ok_or_else(|| Error::bad("bad_signature", "the data: URL must be base64"))?;
     if data.len() > MAX_SIGNATURE_IMAGE * 4 / 3 + 4 {
         return Err(Error::bad("bad_signature", "the signature image is over 2 MB"));
     }
@@ -452,7 +448,11 @@ pub(crate) async fn completion_certificate(
                     auth_method: ev.auth_method,
                     certificate_subject: ev.certificate_subject,
                     certificate_serial: ev.certificate_serial,
-                    signature_field: p.fields.iter().find(|f| matches!(f.kind.as_str(), "seal" | "signature")).map(|f| f.id.clone()),
+                    signature_field: p
+                        .fields
+                        .iter()
+                        .find(|f| matches!(f.kind.as_str(), "seal" | "signature"))
+                        .map(|f| f.id.clone()),
                 }
             })
             .collect(),

@@ -398,7 +398,8 @@ pub(crate) async fn load(state: &AppState, tenant: &str, id: &str) -> Result<(En
     Ok((envelope, stored.revision))
 }
 
-fn write_of(e: &Envelope) -> EnvelopeWrite {
+/// The stored form of an envelope: its body and the columns lists and the scheduler read.
+pub fn stored_form(e: &Envelope) -> EnvelopeWrite {
     let mut search = e.title.to_lowercase();
     for p in &e.parties {
         search.push('\n');
@@ -465,7 +466,7 @@ pub(crate) async fn save(
     events: &[EnvelopeEvent],
 ) -> Result<(), Error> {
     e.updated_at = now_millis();
-    let write = write_of(e);
+    let write = stored_form(e);
     if state.store().save_envelope(tenant, &e.id, revision, &write, events).await? {
         if write.due_at.is_some() {
             SCHEDULE.notify_one();
@@ -533,7 +534,10 @@ async fn build(state: &AppState, tenant: &str, caller: &Caller, req: CreateEnvel
         e => e.into(),
     })?;
     let line = state.store().version_line(tenant, &doc.id).await?.ok_or_else(|| {
-        Error::bad("not_versioned", format!("document {} is not an upload (POST /api/v1/documents) or its version", doc.id))
+        Error::bad(
+            "not_versioned",
+            format!("document {} is not an upload (POST /api/v1/documents) or its version", doc.id),
+        )
     })?;
     if line.head_id != doc.id {
         return Err(Error::PreconditionFailed(format!(
@@ -711,7 +715,8 @@ async fn send_envelope(state: &AppState, tenant: &str, id: &str, actor: &Actor) 
     let now = now_millis();
     e.sent_at = Some(now);
     e.next_reminder_at = e.reminder_interval_hours.map(|h| now + h * 3_600_000);
-    let mut events = vec![event("sent", &actor.id, None, serde_json::json!({ "document_id": base.id, "sha256": base.sha256 }))];
+    let mut events =
+        vec![event("sent", &actor.id, None, serde_json::json!({ "document_id": base.id, "sha256": base.sha256 }))];
     events.extend(crate::envelope_mail::invite_turn(state, tenant, &mut e).await);
     save(state, tenant, &mut e, revision, &events).await?;
     audit(state, AuditEntry::new(tenant, actor, "envelope.send", "ok").target("envelope", id)).await;
@@ -898,7 +903,12 @@ fn close(e: &mut Envelope, status: &str, now: i64) {
 }
 
 /// Completes `e`: B-LTA, the final version, the completion certificate.
-async fn complete(state: &AppState, tenant: &str, e: &mut Envelope, events: &mut Vec<EnvelopeEvent>) -> Result<(), Error> {
+async fn complete(
+    state: &AppState,
+    tenant: &str,
+    e: &mut Envelope,
+    events: &mut Vec<EnvelopeEvent>,
+) -> Result<(), Error> {
     let now = now_millis();
     let final_doc = crate::envelope_pdf::finish(state, tenant, e).await?;
     e.final_document_id = Some(final_doc.id.clone());
@@ -969,7 +979,10 @@ async fn scheduled(state: &AppState, tenant: &str, id: &str) -> Result<(), Error
         events.push(event("expired", "system", None, serde_json::json!({})));
         save(state, tenant, &mut e, revision, &events).await?;
         audit(state, AuditEntry::new(tenant, &system_actor(), "envelope.expire", "ok").target("envelope", id)).await;
-        state.webhooks().emit(tenant, "envelope.expired", serde_json::to_value(summary_of(&e)).unwrap_or_default()).await;
+        state
+            .webhooks()
+            .emit(tenant, "envelope.expired", serde_json::to_value(summary_of(&e)).unwrap_or_default())
+            .await;
         crate::envelope_mail::announce(state, tenant, &e, "expired").await;
         return Ok(());
     }
@@ -996,6 +1009,7 @@ fn tenant_for(caller: &Caller, p: Permission) -> Result<String, Error> {
     post,
     path = "/envelopes",
     tag = "envelopes",
+    security(("bearer" = ["sign-document"]), ("session" = [])),
     request_body = CreateEnvelope,
     responses(
         (status = 201, description = "The envelope.", body = Envelope),
@@ -1015,7 +1029,7 @@ pub async fn create_envelope(
     let mut e = build(&state, &tenant, &caller, req).await?;
     let events = [event("created", &caller.id, None, serde_json::json!({ "document_id": e.document_id }))];
     e.updated_at = now_millis();
-    state.store().insert_envelope(&tenant, &e.id, &caller.id, &write_of(&e), &events).await?;
+    state.store().insert_envelope(&tenant, &e.id, &caller.id, &stored_form(&e), &events).await?;
     audit(&state, AuditEntry::new(&tenant, &caller.actor(), "envelope.create", "ok").target("envelope", &e.id)).await;
     if send {
         e = send_envelope(&state, &tenant, &e.id, &caller.actor()).await?;
@@ -1024,10 +1038,13 @@ pub async fn create_envelope(
 }
 
 /// List envelopes, newest first.
+///
+/// Scope `sign-document` or `manage`; every role of the tenant.
 #[utoipa::path(
     get,
     path = "/envelopes",
     tag = "envelopes",
+    security(("bearer" = ["sign-document"]), ("bearer" = ["manage"]), ("session" = [])),
     params(ListQuery),
     responses(
         (status = 200, description = "A page of envelopes.", body = EnvelopeList),
@@ -1062,26 +1079,35 @@ pub async fn list_envelopes(
 }
 
 /// Counts of envelopes by status.
+///
+/// Scope `sign-document` or `manage`; every role of the tenant.
 #[utoipa::path(
     get,
     path = "/envelopes/counts",
     tag = "envelopes",
+    security(("bearer" = ["sign-document"]), ("bearer" = ["manage"]), ("session" = [])),
     responses(
         (status = 200, description = "Status → count.", body = BTreeMap<String, i64>),
         (status = 401, response = crate::openapi::Unauthenticated),
         (status = 403, response = crate::openapi::Forbidden),
     )
 )]
-pub async fn envelope_counts(State(state): State<AppState>, caller: Caller) -> Result<Json<BTreeMap<String, i64>>, Error> {
+pub async fn envelope_counts(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<BTreeMap<String, i64>>, Error> {
     let tenant = tenant_for(&caller, Permission::ReadEnvelopes)?;
     Ok(Json(state.store().count_envelopes(&tenant).await?.into_iter().collect()))
 }
 
 /// An envelope.
+///
+/// Scope `sign-document` or `manage`; every role of the tenant.
 #[utoipa::path(
     get,
     path = "/envelopes/{id}",
     tag = "envelopes",
+    security(("bearer" = ["sign-document"]), ("bearer" = ["manage"]), ("session" = [])),
     params(("id" = String, Path, description = "`env_…`")),
     responses(
         (status = 200, description = "The envelope.", body = Envelope),
@@ -1100,10 +1126,13 @@ pub async fn show_envelope(
 }
 
 /// An envelope's history, oldest first.
+///
+/// Scope `sign-document` or `manage`; every role of the tenant.
 #[utoipa::path(
     get,
     path = "/envelopes/{id}/history",
     tag = "envelopes",
+    security(("bearer" = ["sign-document"]), ("bearer" = ["manage"]), ("session" = [])),
     params(("id" = String, Path, description = "`env_…`")),
     responses(
         (status = 200, description = "The history.", body = Vec<HistoryEntry>),
@@ -1139,10 +1168,13 @@ pub(crate) async fn history(state: &AppState, tenant: &str, id: &str) -> Result<
 }
 
 /// Send a draft envelope.
+///
+/// Scope `sign-document`; roles signer, seal user, seal administrator, tenant administrator.
 #[utoipa::path(
     post,
     path = "/envelopes/{id}/send",
     tag = "envelopes",
+    security(("bearer" = ["sign-document"]), ("session" = [])),
     params(("id" = String, Path, description = "`env_…`")),
     responses(
         (status = 200, description = "The envelope, sent.", body = Envelope),
@@ -1153,16 +1185,23 @@ pub(crate) async fn history(state: &AppState, tenant: &str, id: &str) -> Result<
         (status = 409, response = crate::openapi::Conflict),
     )
 )]
-pub async fn send(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Envelope>, Error> {
+pub async fn send(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope>, Error> {
     let tenant = tenant_for(&caller, Permission::SendEnvelopes)?;
     Ok(Json(send_envelope(&state, &tenant, &id, &caller.actor()).await?))
 }
 
-/// Void an envelope (its creator or a tenant administrator).
+/// Void an envelope.
+///
+/// Its creator or a tenant administrator; scope `sign-document`.
 #[utoipa::path(
     post,
     path = "/envelopes/{id}/void",
     tag = "envelopes",
+    security(("bearer" = ["sign-document"]), ("session" = [])),
     params(("id" = String, Path, description = "`env_…`")),
     request_body = Reason,
     responses(
@@ -1197,8 +1236,14 @@ pub async fn void(
     let was_sent = e.status == "sent";
     close(&mut e, "voided", now_millis());
     e.void_reason = Some(reason.clone());
-    save(&state, &tenant, &mut e, revision, &[event("voided", &caller.id, None, serde_json::json!({ "reason": reason }))])
-        .await?;
+    save(
+        &state,
+        &tenant,
+        &mut e,
+        revision,
+        &[event("voided", &caller.id, None, serde_json::json!({ "reason": reason }))],
+    )
+    .await?;
     audit(
         &state,
         AuditEntry::new(&tenant, &caller.actor(), "envelope.void", "ok")
@@ -1214,10 +1259,13 @@ pub async fn void(
 }
 
 /// Remind the parties whose turn it is.
+///
+/// Scope `sign-document`; roles signer, seal user, seal administrator, tenant administrator.
 #[utoipa::path(
     post,
     path = "/envelopes/{id}/remind",
     tag = "envelopes",
+    security(("bearer" = ["sign-document"]), ("session" = [])),
     params(("id" = String, Path, description = "`env_…`")),
     responses(
         (status = 200, description = "The envelope.", body = Envelope),
@@ -1227,7 +1275,11 @@ pub async fn void(
         (status = 409, response = crate::openapi::Conflict),
     )
 )]
-pub async fn remind(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Envelope>, Error> {
+pub async fn remind(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope>, Error> {
     let tenant = tenant_for(&caller, Permission::SendEnvelopes)?;
     let _guard = lock_envelope(&id).await;
     let (mut e, revision) = load(&state, &tenant, &id).await?;
@@ -1239,11 +1291,15 @@ pub async fn remind(State(state): State<AppState>, caller: Caller, Path(id): Pat
     Ok(Json(e))
 }
 
-/// An internal party signs (the caller must be that party's user).
+/// An internal party signs.
+///
+/// The caller must be that party's user (a session or a single sign-on token; `sign-document` keys
+/// are refused: a party is a person). A company party's seal needs the user's authorization to use it.
 #[utoipa::path(
     post,
     path = "/envelopes/{id}/parties/{party}/sign",
     tag = "envelopes",
+    security(("bearer" = ["sign-document"]), ("session" = [])),
     params(("id" = String, Path, description = "`env_…`"), ("party" = String, Path, description = "`pty_…`")),
     request_body = SignRequest,
     responses(
@@ -1265,11 +1321,14 @@ pub async fn sign_as_party(
     Ok(Json(party_signs(&state, &tenant, &id, &party, &who, req).await?))
 }
 
-/// An internal party declines (the caller must be that party's user).
+/// An internal party declines.
+///
+/// The caller must be that party's user (`sign-document` keys are refused: a party is a person).
 #[utoipa::path(
     post,
     path = "/envelopes/{id}/parties/{party}/decline",
     tag = "envelopes",
+    security(("bearer" = ["sign-document"]), ("session" = [])),
     params(("id" = String, Path, description = "`env_…`"), ("party" = String, Path, description = "`pty_…`")),
     request_body = Reason,
     responses(
@@ -1297,10 +1356,8 @@ async fn internal_party(
     id: &str,
     party: &str,
 ) -> Result<(String, PartyActor), Error> {
-    let tenant = caller
-        .tenant_id
-        .clone()
-        .ok_or_else(|| Error::Forbidden("a party signs as a user of its tenant".into()))?;
+    let tenant =
+        caller.tenant_id.clone().ok_or_else(|| Error::Forbidden("a party signs as a user of its tenant".into()))?;
     let (e, _) = load(state, &tenant, id).await?;
     let p = e
         .parties
@@ -1319,10 +1376,13 @@ async fn internal_party(
 }
 
 /// The envelope's current PDF (the final one when completed).
+///
+/// Scope `sign-document` or `manage`; every role of the tenant.
 #[utoipa::path(
     get,
     path = "/envelopes/{id}/document",
     tag = "envelopes",
+    security(("bearer" = ["sign-document"]), ("bearer" = ["manage"]), ("session" = [])),
     params(("id" = String, Path, description = "`env_…`")),
     responses(
         (status = 200, description = "The PDF.", content(("application/pdf"))),
@@ -1342,10 +1402,13 @@ pub async fn envelope_document(
 }
 
 /// The completion certificate (after completion).
+///
+/// Scope `sign-document` or `manage`; every role of the tenant.
 #[utoipa::path(
     get,
     path = "/envelopes/{id}/certificate",
     tag = "envelopes",
+    security(("bearer" = ["sign-document"]), ("bearer" = ["manage"]), ("session" = [])),
     params(("id" = String, Path, description = "`env_…`")),
     responses(
         (status = 200, description = "The completion certificate.", content(("application/pdf"))),

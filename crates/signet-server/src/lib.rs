@@ -7,10 +7,10 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod batch;
+mod ca;
 pub mod envelope_mail;
 pub mod envelope_pdf;
 pub mod envelopes;
-mod ca;
 mod error;
 pub mod identities;
 mod local;
@@ -29,6 +29,7 @@ mod trust;
 mod util;
 mod verify;
 pub mod versions;
+pub mod web;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -240,6 +241,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(state: AppState) -> Router {
     let (router, _) = routes().split_for_parts();
     router
+        .merge(web::router())
         .fallback(async || Error::NotFound)
         .layer(axum::middleware::from_fn(util::read_small_bodies))
         .layer(axum::middleware::from_fn(util::request_log))

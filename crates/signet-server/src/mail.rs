@@ -76,7 +76,12 @@ struct Inner {
 
 enum Transport {
     Outbox(PathBuf),
-    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, server: SmtpServer },
+    Smtp(Box<Smtp>),
+}
+
+struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    server: SmtpServer,
 }
 
 impl fmt::Debug for Mailer {
@@ -136,7 +141,7 @@ impl Mailer {
             Some(url) => {
                 let server = SmtpServer::parse(url, env_password).map_err(config_error)?;
                 let transport = server.transport().map_err(config_error)?;
-                Transport::Smtp { transport, server }
+                Transport::Smtp(Box::new(Smtp { transport, server }))
             }
         };
         Ok(Mailer { inner: Arc::new(Inner { from, transport }) })
@@ -166,7 +171,8 @@ impl Mailer {
                 );
                 Ok(())
             }
-            Transport::Smtp { transport, server } => {
+            Transport::Smtp(smtp) => {
+                let Smtp { transport, server } = smtp.as_ref();
                 let sent = tokio::time::timeout(SEND_TIMEOUT, transport.send(message)).await;
                 match sent {
                     Ok(Ok(response)) => {
@@ -206,7 +212,7 @@ impl Mailer {
                 "no SMTP server: mail from {from} is written into {} and logged (set an SMTP URL to send it)",
                 dir.display()
             ),
-            Transport::Smtp { server, .. } => format!("SMTP {} from {from}", server.describe()),
+            Transport::Smtp(smtp) => format!("SMTP {} from {from}", smtp.server.describe()),
         }
     }
 
@@ -214,7 +220,7 @@ impl Mailer {
     pub fn outbox(&self) -> Option<&Path> {
         match &self.inner.transport {
             Transport::Outbox(dir) => Some(dir),
-            Transport::Smtp { .. } => None,
+            Transport::Smtp(_) => None,
         }
     }
 
@@ -433,7 +439,11 @@ impl SmtpServer {
     }
 
     fn host_port(&self) -> String {
-        if self.host.contains(':') { format!("[{}]:{}", self.host, self.port) } else { format!("{}:{}", self.host, self.port) }
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
     }
 
     /// The URL again, password hidden, with what the connection is.
@@ -535,19 +545,20 @@ mod tests {
     #[test]
     fn smtp_urls_are_parsed() {
         let s = parse("smtp://127.0.0.1:2525").unwrap();
-        assert_eq!((s.security, s.host.as_str(), s.port, s.user.as_deref()), (Security::Plain, "127.0.0.1", 2525, None));
+        assert_eq!(
+            (s.security, s.host.as_str(), s.port, s.user.as_deref()),
+            (Security::Plain, "127.0.0.1", 2525, None)
+        );
         assert_eq!(parse("smtp://localhost").unwrap().port, 25);
         assert_eq!(parse("smtp://[::1]:2525/").unwrap().host, "::1");
 
-        let s = parse("smtp://mailer%40example.com:p%3Ass@Smtp.Example.com?tls=starttls&helo=signet.example.com").unwrap();
+        let s =
+            parse("smtp://mailer%40example.com:p%3Ass@Smtp.Example.com?tls=starttls&helo=signet.example.com").unwrap();
         assert_eq!(s.security, Security::StartTls);
         assert_eq!((s.host.as_str(), s.port), ("smtp.example.com", 587));
         assert_eq!((s.user.as_deref(), s.password.as_deref()), (Some("mailer@example.com"), Some("p:ss")));
         assert_eq!(s.helo.as_deref(), Some("signet.example.com"));
-        assert_eq!(
-            s.describe(),
-            "smtp://mailer@example.com:***@smtp.example.com:587?tls=starttls (STARTTLS)"
-        );
+        assert_eq!(s.describe(), "smtp://mailer@example.com:***@smtp.example.com:587?tls=starttls (STARTTLS)");
         assert!(!s.describe().contains("p:ss"));
 
         let s = parse("smtps://smtp.example.com").unwrap();
@@ -638,7 +649,9 @@ mod tests {
         assert!(head.is_ascii(), "{head}");
         assert!(!raw.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'), "a bare LF");
         assert!(raw.split(|&b| b == b'\n').all(|l| l.len() <= 1000));
-        for name in ["From:", "To:", "Subject:", "Date:", "Message-ID:", "MIME-Version:", "Content-Type: multipart/alternative"] {
+        for name in
+            ["From:", "To:", "Subject:", "Date:", "Message-ID:", "MIME-Version:", "Content-Type: multipart/alternative"]
+        {
             assert!(head.lines().any(|l| l.starts_with(name)), "no {name} in\n{head}");
         }
         assert!(head.contains("@signet.example>"), "the Message-ID's domain is the sender's: {head}");
@@ -690,13 +703,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("smtp://127.0.0.1:{port}");
         let mailer = Mailer::with_password(Some(&url), "noreply@signet.example", dir.path().into(), None).unwrap();
-        assert_eq!(mailer.describe(), format!("SMTP smtp://127.0.0.1:{port} (plain, loopback) from noreply@signet.example"));
+        assert_eq!(
+            mailer.describe(),
+            format!("SMTP smtp://127.0.0.1:{port} (plain, loopback) from noreply@signet.example")
+        );
         assert!(mailer.outbox().is_none());
         let mail = Mail { to: "bob@example.com".into(), subject: "Hello".into(), text: "hi".into(), ..Mail::default() };
         let e = mailer.send(&mail).await.unwrap_err();
         assert_eq!(e.code(), "upstream_failed", "{e}");
         let text = e.to_string();
-        assert!(text.contains(&format!("the mail server 127.0.0.1:{port} did not take the mail to bob@example.com")), "{text}");
+        assert!(
+            text.contains(&format!("the mail server 127.0.0.1:{port} did not take the mail to bob@example.com")),
+            "{text}"
+        );
         assert!(text.to_lowercase().contains("refused"), "{text}");
     }
 

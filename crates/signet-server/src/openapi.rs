@@ -51,6 +51,8 @@ const TAGS: &[(&str, &str)] = &[
     ("people", "Logging in (password, TOTP, single sign-on), users and their roles, the tenant's settings."),
     ("seals", "E-seals: images bound to certificates, their states, who may use them, seal-use requests."),
     ("audit", "The signing log: every operation, hash-chained and timestamped; search, export, check."),
+    ("envelopes", "Contracts signed by several parties in turn: parties, fields, invitations, status, history, the final PDF and its completion certificate."),
+    ("signer", "The signer page's calls: a person invited by e-mail confirms a one-time code, reads the document, signs or declines."),
     ("webhooks", "Endpoints that receive the tenant's events as signed POSTs, and their delivery log."),
     ("tenants", "Operator calls: tenants, their keys and usage."),
     ("trust services", "The certification authority's publication points, OCSP and the timestamp authority."),
@@ -130,6 +132,16 @@ pub(crate) fn base() -> OpenApi {
                     crate::auth::SESSION_COOKIE,
                     "A login session (`POST /api/v1/auth/login`): the cookie, and on requests that change \
                      something the session's CSRF token in `X-CSRF-Token`. What a person may do is their roles.",
+                ),
+            )),
+        )
+        .security_scheme(
+            "signer",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    crate::signer::SIGNER_COOKIE,
+                    "A signer session, opened from an invitation link (`POST /api/v1/signer/session`): the \
+                     cookie, and on requests that change something the session's CSRF token in `X-CSRF-Token`.",
                 ),
             )),
         )

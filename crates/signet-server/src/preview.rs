@@ -223,7 +223,12 @@ pub async fn image(
 }
 
 /// Page `n` of the PDF at `path` as a PNG response at `dpi`, with the geometry in headers.
-pub(crate) async fn page_png(state: &AppState, path: std::path::PathBuf, n: usize, dpi: f32) -> Result<Response, Error> {
+pub(crate) async fn page_png(
+    state: &AppState,
+    path: std::path::PathBuf,
+    n: usize,
+    dpi: f32,
+) -> Result<Response, Error> {
     if !(18.0..=600.0).contains(&dpi) {
         return Err(Error::bad("bad_dpi", format!("dpi {dpi}: 18 to 600")));
     }

@@ -174,7 +174,12 @@ impl FromRequestParts<AppState> for Signer {
 
 fn brief(e: &Envelope, p: &Party) -> (EnvelopeBrief, PartyBrief) {
     (
-        EnvelopeBrief { id: e.id.clone(), title: e.title.clone(), message: e.message.clone(), status: e.status.clone() },
+        EnvelopeBrief {
+            id: e.id.clone(),
+            title: e.title.clone(),
+            message: e.message.clone(),
+            status: e.status.clone(),
+        },
         PartyBrief {
             id: p.id.clone(),
             name: p.name.clone(),
@@ -252,11 +257,10 @@ pub async fn open_session(
     ApiJson(req): ApiJson<OpenSession>,
 ) -> Result<Response, Error> {
     let (ip, user_agent) = origin(&parts);
-    let link = state
-        .store()
-        .envelope_link(&sha256_hex(req.token.trim().as_bytes()))
-        .await?
-        .ok_or_else(|| Error::Missing("this signing link is not valid: use the latest link you were sent".into()))?;
+    let link =
+        state.store().envelope_link(&sha256_hex(req.token.trim().as_bytes())).await?.ok_or_else(|| {
+            Error::Missing("this signing link is not valid: use the latest link you were sent".into())
+        })?;
     let (e, _) = envelopes::load(&state, &link.tenant_id, &link.envelope_id).await?;
     let p = party(&e, &link.party_id)?;
     let secret = signet_store::random_base32(20);
@@ -285,7 +289,12 @@ pub async fn open_session(
         session.code_expires_at = Some(now + CODE_LIFE_MS);
         session.code_sent_at = Some(now);
         crate::envelope_mail::send_code(&state, &e, p, &code).await?;
-        events.push(event("code_sent", "system", Some(&p.id), serde_json::json!({ "to": p.email.as_deref().map(email_hint) })));
+        events.push(event(
+            "code_sent",
+            "system",
+            Some(&p.id),
+            serde_json::json!({ "to": p.email.as_deref().map(email_hint) }),
+        ));
     }
     state.store().put_signer_session(&session).await?;
     record_events(&state, &link.tenant_id, &e.id, events).await;
@@ -322,6 +331,7 @@ async fn record_events(state: &AppState, tenant: &str, id: &str, events: Vec<sig
     post,
     path = "/signer/code",
     tag = "signer",
+    security(("signer" = [])),
     request_body = CodeEntry,
     responses(
         (status = 200, description = "The session's new stage.", body = SignerStage),
@@ -380,7 +390,12 @@ pub async fn confirm_code(
         &state,
         &s.tenant_id,
         &e.id,
-        vec![event("identity_confirmed", &p.id, Some(&p.id), serde_json::json!({ "by": "email one-time code", "ip": signer.actor.ip }))],
+        vec![event(
+            "identity_confirmed",
+            &p.id,
+            Some(&p.id),
+            serde_json::json!({ "by": "email one-time code", "ip": signer.actor.ip }),
+        )],
     )
     .await;
     audit(&state, AuditEntry::new(&s.tenant_id, &signer.actor, "envelope.code", "ok").target("envelope", &e.id)).await;
@@ -392,6 +407,7 @@ pub async fn confirm_code(
     post,
     path = "/signer/code/resend",
     tag = "signer",
+    security(("signer" = [])),
     responses(
         (status = 200, description = "A new code was sent.", body = SignerStage),
         (status = 401, response = crate::openapi::Unauthenticated),
@@ -445,6 +461,7 @@ async fn ready(state: &AppState, signer: &Signer) -> Result<(Envelope, Party), E
     get,
     path = "/signer/envelope",
     tag = "signer",
+    security(("signer" = [])),
     responses(
         (status = 200, description = "What the signer reads.", body = SignerView),
         (status = 401, response = crate::openapi::Unauthenticated),
@@ -474,6 +491,7 @@ pub async fn signer_view(State(state): State<AppState>, signer: Signer) -> Resul
     get,
     path = "/signer/pages/{n}/image",
     tag = "signer",
+    security(("signer" = [])),
     params(("n" = usize, Path, description = "1-based page"), PageQuery),
     responses(
         (status = 200, description = "The page.", content(("image/png"))),
@@ -499,6 +517,7 @@ pub async fn signer_page(
     get,
     path = "/signer/document",
     tag = "signer",
+    security(("signer" = [])),
     responses(
         (status = 200, description = "The PDF.", content(("application/pdf"))),
         (status = 401, response = crate::openapi::Unauthenticated),
@@ -514,10 +533,7 @@ fn party_actor(signer: &Signer, p: &Party) -> PartyActor {
     PartyActor {
         actor: signer.actor.clone(),
         caller: None,
-        auth_method: format!(
-            "e-mail one-time code to {}",
-            p.email.as_deref().map(email_hint).unwrap_or_default()
-        ),
+        auth_method: format!("e-mail one-time code to {}", p.email.as_deref().map(email_hint).unwrap_or_default()),
     }
 }
 
@@ -526,6 +542,7 @@ fn party_actor(signer: &Signer, p: &Party) -> PartyActor {
     post,
     path = "/signer/sign",
     tag = "signer",
+    security(("signer" = [])),
     request_body = SignRequest,
     responses(
         (status = 200, description = "Signed.", body = SignerOutcome),
@@ -552,6 +569,7 @@ pub async fn signer_sign(
     post,
     path = "/signer/decline",
     tag = "signer",
+    security(("signer" = [])),
     request_body = Reason,
     responses(
         (status = 200, description = "Declined.", body = SignerOutcome),

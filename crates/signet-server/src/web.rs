@@ -25,6 +25,11 @@ use crate::{AppState, Error};
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; \
      script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/// The UI's routes, as `router` registers them: pages, not API operations (the OpenAPI
+/// document leaves them out).
+pub const PATHS: [&str; 7] =
+    ["/", "/console", "/console/", "/console/{*route}", "/sign/{token}", "/verify", "/assets/{*file}"];
+
 /// One embedded file.
 struct WebFile {
     bytes: &'static [u8],
@@ -52,15 +57,15 @@ const FILES: &[(&str, WebFile)] = &[
     ("assets/envelopes.js", WebFile { bytes: include_bytes!("../web/assets/envelopes.js"), content_type: JS }),
     ("assets/wizard.js", WebFile { bytes: include_bytes!("../web/assets/wizard.js"), content_type: JS }),
     ("assets/placement.js", WebFile { bytes: include_bytes!("../web/assets/placement.js"), content_type: JS }),
+    ("assets/qr.js", WebFile { bytes: include_bytes!("../web/assets/qr.js"), content_type: JS }),
     ("assets/signature-pad.js", WebFile { bytes: include_bytes!("../web/assets/signature-pad.js"), content_type: JS }),
     ("assets/sign.js", WebFile { bytes: include_bytes!("../web/assets/sign.js"), content_type: JS }),
     ("assets/verify.js", WebFile { bytes: include_bytes!("../web/assets/verify.js"), content_type: JS }),
 ];
 
 /// The files with their `ETag`s (the first 128 bits of their SHA-256), made at first use.
-static TABLE: LazyLock<HashMap<&'static str, (&'static WebFile, HeaderValue)>> = LazyLock::new(|| {
-    FILES.iter().map(|(name, file)| (*name, (file, etag(file.bytes)))).collect()
-});
+static TABLE: LazyLock<HashMap<&'static str, (&'static WebFile, HeaderValue)>> =
+    LazyLock::new(|| FILES.iter().map(|(name, file)| (*name, (file, etag(file.bytes)))).collect());
 
 fn etag(bytes: &[u8]) -> HeaderValue {
     let digest = Sha256::digest(bytes);
@@ -209,6 +214,39 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
     }
 
+    /// Through the whole application (its fallback and middleware), as `signet serve` answers.
+    #[tokio::test]
+    async fn served_by_the_app() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::ServerConfig { data_dir: dir.path().join("data"), ..crate::ServerConfig::default() };
+        let state = AppState::load(&config).await.unwrap();
+        for (uri, status) in [
+            ("/console/seals", StatusCode::OK),
+            ("/verify", StatusCode::OK),
+            ("/assets/nope.css", StatusCode::NOT_FOUND),
+        ] {
+            let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
+            let res = crate::app(state.clone()).oneshot(req).await.unwrap();
+            assert_eq!(res.status(), status, "{uri}");
+            assert_eq!(res.headers()[header::CONTENT_SECURITY_POLICY], CONTENT_SECURITY_POLICY, "{uri}");
+        }
+        let req = Request::builder().uri("/api/v1/nothing-here").body(Body::empty()).unwrap();
+        let res = crate::app(state.clone()).oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert!(res.headers().get(header::CONTENT_SECURITY_POLICY).is_none(), "the API's answers are not the UI's");
+        state.store().close().await;
+    }
+
+    /// `PATHS` names every route: a sample of each is answered by its page or file.
+    #[tokio::test]
+    async fn paths_are_the_routes() {
+        for path in PATHS {
+            let uri = path.replace("{*route}", "seals").replace("{token}", "t0k3n").replace("{*file}", "app.css");
+            let (status, _, _) = get(&uri).await;
+            assert!(status.is_success() || status.is_redirection(), "{path}: {status}");
+        }
+    }
+
     #[test]
     fn file_names_are_not_console_routes() {
         assert!(is_file_name("app.js"));
@@ -247,7 +285,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{key}: the strings are not JSON strings: {e}"));
             assert_eq!(strings.len(), 2, "{key}: one English and one Chinese string");
             assert!(!strings[0].is_empty() && !strings[1].is_empty(), "{key}: an empty string");
-            out.push((key.to_string(), strings[0].clone(), strings[1].clone()));
+            out.push((key.trim_matches('"').to_string(), strings[0].clone(), strings[1].clone()));
         }
         out
     }

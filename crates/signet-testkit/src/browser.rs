@@ -54,11 +54,7 @@ pub fn python() -> Option<PathBuf> {
     };
     if let Some(py) = std::env::var_os("SIGNET_TEST_E2E_PYTHON").filter(|v| !v.is_empty()) {
         let py = PathBuf::from(py);
-        assert!(
-            has(&py),
-            "SIGNET_TEST_E2E_PYTHON={} cannot import playwright: run scripts/e2e-tools.sh",
-            py.display()
-        );
+        assert!(has(&py), "SIGNET_TEST_E2E_PYTHON={} cannot import playwright: run scripts/e2e-tools.sh", py.display());
         return Some(py);
     }
     let venv = std::env::var_os("SIGNET_E2E_VENV").map(PathBuf::from).unwrap_or_else(|| "/tmp/signet-e2e-venv".into());
@@ -165,5 +161,39 @@ pub fn run_scenario(script: &Path, env: &[(&str, &str)]) -> Result<(), String> {
         Ok(s) if s.success() => Ok(()),
         Ok(s) => Err(format!("{name} failed ({s}); its output:\n{output}")),
         Err(why) => Err(format!("{why}; its output:\n{output}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scenario's environment, output and exit status reach the test.
+    #[test]
+    fn run_scenario_reports_output_and_status() {
+        if !available_or_skip("run_scenario_reports_output_and_status") {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let ok = dir.path().join("env_ok.py");
+        std::fs::write(
+            &ok,
+            "import os, sys\n\
+             assert os.environ['SIGNET_E2E_X'] == 'y', os.environ.get('SIGNET_E2E_X')\n\
+             assert os.environ['SIGNET_E2E_ARTIFACTS'].endswith('env_ok'), os.environ['SIGNET_E2E_ARTIFACTS']\n\
+             assert os.path.isfile(os.environ['SIGNET_TEST_CHROMIUM'])\n\
+             import playwright.sync_api\n",
+        )
+        .unwrap();
+        run_scenario(&ok, &[("SIGNET_E2E_X", "y")]).unwrap();
+
+        let bad = dir.path().join("bad.py");
+        std::fs::write(&bad, "import sys\nprint('to stdout')\nprint('to stderr', file=sys.stderr)\nsys.exit(3)\n")
+            .unwrap();
+        let e = run_scenario(&bad, &[]).unwrap_err();
+        assert!(e.contains("to stdout") && e.contains("to stderr") && e.contains("exit status: 3"), "{e}");
+
+        let e = run_scenario(Path::new("no-such-scenario.py"), &[]).unwrap_err();
+        assert!(e.starts_with("no scenario at ") && e.contains("tests/e2e/no-such-scenario.py"), "{e}");
     }
 }

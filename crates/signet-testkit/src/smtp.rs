@@ -181,7 +181,9 @@ impl Message {
     fn from_json(v: &serde_json::Value) -> Message {
         let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
         let list = |k: &str| -> Vec<String> {
-            v[k].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+            v[k].as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                .unwrap_or_default()
         };
         Message {
             envelope_from: s("envelope_from"),
@@ -196,7 +198,10 @@ impl Message {
                 .map(|a| {
                     a.iter()
                         .map(|h| {
-                            (h[0].as_str().unwrap_or_default().to_string(), h[1].as_str().unwrap_or_default().to_string())
+                            (
+                                h[0].as_str().unwrap_or_default().to_string(),
+                                h[1].as_str().unwrap_or_default().to_string(),
+                            )
                         })
                         .collect()
                 })
@@ -328,10 +333,7 @@ impl SmtpSink {
             .filter(|p| p.extension().is_some_and(|e| e == "json"))
             .collect();
         files.sort();
-        files
-            .iter()
-            .map(|f| Message::from_json(&serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap()))
-            .collect()
+        files.iter().map(|f| Message::from_json(&serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap())).collect()
     }
 
     /// The first message to `to` (envelope or `To` header, any case) not returned by an

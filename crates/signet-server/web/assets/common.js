@@ -284,7 +284,7 @@ export function modal({ title, body, okText, danger = false, testid = "dialog", 
     const titleId = uid("dlg");
     const ok = h("button", {
       type: "submit",
-      class: danger ? "primary" : "primary",
+      class: danger ? "primary danger-action" : "primary",
       text: okText || t("common.ok"),
       testid: `${testid}-ok`,
     });
@@ -292,7 +292,7 @@ export function modal({ title, body, okText, danger = false, testid = "dialog", 
     const err = formError(`${testid}-error`);
     const form = h(
       "form",
-      { method: "dialog" },
+      { method: "dialog", novalidate: true },
       h("h2", { id: titleId, text: title }),
       err,
       body,
@@ -319,6 +319,7 @@ export function modal({ title, body, okText, danger = false, testid = "dialog", 
       if (v === undefined) return;
       finish(v);
     });
+    form.addEventListener("input", () => err.set(""));
     cancel.addEventListener("click", () => finish(null));
     dlg.addEventListener("cancel", (ev) => {
       ev.preventDefault();
@@ -334,6 +335,7 @@ export function modal({ title, body, okText, danger = false, testid = "dialog", 
 /** Asks for confirmation; with `reason`, also for a text (required when `reasonRequired`). */
 export async function confirmDialog(title, { text, okText, danger, reason, reasonRequired, testid = "confirm" } = {}) {
   const input = reason ? h("textarea", { testid: `${testid}-reason`, required: reasonRequired || undefined }) : null;
+  if (input) input.addEventListener("input", () => input.removeAttribute("aria-invalid"));
   const body = h("div", {}, text ? h("p", { text }) : null, input ? field(reason, input) : null);
   const v = await modal({
     title,

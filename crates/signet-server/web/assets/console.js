@@ -28,6 +28,7 @@ import {
   translateStatic,
   dropZone,
 } from "./common.js";
+import { qrCanvas } from "./qr.js";
 
 const BASE = "/console/";
 const app = document.getElementById("app");
@@ -114,6 +115,8 @@ setUnauthorizedHandler(() => {
 
 pickLanguage();
 translateStatic();
+// links of the form /console/#/envelopes/env_… (e-mails) are the same pages
+if (location.hash.startsWith("#/")) history.replaceState({}, "", BASE + location.hash.slice(2) + location.search);
 start();
 
 async function start() {
@@ -417,7 +420,7 @@ function renderEnrol() {
   startBtn.focus();
 }
 
-function showEnrolment(card, enrolment) {
+function showEnrolment(card, enrolment, cancelButton = cancelLogin) {
   const grouped = enrolment.secret.replace(/(.{4})/g, "$1 ").trim();
   const code = h("input", { type: "text", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "6", class: "code-input", testid: "enrol-code", required: true });
   const confirm = h("button", { type: "submit", class: "primary", text: t("enrol.confirm"), testid: "enrol-confirm" });
@@ -427,6 +430,7 @@ function showEnrolment(card, enrolment) {
     { novalidate: true },
     h("h1", { text: t("enrol.title") }),
     h("p", { text: t("enrol.step1") }),
+    h("div", { class: "qr", testid: "enrol-qr" }, qrCanvas(enrolment.otpauth_uri, { scale: 4, label: t("enrol.qr") })),
     field(t("enrol.secret"), h("div", { class: "secret-box", testid: "enrol-secret", "data-secret": enrolment.secret, text: grouped, tabindex: "0" })),
     h(
       "details",
@@ -438,7 +442,7 @@ function showEnrolment(card, enrolment) {
     h("p", { text: t("enrol.step2") }),
     err,
     field(t("mfa.code"), code),
-    h("div", { class: "actions end" }, cancelLogin(), confirm),
+    h("div", { class: "actions end" }, cancelButton(), confirm),
   );
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -498,13 +502,23 @@ async function renderDashboard(c, el) {
     stats,
     h("div", { class: "grid grid-2" }, h("section", { class: "card" }, h("h2", { text: t("dash.waiting") }), waiting), h("section", { class: "card" }, h("h2", { text: t("dash.recent") }), recent)),
   );
+  const nums = {};
   for (const s of STATUSES) {
-    const num = h("div", { class: "num", text: "…" });
-    stats.append(h("a", { class: "stat", href: `${BASE}envelopes?status=${s}`, "data-link": "", testid: `stat-${s}` }, num, h("div", { class: "label" }, t(`status.${s}`))));
-    api("GET", `/api/v1/envelopes${query({ status: s, limit: 100 })}`)
-      .then((r) => (num.textContent = `${r.items.length}${r.next ? "+" : ""}`))
-      .catch(() => (num.textContent = "—"));
+    nums[s] = h("div", { class: "num", text: "…" });
+    stats.append(h("a", { class: "stat", href: `${BASE}envelopes?status=${s}`, "data-link": "", testid: `stat-${s}`, "data-status": s }, nums[s], h("div", { class: "label" }, t(`status.${s}`))));
   }
+  api("GET", "/api/v1/envelopes/counts")
+    .then((counts) => {
+      for (const s of STATUSES) nums[s].textContent = String(counts[s] || 0);
+    })
+    .catch(() => {
+      // a server without the counts: the first page of each status
+      for (const s of STATUSES) {
+        api("GET", `/api/v1/envelopes${query({ status: s, limit: 100 })}`)
+          .then((r) => (nums[s].textContent = `${r.items.length}${r.next ? "+" : ""}`))
+          .catch(() => (nums[s].textContent = "—"));
+      }
+    });
   try {
     const sent = await api("GET", `/api/v1/envelopes${query({ status: "sent", limit: 100 })}`);
     const candidates = sent.items.filter((e) =>
@@ -767,8 +781,16 @@ async function renderAccount(c, el) {
     start.addEventListener("click", () =>
       busy(start, async () => {
         const e = await api("POST", "/api/v1/auth/mfa/enrol");
-        showEnrolment(box, e);
         start.hidden = true;
+        showEnrolment(box, e, () => {
+          const b = h("button", { type: "button", text: t("common.cancel"), testid: "enrol-cancel" });
+          b.addEventListener("click", () => {
+            mount(box);
+            start.hidden = false;
+            start.focus();
+          });
+          return b;
+        });
       }),
     );
     mfaCard.append(h("p", { class: "muted", text: t("account.mfaOff") }), start, box);
@@ -797,4 +819,3 @@ async function renderAccount(c, el) {
   );
 }
 
-export { checkbox };

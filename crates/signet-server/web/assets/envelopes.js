@@ -230,13 +230,14 @@ async function renderDetail(ctx, el, id) {
     "ol",
     { class: "timeline", testid: "env-history" },
     (history || []).map((ev) => {
-      const who = ev.party_id ? (env.parties.find((p) => p.id === ev.party_id) || {}).name : ev.actor;
+      const byUser = (env.parties || []).find((p) => p.user_id && p.user_id === ev.actor);
+      const who = ev.party_id ? (env.parties.find((p) => p.id === ev.party_id) || {}).name : ev.actor === me.id ? me.display_name : byUser ? byUser.name : ev.actor;
       return h(
         "li",
         { class: HISTORY_TONE[ev.kind] || "", "data-kind": ev.kind },
         h("strong", { text: t(`history.${ev.kind}`) }),
         who ? h("span", { class: "muted", text: ` · ${who}` }) : null,
-        ev.detail ? h("div", { class: "small", text: typeof ev.detail === "string" ? ev.detail : JSON.stringify(ev.detail) }) : null,
+        ev.detail ? h("div", { class: "small muted", text: detailText(ev.detail) }) : null,
         h("time", { text: fmtTime(ev.at) }),
       );
     }),
@@ -268,7 +269,7 @@ async function renderDetail(ctx, el, id) {
           h("dd", { text: fmtTime(env.created_at) }),
           h("dt", { text: t("env.expires") }),
           h("dd", { text: fmtTime(env.expires_at) }),
-          env.completed_at ? [h("dt", { text: t("env.completed") }), h("dd", { text: fmtTime(env.completed_at) })] : null,
+          env.completed_at ? [h("dt", { text: env.status === "completed" ? t("env.completed") : t("env.ended") }), h("dd", { text: fmtTime(env.completed_at) })] : null,
           h("dt", { text: t("wizard.reminders") }),
           h("dd", { text: env.reminder_interval_hours ? t("wizard.everyHours", { n: env.reminder_interval_hours }) : t("wizard.noReminders") }),
           env.void_reason ? [h("dt", { text: t("env.voidReason") }), h("dd", { text: env.void_reason })] : null,
@@ -281,7 +282,18 @@ async function renderDetail(ctx, el, id) {
     ),
     h("section", { class: "card" }, h("h2", { text: t("docs.preview") }), preview),
   );
-  fieldViewer(preview, env.current_document_id || env.document_id, env.parties || [], (f) => partyIndex.get(f.partyId) || 0);
+  // fields already filled show as they are in the PDF, without a frame over them
+  const pending = (env.parties || []).filter((p) => !["signed", "approved"].includes(p.status));
+  fieldViewer(preview, env.current_document_id || env.document_id, pending, (f) => partyIndex.get(f.partyId) || 0);
+}
+
+/** A history entry's particulars as one line: `key: value · …`. */
+function detailText(d) {
+  if (typeof d !== "object" || d === null) return String(d);
+  return Object.entries(d)
+    .filter(([, v]) => v !== null && v !== undefined && v !== "")
+    .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`)
+    .join(" · ");
 }
 
 /** A page at a time of a stored document, with every party's fields in its colour. */
@@ -291,7 +303,8 @@ function fieldViewer(el, docId, parties, colourOf, onlyParty = null) {
     if (onlyParty && p.id !== onlyParty) continue;
     for (const f of p.fields || []) fields.push({ ...f, partyId: p.id });
   }
-  let n = 1;
+  // a party's own view opens at its first field
+  let n = onlyParty && fields.length ? Math.min(...fields.map((f) => f.page)) : 1;
   let count = 1;
   const holder = h("div", {});
   const label = h("span", { class: "small muted", "aria-live": "polite" });

@@ -530,4 +530,3 @@ function grantsPanel(ctx, seal, users, userName, close) {
   return box;
 }
 
-export { showError };

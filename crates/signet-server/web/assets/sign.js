@@ -63,7 +63,7 @@ function show(stage) {
   if (stage === "code") return stageCode();
   if (stage === "login") return stageLogin();
   if (stage === "ready") return stageReady();
-  return stageDone(session.status);
+  return stageDone((session.party && session.party.status) || "", session.envelope && session.envelope.status);
 }
 
 function invalid(e) {
@@ -134,7 +134,9 @@ function stageCode() {
 
 function stageLogin() {
   redraw = stageLogin;
-  const back = `/console/login?return=${encodeURIComponent(location.pathname)}`;
+  // internal parties sign in the console, on the envelope's page
+  const target = session.envelope && session.envelope.id ? `/console/envelopes/${encodeURIComponent(session.envelope.id)}` : location.pathname;
+  const back = `/console/login?return=${encodeURIComponent(target)}`;
   page(
     narrow(
       ...heading(),
@@ -172,8 +174,9 @@ async function stageReady() {
     if (p.loaded) return;
     p.loaded = true;
     const width = Math.min(1600, Math.round((p.stage.clientWidth || 800) * Math.min(window.devicePixelRatio || 1, 2)));
+    const dpi = Math.round(Math.min(300, Math.max(18, (width / p.page.width) * 72)));
     try {
-      await loadImage(p.img, `/api/v1/signer/pages/${p.n}/image?width=${width}`);
+      await loadImage(p.img, `/api/v1/signer/pages/${p.n}/image?dpi=${dpi}`);
       fieldsOverlay(p.stage, p.img, p.page, fields.filter((f) => f.page === p.n), () => 0, true);
     } catch (e) {
       p.stage.append(h("p", { class: "empty", text: errorText(e) }));
@@ -280,14 +283,14 @@ function stageDone(status, envelopeStatus) {
     narrow(
       h(
         "div",
-        { testid: "signer-done", "data-status": status || "" },
+        { class: "done", testid: "signer-done", "data-status": status || "" },
         h("div", { class: `done-mark${declined ? " bad" : ""}`, "aria-hidden": "true", text: declined ? "✕" : "✓" }),
         h("h1", { text: declined ? t("signer.doneDeclined") : known ? t("signer.doneSigned") : t("signer.doneOther") }),
         session.envelope ? h("p", { class: "muted", text: session.envelope.title }) : null,
         status && !known ? h("p", {}, statusBadge(status)) : null,
         envelopeStatus ? h("p", { class: "small muted" }, t("signer.envelopeStatus"), " ", statusBadge(envelopeStatus, "signer-envelope-status")) : null,
-        h("p", { text: declined ? t("signer.doneDeclinedText") : t("signer.doneText") }),
-        h("div", { class: "actions" }, h("a", { class: "button primary", href: "/api/v1/signer/document", download: "document.pdf", testid: "signer-download", text: t("signer.download") })),
+        h("p", { text: declined ? t("signer.doneDeclinedText") : envelopeStatus === "completed" ? t("signer.doneCompleted") : t("signer.doneText") }),
+        h("div", { class: "actions center" }, h("a", { class: "button primary", href: "/api/v1/signer/document", download: "document.pdf", testid: "signer-download", text: t("signer.download") })),
       ),
     ),
   );

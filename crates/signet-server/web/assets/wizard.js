@@ -413,4 +413,3 @@ export function envelopeRequest(sendNow) {
   return req;
 }
 
-export { showError };
