@@ -61,10 +61,14 @@ impl World {
                     "roles": roles, "password": PASSWORD}),
         );
         let anon = Api::new(&self.base, None);
-        let r = anon.post_json("/api/v1/auth/login", &json!({"tenant": self.tenant, "username": name, "password": PASSWORD}));
+        let r = anon
+            .post_json("/api/v1/auth/login", &json!({"tenant": self.tenant, "username": name, "password": PASSWORD}));
         assert_eq!(r.status, 200, "{}", r.text());
         let cookie = r.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
-        (u["id"].as_str().unwrap().to_string(), Session { cookie, csrf: r.json()["csrf_token"].as_str().unwrap().into() })
+        (
+            u["id"].as_str().unwrap().to_string(),
+            Session { cookie, csrf: r.json()["csrf_token"].as_str().unwrap().into() },
+        )
     }
 
     fn as_user(&self, s: &Session, method: &str, path: &str, body: &Value) -> Reply {
@@ -193,7 +197,11 @@ fn decode_mail(raw: &str) -> String {
 fn drawn_signature() -> String {
     use base64::Engine;
     let png = signet_testkit::png(240, 80, |x, y| {
-        if (y as i32 - 40 - ((x as f64 / 12.0).sin() * 18.0) as i32).abs() < 3 { [20, 20, 80, 255] } else { [255, 255, 255, 0] }
+        if (y as i32 - 40 - ((x as f64 / 12.0).sin() * 18.0) as i32).abs() < 3 {
+            [20, 20, 80, 255]
+        } else {
+            [255, 255, 255, 0]
+        }
     });
     format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png))
 }
@@ -238,16 +246,16 @@ fn a_company_seal_then_an_external_signer_completes_at_b_lta() {
     let e = envelope(
         &w,
         json!({
-            "title": "Supply contract 2026-118", "document_id": doc, "message": "Please sign by Friday.", "send": true,
-            "reminder_interval_hours": 24,
-            "parties": [
-                {"user_id": li, "seal_id": seal_id, "fields": [
-                    {"kind": "seal", "page": 1, "rect": [380, 80, 530, 230]},
-                    {"kind": "date", "page": 1, "rect": [380, 50, 530, 72]}]},
-                {"name": "Zhang San", "email": "zhang@example.com", "fields": [
-                    {"kind": "signature", "page": 2, "rect": [60, 80, 260, 150]},
-                    {"kind": "text", "page": 2, "rect": [60, 50, 260, 72], "label": "Title"}]}
-            ]}),
+        "title": "Supply contract 2026-118", "document_id": doc, "message": "Please sign by Friday.", "send": true,
+        "reminder_interval_hours": 24,
+        "parties": [
+            {"user_id": li, "seal_id": seal_id, "fields": [
+                {"kind": "seal", "page": 1, "rect": [380, 80, 530, 230]},
+                {"kind": "date", "page": 1, "rect": [380, 50, 530, 72]}]},
+            {"name": "Zhang San", "email": "zhang@example.com", "fields": [
+                {"kind": "signature", "page": 2, "rect": [60, 80, 260, 150]},
+                {"kind": "text", "page": 2, "rect": [60, 50, 260, 72], "label": "Title"}]}
+        ]}),
     );
     let id = e["id"].as_str().unwrap();
     assert_eq!(e["status"], "sent");
@@ -273,11 +281,17 @@ fn a_company_seal_then_an_external_signer_completes_at_b_lta() {
     let view = w.as_user(&s, "GET", "/api/v1/signer/envelope", &json!(null)).json();
     assert_eq!(view["document"]["pages"].as_array().unwrap().len(), 2, "{view}");
     assert_eq!(view["party"]["name"], "Zhang San");
-    let page = Api::new(&w.base, None).send("GET", "/api/v1/signer/pages/2/image", None, None, &[("Cookie", &s.cookie)]);
+    let page =
+        Api::new(&w.base, None).send("GET", "/api/v1/signer/pages/2/image", None, None, &[("Cookie", &s.cookie)]);
     assert_eq!(page.status, 200);
     assert_eq!(&page.body[..4], b"\x89PNG");
     let text_field = view["party"]["fields"][1]["id"].as_str().unwrap();
-    let r = w.as_user(&s, "POST", "/api/v1/signer/sign", &json!({"signature": {"kind": "drawn", "image": drawn_signature()}}));
+    let r = w.as_user(
+        &s,
+        "POST",
+        "/api/v1/signer/sign",
+        &json!({"signature": {"kind": "drawn", "image": drawn_signature()}}),
+    );
     assert_eq!(r.status, 400, "a text field left empty: {}", r.text());
     let r = w.as_user(
         &s,
@@ -349,19 +363,33 @@ fn decline_void_expiry_and_a_parallel_envelope() {
     };
 
     // decline: the envelope ends, the reason is kept
-    let e = envelope(&w, json!({"title": "Declined", "document_id": doc, "send": true, "parties": [signer("Wang", "wang@example.com", 1)]}));
+    let e = envelope(
+        &w,
+        json!({"title": "Declined", "document_id": doc, "send": true, "parties": [signer("Wang", "wang@example.com", 1)]}),
+    );
     let id = e["id"].as_str().unwrap();
     let s = w.signer("wang@example.com");
     let r = w.as_user(&s, "POST", "/api/v1/signer/decline", &json!({"reason": "wrong price"}));
     assert_eq!(r.status, 200, "{}", r.text());
     let e = w.erp.get(&format!("/api/v1/envelopes/{id}")).json();
-    assert_eq!((e["status"].as_str(), e["parties"][0]["decline_reason"].as_str()), (Some("declined"), Some("wrong price")));
-    let r = w.as_user(&s, "POST", "/api/v1/signer/sign", &json!({"signature": {"kind": "drawn", "image": drawn_signature()}}));
+    assert_eq!(
+        (e["status"].as_str(), e["parties"][0]["decline_reason"].as_str()),
+        (Some("declined"), Some("wrong price"))
+    );
+    let r = w.as_user(
+        &s,
+        "POST",
+        "/api/v1/signer/sign",
+        &json!({"signature": {"kind": "drawn", "image": drawn_signature()}}),
+    );
     assert_eq!(r.status, 409, "{}", r.text());
 
     // void: by its creator; the signer's link then shows it ended
     let doc2 = w.upload();
-    let e = envelope(&w, json!({"title": "Voided", "document_id": doc2, "send": true, "parties": [signer("Zhao", "zhao@example.com", 1)]}));
+    let e = envelope(
+        &w,
+        json!({"title": "Voided", "document_id": doc2, "send": true, "parties": [signer("Zhao", "zhao@example.com", 1)]}),
+    );
     let id = e["id"].as_str().unwrap();
     let r = w.erp.post_json(&format!("/api/v1/envelopes/{id}/void"), &json!({"reason": "superseded"}));
     assert_eq!(r.status, 200, "{}", r.text());
@@ -369,7 +397,12 @@ fn decline_void_expiry_and_a_parallel_envelope() {
     let s = w.signer_at("zhao@example.com", "done");
     let view = w.as_user(&s, "POST", "/api/v1/signer/code/resend", &json!({}));
     assert!(view.status == 200 || view.status == 429, "{}", view.text());
-    let r = w.as_user(&s, "POST", "/api/v1/signer/sign", &json!({"signature": {"kind": "drawn", "image": drawn_signature()}}));
+    let r = w.as_user(
+        &s,
+        "POST",
+        "/api/v1/signer/sign",
+        &json!({"signature": {"kind": "drawn", "image": drawn_signature()}}),
+    );
     assert_eq!(r.status, 409, "{}", r.text());
     w.mail("zhao@example.com", "was voided");
 
@@ -403,7 +436,12 @@ fn decline_void_expiry_and_a_parallel_envelope() {
     assert_eq!(e["parties"][1]["status"], "notified");
     for who in ["zhou@example.com", "sun@example.com"] {
         let s = w.signer(who);
-        let r = w.as_user(&s, "POST", "/api/v1/signer/sign", &json!({"signature": {"kind": "typed", "image": drawn_signature()}}));
+        let r = w.as_user(
+            &s,
+            "POST",
+            "/api/v1/signer/sign",
+            &json!({"signature": {"kind": "typed", "image": drawn_signature()}}),
+        );
         assert_eq!(r.status, 200, "{}", r.text());
     }
     let e = w.erp.get(&format!("/api/v1/envelopes/{id}")).json();

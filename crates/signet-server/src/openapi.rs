@@ -51,8 +51,14 @@ const TAGS: &[(&str, &str)] = &[
     ("people", "Logging in (password, TOTP, single sign-on), users and their roles, the tenant's settings."),
     ("seals", "E-seals: images bound to certificates, their states, who may use them, seal-use requests."),
     ("audit", "The signing log: every operation, hash-chained and timestamped; search, export, check."),
-    ("envelopes", "Contracts signed by several parties in turn: parties, fields, invitations, status, history, the final PDF and its completion certificate."),
-    ("signer", "The signer page's calls: a person invited by e-mail confirms a one-time code, reads the document, signs or declines."),
+    (
+        "envelopes",
+        "Contracts signed by several parties in turn: parties, fields, invitations, status, history, the final PDF and its completion certificate.",
+    ),
+    (
+        "signer",
+        "The signer page's calls: a person invited by e-mail confirms a one-time code, reads the document, signs or declines.",
+    ),
     ("webhooks", "Endpoints that receive the tenant's events as signed POSTs, and their delivery log."),
     ("tenants", "Operator calls: tenants, their keys and usage."),
     ("trust services", "The certification authority's publication points, OCSP and the timestamp authority."),

@@ -208,7 +208,8 @@ async fn the_document_is_openapi_3_1_and_complete() {
                     }
                 }
                 _ => assert!(
-                    ["/api/v1/verify", "/api/v1/auth/login", "/api/v1/auth/sso", "/api/v1/signer/session"].contains(&path.as_str())
+                    ["/api/v1/verify", "/api/v1/auth/login", "/api/v1/auth/sso", "/api/v1/signer/session"]
+                        .contains(&path.as_str())
                         || !path.starts_with("/api/v1/"),
                     "{what}: an API operation without a security requirement"
                 ),

@@ -158,14 +158,13 @@ impl Store {
 
     /// A tenant's envelope.
     pub async fn envelope(&self, tenant_id: &str, id: &str) -> Result<StoredEnvelope> {
-        let row = sqlx::query(
-            "SELECT id, tenant_id, status, revision, body FROM envelopes WHERE tenant_id = $1 AND id = $2",
-        )
-        .bind(tenant_id)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("envelope {id}")))?;
+        let row =
+            sqlx::query("SELECT id, tenant_id, status, revision, body FROM envelopes WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("envelope {id}")))?;
         Ok(StoredEnvelope {
             id: get(&row, "id")?,
             tenant_id: get(&row, "tenant_id")?,
@@ -346,10 +345,7 @@ impl Store {
     /// Writes a signer session, new or changed (a changed one keeps its hash).
     pub async fn put_signer_session(&self, s: &SignerSession) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM signer_sessions WHERE id_hash = $1")
-            .bind(&s.id_hash)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM signer_sessions WHERE id_hash = $1").bind(&s.id_hash).execute(&mut *tx).await?;
         sqlx::query(dynamic!(
             "INSERT INTO signer_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
              $12, $13, $14)"
