@@ -234,6 +234,12 @@ fn a_company_seal_then_an_external_signer_completes_at_b_lta() {
     let seal_id = seal["id"].as_str().unwrap();
     w.manager.ok_json("POST", &format!("/api/v1/seals/{seal_id}/grants"), &json!({"user_id": li}));
     let doc = w.upload();
+    // the wizard's pickers: colleagues by name, documents newest first
+    let directory = w.erp.get("/api/v1/users/directory").json();
+    assert_eq!(directory[0]["display_name"], "li (Acme)", "{directory}");
+    assert!(directory[0].get("email").is_none() && directory[0].get("roles").is_none(), "{directory}");
+    let docs = w.erp.get("/api/v1/documents").json();
+    assert_eq!(docs["items"][0]["root_id"], doc.as_str(), "{docs}");
 
     // refusals name the problem
     let bad = w.erp.post_json(
@@ -449,6 +455,15 @@ fn decline_void_expiry_and_a_parallel_envelope() {
     let out = dir.path().join("parallel.pdf");
     std::fs::write(&out, w.erp.get(&format!("/api/v1/envelopes/{id}/document")).body).unwrap();
     validate_level(&out, &root, 2, None, "hard", "B-LTA").unwrap_or_else(|t| panic!("parallel:\n{t}"));
+
+    // documents: each line once, as its latest version (the signed final one), paged
+    let page = w.erp.get("/api/v1/documents?limit=3").json();
+    assert_eq!(page["items"].as_array().unwrap().len(), 3, "{page}");
+    assert_eq!(page["items"][0]["root_id"], doc4.as_str());
+    assert!(page["items"][0]["version"].as_i64().unwrap() >= 3, "{page}");
+    let rest = w.erp.get(&format!("/api/v1/documents?before={}", page["next"].as_str().unwrap())).json();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1, "{rest}");
+    assert!(rest["next"].is_null());
 
     // lists: newest first, filtered, searched, paged
     let list = w.erp.get("/api/v1/envelopes?limit=2").json();

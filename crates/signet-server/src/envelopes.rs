@@ -808,7 +808,7 @@ pub(crate) async fn party_signs(
     )
     .await;
     if turn(&e).is_empty() {
-        complete(state, tenant, &mut e, &mut events).await?;
+        try_complete(state, tenant, &mut e, &mut events).await;
     } else {
         events.extend(crate::envelope_mail::invite_turn(state, tenant, &mut e).await);
     }
@@ -902,6 +902,25 @@ fn close(e: &mut Envelope, status: &str, now: i64) {
     }
 }
 
+/// How long after a failed completion (the TSA or a revocation source not answering) the
+/// scheduler tries again.
+const COMPLETION_RETRY_MS: i64 = 60_000;
+
+/// Completes `e`, or, when that fails, leaves it signed by everyone and still `sent`, with a
+/// history entry saying why and the scheduler due to try again: the parties' signatures are
+/// kept whatever happens to the last step.
+async fn try_complete(state: &AppState, tenant: &str, e: &mut Envelope, events: &mut Vec<EnvelopeEvent>) {
+    let before = e.clone();
+    let logged = events.len();
+    if let Err(err) = complete(state, tenant, e, events).await {
+        tracing::error!("envelope {}: completion failed, retried in a minute: {err}", before.id);
+        *e = before;
+        events.truncate(logged);
+        e.next_reminder_at = Some(now_millis() + COMPLETION_RETRY_MS);
+        events.push(event("completion_failed", "system", None, serde_json::json!({ "error": err.to_string() })));
+    }
+}
+
 /// Completes `e`: B-LTA, the final version, the completion certificate.
 async fn complete(
     state: &AppState,
@@ -984,6 +1003,19 @@ async fn scheduled(state: &AppState, tenant: &str, id: &str) -> Result<(), Error
             .emit(tenant, "envelope.expired", serde_json::to_value(summary_of(&e)).unwrap_or_default())
             .await;
         crate::envelope_mail::announce(state, tenant, &e, "expired").await;
+        return Ok(());
+    }
+    if e.next_reminder_at.is_some_and(|t| t <= now) && turn(&e).is_empty() {
+        // everyone has signed but the completion failed: again
+        try_complete(state, tenant, &mut e, &mut events).await;
+        save(state, tenant, &mut e, revision, &events).await?;
+        if e.status == "completed" {
+            state
+                .webhooks()
+                .emit(tenant, "envelope.completed", serde_json::to_value(summary_of(&e)).unwrap_or_default())
+                .await;
+            crate::envelope_mail::announce(state, tenant, &e, "completed").await;
+        }
         return Ok(());
     }
     if e.next_reminder_at.is_some_and(|t| t <= now) {

@@ -757,6 +757,46 @@ pub async fn list_users(State(state): State<AppState>, caller: Caller) -> Result
     Ok(Json(state.store().users(tenant).await?))
 }
 
+/// A colleague, as the envelope wizard lists them.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct DirectoryEntry {
+    /// `usr_…`.
+    pub id: String,
+    /// The login name.
+    pub username: String,
+    /// The name shown.
+    pub display_name: String,
+}
+
+/// The tenant's active users, for choosing internal parties.
+///
+/// Names only: whoever may send envelopes (scope `sign-document`; roles signer, seal user,
+/// seal administrator, tenant administrator) picks colleagues from it.
+#[utoipa::path(
+    get,
+    path = "/users/directory",
+    tag = "people",
+    security(("bearer" = ["sign-document"]), ("session" = [])),
+    responses(
+        (status = 200, description = "The active users.", body = Vec<DirectoryEntry>),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
+pub async fn user_directory(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<DirectoryEntry>>, Error> {
+    let tenant = caller.may(Permission::SendEnvelopes)?;
+    Ok(Json(
+        state
+            .store()
+            .users(tenant)
+            .await?
+            .into_iter()
+            .filter(|u| u.status == "active")
+            .map(|u| DirectoryEntry { id: u.id, username: u.username, display_name: u.display_name })
+            .collect(),
+    ))
+}
+
 /// A user.
 ///
 /// Permission "managing users", or the user themself.

@@ -57,6 +57,77 @@ async fn line_of(state: &AppState, tenant: &str, id: &str) -> Result<VersionLine
         .ok_or_else(|| Error::bad("not_versioned", format!("document {id} is not part of a line of versions")))
 }
 
+/// A line in the list of documents: its latest version.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DocumentLine {
+    /// The first version's id: the document's name across its versions.
+    pub root_id: String,
+    /// The latest version's number.
+    pub version: i64,
+    /// The latest version.
+    pub latest: DocumentRecord,
+}
+
+/// A page of documents.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DocumentList {
+    /// Newest first.
+    pub items: Vec<DocumentLine>,
+    /// Give as `before` for the next page; `null` at the end.
+    pub next: Option<String>,
+}
+
+/// The list's query.
+#[derive(Clone, Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DocumentQuery {
+    /// The `next` of the page before.
+    #[serde(default)]
+    pub before: Option<String>,
+    /// At most this many (default 50, at most 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// List documents.
+///
+/// The tenant's uploaded documents, newest first, each as its latest version (signing and new
+/// versions move it). API keys need one of the scopes `sign-document` or `manage`.
+#[utoipa::path(
+    get,
+    path = "/documents",
+    tag = "documents",
+    security(("bearer" = ["sign-document", "manage"]), ("session" = [])),
+    params(DocumentQuery),
+    responses(
+        (status = 200, description = "A page of documents.", body = DocumentList),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
+pub async fn list_documents(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<DocumentQuery>,
+) -> Result<Json<DocumentList>, Error> {
+    let tenant = caller.may(Permission::ReadDocuments)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::bad("bad_request", "limit: 1 to 200"));
+    }
+    let rows = state.store().document_lines(tenant, q.before.as_deref(), limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<DocumentLine> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|(root_id, version, latest)| DocumentLine { root_id, version, latest })
+        .collect();
+    let next = if more { items.last().map(|l| l.root_id.clone()) } else { None };
+    Ok(Json(DocumentList { items, next }))
+}
+
 /// A document's versions.
 ///
 /// The versions of the document `id` belongs to, oldest first, each with its SHA-256 and the

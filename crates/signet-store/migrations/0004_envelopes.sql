@@ -70,3 +70,6 @@ CREATE TABLE signer_sessions (
     expires_at      BIGINT NOT NULL
 );
 CREATE INDEX signer_sessions_expiry ON signer_sessions (expires_at);
+
+-- A tenant's documents, newest line first (the console's document list).
+CREATE INDEX document_heads_tenant ON document_heads (tenant_id, root_id);

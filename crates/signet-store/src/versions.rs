@@ -128,6 +128,30 @@ impl Store {
         Ok(Some(version))
     }
 
+    /// A page of a tenant's documents, newest first: each line's latest version with its
+    /// number and its line's root, for lines started before `before` (a root id).
+    pub async fn document_lines(
+        &self,
+        tenant_id: &str,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<(String, i64, DocumentRecord)>> {
+        let filter = if before.is_some() { " AND h.root_id < $3" } else { "" };
+        let rows = sqlx::query(dynamic!(
+            "SELECT h.root_id, h.version, {DOC_COLUMNS} FROM document_heads h JOIN documents d ON d.id = h.head_id \
+             WHERE h.tenant_id = $1{filter} ORDER BY h.root_id DESC LIMIT $2"
+        ))
+        .bind(tenant_id)
+        .bind(limit);
+        let rows = match before {
+            Some(b) => rows.bind(b),
+            None => rows,
+        }
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((get(r, "root_id")?, get(r, "version")?, document_from_row(r)?))).collect()
+    }
+
     /// Every version of a document's line, oldest first.
     pub async fn versions(&self, tenant_id: &str, root_id: &str) -> Result<Vec<DocumentVersion>> {
         let rows = sqlx::query(dynamic!(
