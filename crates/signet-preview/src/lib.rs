@@ -234,6 +234,18 @@ pub fn page_geometry(path: &Path, page: usize) -> Result<(PageGeometry, usize), 
     Ok((PageGeometry::of(&p), count))
 }
 
+/// The geometry of the first `max` pages, from one opening of the file (the page tree is
+/// read once and cached), and the number of pages.
+pub fn pages_geometry(path: &Path, max: usize) -> Result<(Vec<PageGeometry>, usize), Error> {
+    let mut doc = Document::open(FileSource::new(File::open(path)?)?, None)?;
+    let (first, count) = find_page(&mut doc, 1)?;
+    let mut pages = vec![PageGeometry::of(&first)];
+    for n in 2..=count.min(max) {
+        pages.push(PageGeometry::of(&find_page(&mut doc, n)?.0));
+    }
+    Ok((pages, count))
+}
+
 /// Renders page `page` (1-based) as a person sees it (CropBox, `/Rotate` applied, white
 /// background, annotations with appearances included) to a PNG.
 ///

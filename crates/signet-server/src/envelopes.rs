@@ -574,6 +574,9 @@ async fn build(state: &AppState, tenant: &str, caller: &Caller, req: CreateEnvel
                     signet_store::Error::NotFound(_) => Error::Missing(format!("{at}: no user {uid} in this tenant")),
                     e => e.into(),
                 })?;
+                if user.status != "active" {
+                    return Err(Error::bad("user_disabled", format!("{at}: user {uid} is {}", user.status)));
+                }
                 let name = text(&p.name).unwrap_or_else(|| user.display_name.clone());
                 ("internal", name, text(&p.email).or(user.email.clone()))
             }
@@ -834,7 +837,7 @@ fn acting_party(e: &Envelope, party_id: &str) -> Result<usize, Error> {
         .iter()
         .position(|p| p.id == party_id)
         .ok_or_else(|| Error::Missing(format!("envelope {} has no party {party_id}", e.id)))?;
-    if !turn(&e.clone()).contains(&pi) {
+    if !turn(e).contains(&pi) {
         let p = &e.parties[pi];
         return Err(Error::Conflict {
             code: "not_your_turn",

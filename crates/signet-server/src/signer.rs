@@ -28,6 +28,8 @@ const SESSION_LIFE_MS: i64 = 3_600_000;
 const CODE_LIFE_MS: i64 = 600_000;
 const CODE_RESEND_MS: i64 = 30_000;
 const CODE_TRIES: i64 = 5;
+/// Most pages a signer's view lists.
+const MAX_PAGES: usize = 2000;
 
 /// Opens a session from a link.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
@@ -473,13 +475,8 @@ pub async fn signer_view(State(state): State<AppState>, signer: Signer) -> Resul
     let doc = state.store().document(&signer.session.tenant_id, &e.current_document_id).await?;
     let path = state.blobs().local_file(&doc.blob_key).await.map_err(Error::internal("fetching a document"))?;
     let pages = crate::util::blocking(move || -> Result<Vec<PageSize>, Error> {
-        let count = signet_preview::page_geometry(&path, 1).map_err(crate::preview::preview_error)?.1;
-        (1..=count.min(500))
-            .map(|n| {
-                let (g, _) = signet_preview::page_geometry(&path, n).map_err(crate::preview::preview_error)?;
-                Ok(PageSize { width: g.width, height: g.height })
-            })
-            .collect()
+        let (pages, _) = signet_preview::pages_geometry(&path, MAX_PAGES).map_err(crate::preview::preview_error)?;
+        Ok(pages.iter().map(|g| PageSize { width: g.width, height: g.height }).collect())
     })
     .await??;
     let (envelope, party) = brief(&e, &p);

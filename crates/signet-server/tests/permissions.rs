@@ -3,6 +3,12 @@
 //! tenant, on SQLite and PostgreSQL. Allowed exactly where the table below says; refused
 //! (401/403, or 404 for another tenant's things) everywhere else. The matrix is printed.
 //!
+//! Envelopes too: a party's own actions (`/envelopes/{id}/parties/{party}/sign`, `…/decline`)
+//! are its user's alone, whatever their role (403 for keys and everybody else); the signer API
+//! (`/api/v1/signer/*`) answers only the cookie of a signing link (the `signer-link` column),
+//! which in turn opens nothing else (401 both ways). Public routes (login, verification, and
+//! `POST /api/v1/signer/session`, whose credential is the link's token) are not in the matrix.
+//!
 //! The expectations are written out here, independently of the server's own table, so that a
 //! change to who may do what has to change both.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -71,6 +77,33 @@ const READ_DOCS: Rule = Rule { scopes: &["sign-document", "manage"], roles: ALL_
 const SIGN_DOC: Rule = Rule { scopes: &["sign-document"], roles: &["signer", "seal_user"] };
 const AUDIT: Rule = Rule { scopes: &["manage"], roles: &["auditor", "tenant_admin"] };
 
+/// Who may call an endpoint when that is not a matter of scopes and roles alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    /// As its [`Rule`] says.
+    Rule,
+    /// Every user (any role) on their own party: [`OWN`] in the path stands for the caller's
+    /// party.
+    OwnParty,
+    /// Only this principal (a party's user).
+    Principal(&'static str),
+    /// Only the cookie of a signing link.
+    SignerLink,
+}
+
+/// In a path: the calling principal's own party of the envelope (keys and the like, having
+/// none, name another's).
+const OWN: &str = "{own}";
+/// The principal holding a signing link's cookie.
+const SIGNER_LINK: &str = "signer-link";
+/// The user whose party the `{party}` rows name: an auditor, who may do nothing else with
+/// envelopes, so that only being the party can let them act.
+const PARTY_USER: &str = "session:auditor";
+const NOBODY: Rule = Rule { scopes: &[], roles: &[] };
+const SEND_ENVELOPES: Rule =
+    Rule { scopes: &["sign-document"], roles: &["signer", "seal_user", "seal_admin", "tenant_admin"] };
+const READ_ENVELOPES: Rule = Rule { scopes: &["sign-document", "manage"], roles: ALL_ROLES };
+
 /// An endpoint, how to call it (bodies chosen to pass the permission check and then stop
 /// without effect where possible), and who may.
 struct Endpoint {
@@ -80,6 +113,28 @@ struct Endpoint {
     rule: Rule,
     /// Whether it names a thing of the tenant (another tenant then gets 404).
     owned: bool,
+    /// Who may, beyond scopes and roles.
+    who: Who,
+    /// The status of every refusal (of keys and people), when the endpoint says which.
+    refusal: Option<StatusCode>,
+    /// Shown after the path in the matrix (two rows of one route).
+    note: &'static str,
+}
+
+impl Endpoint {
+    fn allows(&self, p: &Principal) -> bool {
+        match self.who {
+            Who::Rule => p.allowed(&self.rule),
+            Who::OwnParty => p.is_user(),
+            Who::Principal(label) => p.label == label,
+            Who::SignerLink => p.label == SIGNER_LINK,
+        }
+    }
+
+    /// The path as `label` calls it.
+    fn path_for(&self, label: &str, ids: &Ids) -> String {
+        self.path.replace(OWN, ids.parties.get(label).unwrap_or(&ids.party))
+    }
 }
 
 fn endpoints(ids: &Ids) -> Vec<Endpoint> {
@@ -89,12 +144,29 @@ fn endpoints(ids: &Ids) -> Vec<Endpoint> {
         body,
         rule,
         owned,
+        who: Who::Rule,
+        refusal: None,
+        note: "",
+    };
+    // a party's own user, 403 for everybody else
+    let party = |path: String, body: Value, who: Who| Endpoint {
+        who,
+        refusal: Some(StatusCode::FORBIDDEN),
+        ..e(Method::POST, path, Some(body), NOBODY, true)
+    };
+    // the signing link's cookie, 401 for everybody else
+    let signer = |method: Method, path: &str, body: Option<Value>| Endpoint {
+        who: Who::SignerLink,
+        refusal: Some(StatusCode::UNAUTHORIZED),
+        ..e(method, path.into(), body, NOBODY, false)
     };
     let d = &ids.document;
     let s = &ids.seal;
     let u = &ids.user;
     let r = &ids.request;
     let (img, g, w, t) = (&ids.image, &ids.grant, &ids.webhook, &ids.tenant);
+    // a voided envelope: sending, voiding, reminding, signing and declining it stop at 409
+    let (v, pty) = (&ids.envelope, &ids.party);
     const OPERATOR: Rule = Rule { scopes: &["admin"], roles: &[] };
     const ANYONE: Rule = Rule { scopes: &["sign-hash", "sign-document", "manage", "admin"], roles: ALL_ROLES };
     vec![
@@ -224,6 +296,52 @@ fn endpoints(ids: &Ids) -> Vec<Endpoint> {
         e(Method::GET, "/api/v1/usage".into(), None, AUDIT, false),
         e(Method::GET, "/api/v1/signatures".into(), None, AUDIT, false),
         e(Method::POST, "/api/v1/tenants".into(), Some(json!({})), Rule { scopes: &["admin"], roles: &[] }, false),
+        e(
+            Method::POST,
+            "/api/v1/envelopes".into(),
+            Some(json!({"title": "", "document_id": "doc_none", "parties": []})),
+            SEND_ENVELOPES,
+            false,
+        ),
+        e(Method::GET, "/api/v1/envelopes".into(), None, READ_ENVELOPES, false),
+        e(Method::GET, "/api/v1/envelopes/counts".into(), None, READ_ENVELOPES, false),
+        e(Method::GET, format!("/api/v1/envelopes/{v}"), None, READ_ENVELOPES, true),
+        e(Method::GET, format!("/api/v1/envelopes/{v}/history"), None, READ_ENVELOPES, true),
+        e(Method::GET, format!("/api/v1/envelopes/{v}/document"), None, READ_ENVELOPES, true),
+        // 404 for those allowed too: a voided envelope has no completion certificate
+        e(Method::GET, format!("/api/v1/envelopes/{v}/certificate"), None, READ_ENVELOPES, true),
+        e(Method::POST, format!("/api/v1/envelopes/{v}/send"), None, SEND_ENVELOPES, true),
+        Endpoint {
+            note: " (no reason)",
+            ..e(Method::POST, format!("/api/v1/envelopes/{v}/void"), Some(json!({"reason": ""})), SEND_ENVELOPES, true)
+        },
+        // with a reason: only its creator (the one sign-document key) or a tenant administrator
+        Endpoint {
+            note: " (its creator's)",
+            ..e(
+                Method::POST,
+                format!("/api/v1/envelopes/{v}/void"),
+                Some(json!({"reason": "the matrix"})),
+                Rule { scopes: &["sign-document"], roles: &["tenant_admin"] },
+                true,
+            )
+        },
+        e(Method::POST, format!("/api/v1/envelopes/{v}/remind"), None, SEND_ENVELOPES, true),
+        party(format!("/api/v1/envelopes/{v}/parties/{OWN}/sign"), json!({}), Who::OwnParty),
+        party(format!("/api/v1/envelopes/{v}/parties/{OWN}/decline"), json!({"reason": "the matrix"}), Who::OwnParty),
+        party(format!("/api/v1/envelopes/{v}/parties/{pty}/sign"), json!({}), Who::Principal(PARTY_USER)),
+        party(
+            format!("/api/v1/envelopes/{v}/parties/{pty}/decline"),
+            json!({"reason": "the matrix"}),
+            Who::Principal(PARTY_USER),
+        ),
+        signer(Method::POST, "/api/v1/signer/code", Some(json!({"code": "000000"}))),
+        signer(Method::POST, "/api/v1/signer/code/resend", None),
+        signer(Method::GET, "/api/v1/signer/envelope", None),
+        signer(Method::GET, "/api/v1/signer/pages/1/image", None),
+        signer(Method::GET, "/api/v1/signer/document", None),
+        signer(Method::POST, "/api/v1/signer/sign", Some(json!({}))),
+        signer(Method::POST, "/api/v1/signer/decline", Some(json!({"reason": "the matrix"}))),
     ]
 }
 
@@ -237,6 +355,12 @@ struct Ids {
     grant: String,
     webhook: String,
     tenant: String,
+    /// A voided envelope with a party for every user and one external party.
+    envelope: String,
+    /// Each user principal's party of it, by label.
+    parties: BTreeMap<String, String>,
+    /// [`PARTY_USER`]'s party.
+    party: String,
 }
 
 /// A principal: its label, how it authenticates, and its scopes or roles.
@@ -249,6 +373,11 @@ struct Principal {
 }
 
 impl Principal {
+    /// A person (a login session or a single sign-on token).
+    fn is_user(&self) -> bool {
+        !self.key && !self.roles.is_empty()
+    }
+
     fn allowed(&self, rule: &Rule) -> bool {
         if self.key {
             rule.scopes.iter().any(|s| self.scopes.contains(s))
@@ -474,6 +603,81 @@ async fn every_endpoint_by_every_role_scope_and_tenant() {
         )
         .await;
         assert_eq!(st, StatusCode::CREATED, "{req}");
+        // an envelope with every user (single sign-on ones made by their first request) as an
+        // approver and an external signer, made by the sign-document key and voided by it:
+        // what the matrix tries on it then stops at 409 instead of changing it
+        let mut user_ids = BTreeMap::new();
+        for p in own.iter().filter(|p| p.is_user()) {
+            let (st, me) = call(&state, Some(&p.auth), &Method::GET, "/api/v1/me", &None).await;
+            assert_eq!(st, StatusCode::OK, "{me}");
+            user_ids.insert(me["id"].as_str().unwrap().to_string(), p.label.clone());
+        }
+        let mut parties: Vec<Value> =
+            user_ids.keys().map(|id| json!({"user_id": id, "role": "approver", "order": 1})).collect();
+        parties.push(json!({"name": "Outside Signer", "email": "outside@example.com", "order": 1,
+            "fields": [{"kind": "signature", "page": 1, "rect": [50, 50, 250, 110]}]}));
+        let (st, envelope) = call(
+            &state,
+            Some(&docs),
+            &Method::POST,
+            "/api/v1/envelopes",
+            &Some(json!({"title": "Matrix contract", "document_id": document, "parties": parties})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{envelope}");
+        let envelope_id = envelope["id"].as_str().unwrap().to_string();
+        let (st, voided) = call(
+            &state,
+            Some(&docs),
+            &Method::POST,
+            &format!("/api/v1/envelopes/{envelope_id}/void"),
+            &Some(json!({"reason": "made for the matrix"})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{voided}");
+        assert_eq!(voided["status"], "voided");
+        let mut party_ids = BTreeMap::new();
+        let mut external = None;
+        for p in envelope["parties"].as_array().unwrap() {
+            let id = p["id"].as_str().unwrap().to_string();
+            match p["user_id"].as_str() {
+                Some(u) => {
+                    party_ids.insert(user_ids[u].clone(), id);
+                }
+                None => external = Some(id),
+            }
+        }
+        // the external party's signing session, as its link and e-mailed code would open it
+        let secret = signet_store::random_base32(20);
+        let csrf = signet_store::random_base32(20);
+        let opened = signet_store::now_millis();
+        state
+            .store()
+            .put_signer_session(&signet_store::SignerSession {
+                id_hash: signet_store::sha256_hex(secret.as_bytes()),
+                tenant_id: a_id.clone(),
+                envelope_id: envelope_id.clone(),
+                party_id: external.unwrap(),
+                stage: "ready".into(),
+                csrf: csrf.clone(),
+                code_hash: None,
+                code_expires_at: None,
+                code_sent_at: None,
+                code_failures: 0,
+                ip: None,
+                user_agent: None,
+                created_at: opened,
+                expires_at: opened + 3_600_000,
+            })
+            .await
+            .unwrap();
+        own.push(Principal {
+            label: SIGNER_LINK.into(),
+            auth: Auth::Session { cookie: format!("signet_signer={secret}"), csrf },
+            scopes: vec![],
+            roles: vec![],
+            key: false,
+        });
         let ids = Ids {
             document,
             seal,
@@ -483,6 +687,9 @@ async fn every_endpoint_by_every_role_scope_and_tenant() {
             grant: grant["id"].as_str().unwrap().to_string(),
             webhook: webhook["id"].as_str().unwrap().to_string(),
             tenant: a_id.clone(),
+            envelope: envelope_id,
+            party: party_ids[PARTY_USER].clone(),
+            parties: party_ids,
         };
 
         let list = endpoints(&ids);
@@ -490,38 +697,57 @@ async fn every_endpoint_by_every_role_scope_and_tenant() {
         let mut wrong = Vec::new();
         for ep in &list {
             let mut shown = ep.path.split('?').next().unwrap().to_string();
-            for id in
-                [&ids.document, &ids.seal, &ids.user, &ids.request, &ids.image, &ids.grant, &ids.webhook, &ids.tenant]
-            {
+            for id in [
+                &ids.document,
+                &ids.seal,
+                &ids.user,
+                &ids.request,
+                &ids.image,
+                &ids.grant,
+                &ids.webhook,
+                &ids.tenant,
+                &ids.envelope,
+            ] {
                 shown = shown.replace(id.as_str(), "{id}");
             }
-            let row = table.entry(format!("{} {shown}", ep.method)).or_default();
+            shown = shown.replace(ids.party.as_str(), "{party}");
+            let row = table.entry(format!("{} {shown}{}", ep.method, ep.note)).or_default();
             for p in &own {
-                let (status, body) = call(&state, Some(&p.auth), &ep.method, &ep.path, &ep.body).await;
+                let path = ep.path_for(&p.label, &ids);
+                let (status, body) = call(&state, Some(&p.auth), &ep.method, &path, &ep.body).await;
                 let refused = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
-                let expect = p.allowed(&ep.rule);
+                let expect = ep.allows(p);
                 row.push(if refused { "-" } else { "Y" }.to_string());
                 if expect == refused || status.is_server_error() {
                     wrong.push(format!(
-                        "{} {} by {}: expected {}, got {status} {body}",
+                        "{} {path} by {}: expected {}, got {status} {body}",
                         ep.method,
-                        ep.path,
                         p.label,
                         if expect { "allowed" } else { "refused" }
                     ));
                 }
+                // a signing link's cookie is no credential of the rest of the API
+                let refusal = if p.label == SIGNER_LINK { Some(StatusCode::UNAUTHORIZED) } else { ep.refusal };
+                if let Some(want) = refusal.filter(|w| refused && status != *w) {
+                    wrong.push(format!(
+                        "{} {path} by {}: refused with {status}, not {want}: {body}",
+                        ep.method, p.label
+                    ));
+                }
             }
             // another tenant's principals, even those allowed the operation, never reach alpha's things
-            for p in other.iter().filter(|p| ep.owned && p.allowed(&ep.rule)) {
-                let (status, body) = call(&state, Some(&p.auth), &ep.method, &ep.path, &ep.body).await;
+            for p in other.iter().filter(|p| ep.owned && ep.allows(p)) {
+                let path = ep.path_for(&p.label, &ids);
+                let (status, body) = call(&state, Some(&p.auth), &ep.method, &path, &ep.body).await;
                 if status.is_success() || status.is_server_error() {
-                    wrong.push(format!("{} {} by beta's {}: got {status} {body}", ep.method, ep.path, p.label));
+                    wrong.push(format!("{} {path} by beta's {}: got {status} {body}", ep.method, p.label));
                 }
             }
             // and no credentials at all
-            let (status, _) = call(&state, None, &ep.method, &ep.path, &ep.body).await;
+            let path = ep.path_for("anonymous", &ids);
+            let (status, _) = call(&state, None, &ep.method, &path, &ep.body).await;
             if status != StatusCode::UNAUTHORIZED {
-                wrong.push(format!("{} {} without credentials: {status}", ep.method, ep.path));
+                wrong.push(format!("{} {path} without credentials: {status}", ep.method));
             }
         }
         // straight to the terminal: the matrix shows in the test output whether the test
