@@ -135,9 +135,9 @@ impl World {
             cookie: r.header("set-cookie").unwrap().split(';').next().unwrap().to_string(),
             csrf: r.json()["csrf_token"].as_str().unwrap().into(),
         };
-        let code_mail = self.mail(to, "Your code");
-        let code: String =
-            code_mail.split("Your code: ").nth(1).unwrap().chars().filter(char::is_ascii_digit).take(6).collect();
+        let code_mail = self.mail(to, "Your one-time code");
+        let code: String = code_mail.split(" is ").nth(1).unwrap().chars().take(6).collect();
+        assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{code_mail}");
         // a wrong code first: refused, tries counted
         let wrong = if code == "000000" { "111111" } else { "000000" };
         let r = self.as_user(&s, "POST", "/api/v1/signer/code", &json!({"code": wrong}));
@@ -329,7 +329,7 @@ fn a_company_seal_then_an_external_signer_completes_at_b_lta() {
     }
     let final_sha = signet_store::sha256_hex(&std::fs::read(&final_pdf).unwrap());
     assert!(compact.contains(&final_sha), "certificate lacks the final hash {final_sha}:\n{text}");
-    let log = w.manager.get(&format!("/api/v1/audit?target={id}")).json();
+    let log = w.manager.get(&format!("/api/v1/audit?target={id}&outcome=ok")).json();
     let entries = log["entries"].as_array().or_else(|| log.as_array()).unwrap().clone();
     assert!(entries.len() >= 3, "{log}");
     for entry in &entries {
@@ -354,6 +354,26 @@ fn a_company_seal_then_an_external_signer_completes_at_b_lta() {
     let versions = w.erp.get(&format!("/api/v1/documents/{doc}/versions")).json();
     let last = versions.as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["document"]["sha256"], final_sha.as_str(), "{versions}");
+
+    // a person's certificate signs only for that person, in an envelope
+    let identities = w.manager.get("/api/v1/identities").json();
+    let person =
+        identities.as_array().unwrap().iter().find(|i| i["name"].as_str().unwrap().starts_with("person-")).unwrap();
+    let person = person["name"].as_str().unwrap();
+    let pdf = signet_testkit::test_pdf(&[TestPage::A4]);
+    let r = w.erp.send(
+        "POST",
+        &format!("/api/v1/documents/sign?identity={person}"),
+        Some("application/pdf"),
+        Some(&pdf),
+        &[],
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("is a person's"), "{}", r.text());
+    let r = w
+        .manager
+        .post_json("/api/v1/identities", &json!({"name": "person-mine", "issue": {"common_name": "Zhang San"}}));
+    assert_eq!(r.status, 400, "{}", r.text());
     let _ = seal_png;
 }
 
@@ -389,6 +409,13 @@ fn decline_void_expiry_and_a_parallel_envelope() {
         &json!({"signature": {"kind": "drawn", "image": drawn_signature()}}),
     );
     assert_eq!(r.status, 409, "{}", r.text());
+
+    // a title on two lines would break the mail headers
+    let r = w.erp.post_json(
+        "/api/v1/envelopes",
+        &json!({"title": "A\nB", "document_id": doc, "parties": [signer("Wang", "wang@example.com", 1)]}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
 
     // void: by its creator; the signer's link then shows it ended
     let doc2 = w.upload();
@@ -440,6 +467,9 @@ fn decline_void_expiry_and_a_parallel_envelope() {
     let id = e["id"].as_str().unwrap();
     assert_eq!(e["parties"][0]["status"], "notified");
     assert_eq!(e["parties"][1]["status"], "notified");
+    // just invited: a reminder waits
+    let r = w.erp.post_json(&format!("/api/v1/envelopes/{id}/remind"), &json!({}));
+    assert_eq!(r.status, 429, "{}", r.text());
     for who in ["zhou@example.com", "sun@example.com"] {
         let s = w.signer(who);
         let r = w.as_user(

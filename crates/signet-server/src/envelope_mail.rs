@@ -147,7 +147,7 @@ pub(crate) async fn send_code(state: &AppState, e: &Envelope, party: &Party, cod
     let mail = Mail {
         to: to.clone(),
         to_name: Some(party.name.clone()),
-        subject: format!("Your code: {code} / 验证码：{code}"),
+        subject: format!("Your one-time code for \"{}\" / 《{}》的验证码", e.title, e.title),
         text,
         html: None,
     };

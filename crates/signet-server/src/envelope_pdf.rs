@@ -201,32 +201,39 @@ async fn signature_image(state: &AppState, tenant: &str, req: &SignRequest) -> R
     Ok((record.id, sig.kind.clone()))
 }
 
+/// The prefix of envelope signers' identity names: reserved (no API creates such a name) and
+/// refused by every other way of signing, so such an identity signs only for its person.
+pub const PERSON_PREFIX: &str = "person-";
+
 /// The identity a person signs with: issued by the built-in CA on first use (per internal
-/// user, or per external e-mail address), then reused.
+/// user, with the name and address of the user's record; per external e-mail address and
+/// name), then reused.
 async fn person_identity(state: &AppState, tenant: &str, p: &crate::envelopes::Party) -> Result<Identity, Error> {
-    let key = match (&p.user_id, &p.email) {
-        (Some(u), _) => format!("user:{u}"),
-        (None, Some(m)) => format!("email:{}", m.to_lowercase()),
+    let (key, common_name, email, organization) = match (&p.user_id, &p.email) {
+        (Some(u), _) => {
+            let user = state.store().user(tenant, u).await?;
+            let org = state.store().tenant(tenant).await?.name;
+            (format!("user:{u}"), user.display_name, user.email, Some(org))
+        }
+        (None, Some(m)) => {
+            (format!("email:{}\nname:{}", m.to_lowercase(), p.name), p.name.clone(), Some(m.clone()), None)
+        }
         (None, None) => return Err(Error::bad("bad_party", "the party has neither a user nor an e-mail address")),
     };
-    let name = format!("person-{}", &signet_store::sha256_hex(key.as_bytes())[..24]);
+    let name = format!("{PERSON_PREFIX}{}", &signet_store::sha256_hex(key.as_bytes())[..24]);
     if let Ok(i) = state.store().identity(tenant, &name).await {
         return Ok(i);
     }
-    let organization = match &p.user_id {
-        Some(_) => Some(state.store().tenant(tenant).await?.name),
-        None => None,
-    };
     let request = crate::identities::CreateIdentity {
         name: name.clone(),
         issue: Some(crate::identities::IssueParams {
             profile: Some("person".into()),
-            common_name: p.name.clone(),
+            common_name,
             organization,
             organizational_unit: None,
             country: None,
             organization_identifier: None,
-            email: p.email.clone(),
+            email,
             key: None,
             validity_days: None,
         }),
@@ -318,12 +325,14 @@ async fn sign_each(
         let (_, input) = input_of(state, tenant, &current).await?;
         let signed =
             crate::agent::sign_document(state, tenant, &who.actor.id, &options, &input, None, "envelope").await?;
-        next_version(state, tenant, e, &current, &signed.document, false).await?;
         current = signed.document.id.clone();
         signed_fields.push(f.id.clone());
         last = Some(signed.document);
     }
     let doc = last.ok_or_else(|| Error::bad("bad_party", "the party has no seal or signature field"))?;
+    // one version per party, once all its fields are signed: a failure on the way leaves
+    // the document's line where it was, and the party can sign again
+    next_version(state, tenant, e, &e.current_document_id, &doc, false).await?;
     Ok((doc, signed_fields))
 }
 
@@ -352,9 +361,19 @@ pub(crate) async fn finish(state: &AppState, tenant: &str, e: &Envelope) -> Resu
         Ok(())
     })
     .await??;
-    let record = store_pdf(state, tenant, out, "signed", Some(e.title.clone()), Some(doc.id.clone())).await?;
-    next_version(state, tenant, e, &doc.id, &record, true).await?;
-    Ok(record)
+    // recorded as the next version by the caller, once the completion certificate is made too
+    store_pdf(state, tenant, out, "signed", Some(e.title.clone()), Some(doc.id.clone())).await
+}
+
+/// Records the final document (from [`finish`]) as the last version of the envelope's line.
+pub(crate) async fn archive_final(
+    state: &AppState,
+    tenant: &str,
+    e: &Envelope,
+    last_signed: &str,
+    final_doc: &DocumentRecord,
+) -> Result<(), Error> {
+    next_version(state, tenant, e, last_signed, final_doc, true).await
 }
 
 /// Renders and stores the completion certificate of a completed envelope.
@@ -387,8 +406,14 @@ pub(crate) async fn completion_certificate(
             entry_hash: None,
         });
     }
-    // the tamper-evident log's entries about this envelope, with their hashes
-    let query = signet_store::AuditQuery { target: Some(e.id.clone()), limit: Some(1000), ..Default::default() };
+    // the tamper-evident log's entries about this envelope that did something, with their
+    // hashes (refusals, such as wrong codes, are many and say nothing of the contract)
+    let query = signet_store::AuditQuery {
+        target: Some(e.id.clone()),
+        outcome: Some("ok".into()),
+        limit: Some(1000),
+        ..Default::default()
+    };
     for a in state.store().audit_entries(tenant, &query).await? {
         events.push(signet_report::ReportEvent {
             at: a.at,

@@ -507,6 +507,14 @@ fn check_len(what: &str, value: &str, max: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// [`check_len`] for what goes into e-mail headers and certificates: one line.
+fn check_line(what: &str, value: &str, max: usize) -> Result<(), Error> {
+    if value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(Error::bad("bad_request", format!("{what}: one line of at most {max} characters")));
+    }
+    Ok(())
+}
+
 /// A plausible e-mail address (the mailer checks it fully when sending).
 pub(crate) fn valid_email(m: &str) -> bool {
     let Some((local, domain)) = m.rsplit_once('@') else { return false };
@@ -521,7 +529,7 @@ async fn build(state: &AppState, tenant: &str, caller: &Caller, req: CreateEnvel
     if title.is_empty() {
         return Err(Error::bad("bad_request", "give the envelope a title"));
     }
-    check_len("title", &title, 200)?;
+    check_line("title", &title, 200)?;
     let message = text(&req.message);
     if let Some(m) = &message {
         check_len("message", m, 2000)?;
@@ -588,7 +596,7 @@ async fn build(state: &AppState, tenant: &str, caller: &Caller, req: CreateEnvel
                 ("external", name, Some(email))
             }
         };
-        check_len(&format!("{at}: name"), &name, 200)?;
+        check_line(&format!("{at}: name"), &name, 200)?;
         if let Some(m) = &email {
             if !valid_email(m) {
                 return Err(Error::bad("bad_email", format!("{at}: '{m}' is not an e-mail address")));
@@ -634,7 +642,7 @@ async fn build(state: &AppState, tenant: &str, caller: &Caller, req: CreateEnvel
                 }
             }
             let [x1, y1, x2, y2] = f.rect;
-            if f.rect.iter().any(|v| !v.is_finite()) || (x2 - x1).abs() < 4.0 || (y2 - y1).abs() < 4.0 || f.page == 0 {
+            if f.rect.iter().any(|v| !v.is_finite()) || (x2 - x1).abs() < 4.0 || (y2 - y1).abs() < 4.0 || f.page < 1 {
                 return Err(Error::bad(
                     "bad_rect",
                     format!("{fat}: page must be 1 or more and rect [x1,y1,x2,y2] at least 4 points wide and high"),
@@ -706,9 +714,18 @@ async fn build(state: &AppState, tenant: &str, caller: &Caller, req: CreateEnvel
 }
 
 /// Sends a draft: the fields go into the PDF as a new version, the first turn is invited.
-async fn send_envelope(state: &AppState, tenant: &str, id: &str, actor: &Actor) -> Result<Envelope, Error> {
+async fn send_envelope(
+    state: &AppState,
+    tenant: &str,
+    id: &str,
+    actor: &Actor,
+    caller: Option<&Caller>,
+) -> Result<Envelope, Error> {
     let _guard = lock_envelope(id).await;
     let (mut e, revision) = load(state, tenant, id).await?;
+    if let Some(caller) = caller {
+        sender_only(caller, &e, "sends it")?;
+    }
     if e.status != "draft" {
         return Err(Error::Conflict { code: "envelope_not_draft", message: format!("envelope {id} is {}", e.status) });
     }
@@ -725,6 +742,20 @@ async fn send_envelope(state: &AppState, tenant: &str, id: &str, actor: &Actor) 
     audit(state, AuditEntry::new(tenant, actor, "envelope.send", "ok").target("envelope", id)).await;
     state.webhooks().emit(tenant, "envelope.sent", serde_json::to_value(summary_of(&e)).unwrap_or_default()).await;
     Ok(e)
+}
+
+/// Least time between two reminders asked for by hand.
+const REMIND_PAUSE_MS: i64 = 600_000;
+
+/// Refuses anyone but the envelope's creator or a tenant administrator (or a `manage` key).
+fn sender_only(caller: &Caller, e: &Envelope, what: &str) -> Result<(), Error> {
+    let admin =
+        caller.roles.contains(&signet_store::Role::TenantAdmin) || caller.scopes.contains(&signet_store::Scope::Manage);
+    if e.created_by == caller.id || admin {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!("only the envelope's creator or a tenant administrator {what}")))
+    }
 }
 
 /// Who acts on an envelope, and how they proved it.
@@ -832,6 +863,12 @@ fn acting_party(e: &Envelope, party_id: &str) -> Result<usize, Error> {
             message: format!("envelope {} is {}: nothing can be signed in it", e.id, e.status),
         });
     }
+    if e.expires_at.is_some_and(|t| t <= now_millis()) {
+        return Err(Error::Conflict {
+            code: "envelope_closed",
+            message: format!("envelope {} has expired: nothing can be signed in it", e.id),
+        });
+    }
     let pi = e
         .parties
         .iter()
@@ -932,6 +969,7 @@ async fn complete(
     events: &mut Vec<EnvelopeEvent>,
 ) -> Result<(), Error> {
     let now = now_millis();
+    let last_signed = e.current_document_id.clone();
     let final_doc = crate::envelope_pdf::finish(state, tenant, e).await?;
     e.final_document_id = Some(final_doc.id.clone());
     e.current_document_id = final_doc.id.clone();
@@ -950,6 +988,8 @@ async fn complete(
     )
     .await;
     let certificate = crate::envelope_pdf::completion_certificate(state, tenant, e, events, &final_doc).await?;
+    // the final version last: a failure before leaves the line as it was, to try again
+    crate::envelope_pdf::archive_final(state, tenant, e, &last_signed, &final_doc).await?;
     e.certificate_document_id = Some(certificate.id.clone());
     events.push(event(
         "certificate",
@@ -1067,7 +1107,7 @@ pub async fn create_envelope(
     state.store().insert_envelope(&tenant, &e.id, &caller.id, &stored_form(&e), &events).await?;
     audit(&state, AuditEntry::new(&tenant, &caller.actor(), "envelope.create", "ok").target("envelope", &e.id)).await;
     if send {
-        e = send_envelope(&state, &tenant, &e.id, &caller.actor()).await?;
+        e = send_envelope(&state, &tenant, &e.id, &caller.actor(), None).await?;
     }
     Ok((StatusCode::CREATED, Json(e)))
 }
@@ -1226,7 +1266,7 @@ pub async fn send(
     Path(id): Path<String>,
 ) -> Result<Json<Envelope>, Error> {
     let tenant = tenant_for(&caller, Permission::SendEnvelopes)?;
-    Ok(Json(send_envelope(&state, &tenant, &id, &caller.actor()).await?))
+    Ok(Json(send_envelope(&state, &tenant, &id, &caller.actor(), Some(&caller)).await?))
 }
 
 /// Void an envelope.
@@ -1262,9 +1302,7 @@ pub async fn void(
     check_len("reason", &reason, 1000)?;
     let _guard = lock_envelope(&id).await;
     let (mut e, revision) = load(&state, &tenant, &id).await?;
-    if e.created_by != caller.id && !caller.roles.contains(&signet_store::Role::TenantAdmin) {
-        return Err(Error::Forbidden("only the envelope's creator or a tenant administrator voids it".into()));
-    }
+    sender_only(&caller, &e, "voids it")?;
     if is_closed(&e.status) {
         return Err(Error::Conflict { code: "envelope_closed", message: format!("envelope {id} is {}", e.status) });
     }
@@ -1318,8 +1356,16 @@ pub async fn remind(
     let tenant = tenant_for(&caller, Permission::SendEnvelopes)?;
     let _guard = lock_envelope(&id).await;
     let (mut e, revision) = load(&state, &tenant, &id).await?;
+    sender_only(&caller, &e, "reminds its parties")?;
     if e.status != "sent" {
         return Err(Error::Conflict { code: "envelope_closed", message: format!("envelope {id} is {}", e.status) });
+    }
+    let last = turn(&e).iter().filter_map(|&i| e.parties[i].notified_at).max().unwrap_or(0);
+    if now_millis() - last < REMIND_PAUSE_MS {
+        return Err(Error::TooManyRequests {
+            message: "the parties were e-mailed less than 10 minutes ago".into(),
+            retry_after: u64::try_from((last + REMIND_PAUSE_MS - now_millis()) / 1000 + 1).unwrap_or(600),
+        });
     }
     let events = crate::envelope_mail::remind_turn(&state, &tenant, &mut e).await;
     save(&state, &tenant, &mut e, revision, &events).await?;

@@ -373,6 +373,15 @@ pub async fn create(
     if !valid_name(&req.name) {
         return Err(Error::bad("bad_name", "an identity name has 1–64 letters, digits, '-', '_' or '.'"));
     }
+    if req.name.starts_with(crate::envelope_pdf::PERSON_PREFIX) {
+        return Err(Error::bad(
+            "bad_name",
+            format!(
+                "names starting with '{}' are kept for envelope signers' identities",
+                crate::envelope_pdf::PERSON_PREFIX
+            ),
+        ));
+    }
     if state.store().identity(&tenant, &req.name).await.is_ok() {
         return Err(Error::Conflict { code: "conflict", message: format!("an identity named '{}' exists", req.name) });
     }

@@ -28,6 +28,8 @@ const SESSION_LIFE_MS: i64 = 3_600_000;
 const CODE_LIFE_MS: i64 = 600_000;
 const CODE_RESEND_MS: i64 = 30_000;
 const CODE_TRIES: i64 = 5;
+/// Most signer sessions (and so codes mailed) per party and hour.
+const SESSIONS_PER_HOUR: i64 = 10;
 /// Most pages a signer's view lists.
 const MAX_PAGES: usize = 2000;
 
@@ -265,9 +267,16 @@ pub async fn open_session(
         })?;
     let (e, _) = envelopes::load(&state, &link.tenant_id, &link.envelope_id).await?;
     let p = party(&e, &link.party_id)?;
+    let now = now_millis();
+    // each opening mails a code: a bounded number per party and hour
+    if state.store().signer_sessions_since(&p.id, now - 3_600_000).await? >= SESSIONS_PER_HOUR {
+        return Err(Error::TooManyRequests {
+            message: "this link was opened too often in the last hour: try again later".into(),
+            retry_after: 600,
+        });
+    }
     let secret = signet_store::random_base32(20);
     let id_hash = sha256_hex(secret.as_bytes());
-    let now = now_millis();
     let mut session = SignerSession {
         id_hash: id_hash.clone(),
         tenant_id: link.tenant_id.clone(),
@@ -312,19 +321,10 @@ pub async fn open_session(
     Ok(response)
 }
 
-/// History entries that change nothing else (a view, a code sent): appended with a retry, so
-/// a concurrent change of the envelope does not lose them.
+/// History entries that change nothing else (a link opened, a code sent or confirmed).
 async fn record_events(state: &AppState, tenant: &str, id: &str, events: Vec<signet_store::EnvelopeEvent>) {
-    for _ in 0..5 {
-        let Ok((mut e, revision)) = envelopes::load(state, tenant, id).await else { return };
-        match envelopes::save(state, tenant, &mut e, revision, &events).await {
-            Ok(()) => return,
-            Err(Error::Conflict { .. }) => continue,
-            Err(err) => {
-                tracing::warn!("envelope {id}: recording history: {err}");
-                return;
-            }
-        }
+    if let Err(err) = state.store().append_envelope_events(tenant, id, &events).await {
+        tracing::warn!("envelope {id}: recording history: {err}");
     }
 }
 
@@ -354,23 +354,26 @@ pub async fn confirm_code(
         return Ok(Json(stage_view(&state, &s, &e, &p)));
     }
     let now = now_millis();
-    let (Some(expected), Some(expires)) = (&s.code_hash, s.code_expires_at) else {
+    let Some(expected) = s.code_hash.clone() else {
         return Err(Error::bad("no_code", "ask for a new code"));
     };
-    if expires <= now {
+    if s.code_expires_at.is_none_or(|t| t <= now) {
         return Err(Error::bad("code_expired", "the code has expired: ask for a new one"));
     }
-    if s.code_failures >= CODE_TRIES {
-        return Err(Error::bad("too_many_tries", "too many wrong codes: ask for a new one"));
+    // a try is taken before the code is compared, atomically: parallel guesses cannot exceed
+    // the tries
+    if !state.store().take_code_try(&s.id_hash, CODE_TRIES, now).await? {
+        return Err(Error::bad(
+            "too_many_tries",
+            "too many wrong codes: open the link from your e-mail again for a new code",
+        ));
     }
     let given = req.code.trim();
     let ok = given.len() == 6
         && given.bytes().all(|b| b.is_ascii_digit())
         && crate::util::constant_time_eq(code_hash(&s.id_hash, given).as_bytes(), expected.as_bytes());
     if !ok {
-        // counted atomically: parallel guesses cannot exceed the tries
-        let counted = state.store().count_code_failure(&s.id_hash, CODE_TRIES).await?;
-        let left = if counted { CODE_TRIES - s.code_failures - 1 } else { 0 };
+        let left = (CODE_TRIES - s.code_failures - 1).max(0);
         audit(
             &state,
             AuditEntry::new(&s.tenant_id, &signer.actor, "envelope.code", "refused").target("envelope", &e.id),
@@ -439,7 +442,7 @@ pub async fn resend_code(State(state): State<AppState>, signer: Signer) -> Resul
     s.code_hash = Some(code_hash(&s.id_hash, &code));
     s.code_expires_at = Some(now + CODE_LIFE_MS);
     s.code_sent_at = Some(now);
-    s.code_failures = 0;
+    // the tries are the session's, whatever the number of codes
     crate::envelope_mail::send_code(&state, &e, &p, &code).await?;
     state.store().put_signer_session(&s).await?;
     Ok(Json(stage_view(&state, &s, &e, &p)))

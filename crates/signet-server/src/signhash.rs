@@ -241,6 +241,11 @@ pub async fn handler(
 /// Refuses an identity that belongs to a seal: it signs only through the seal, whose use is
 /// authorised.
 pub(crate) async fn refuse_seal_identity(state: &AppState, tenant: &str, name: &str) -> Result<(), Error> {
+    if name.starts_with(crate::envelope_pdf::PERSON_PREFIX) {
+        return Err(Error::Forbidden(format!(
+            "identity '{name}' is a person's: it signs only when that person signs an envelope"
+        )));
+    }
     match state.identity(tenant, name).await {
         Ok(i) => match i.seal_id {
             Some(seal) => Err(Error::Forbidden(format!(

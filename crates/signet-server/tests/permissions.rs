@@ -230,6 +230,7 @@ fn endpoints(ids: &Ids) -> Vec<Endpoint> {
         ),
         e(Method::POST, "/api/v1/documents/sign?identity=x".into(), None, SIGN_DOC, false),
         e(Method::POST, "/api/v1/documents".into(), None, SIGN_DOC, false),
+        e(Method::GET, "/api/v1/documents".into(), None, READ_DOCS, false),
         e(Method::GET, format!("/api/v1/documents/{d}"), None, READ_DOCS, true),
         e(Method::GET, format!("/api/v1/documents/{d}/content"), None, READ_DOCS, true),
         e(Method::GET, "/api/v1/identities".into(), None, READ_ANY, false),
@@ -271,6 +272,8 @@ fn endpoints(ids: &Ids) -> Vec<Endpoint> {
             true,
         ),
         e(Method::GET, "/api/v1/users".into(), None, MANAGE_KEYS, false),
+        // names for choosing an envelope's internal parties
+        e(Method::GET, "/api/v1/users/directory".into(), None, SEND_ENVELOPES, false),
         e(Method::POST, "/api/v1/users".into(), Some(json!({"username": "bad name!"})), MANAGE_KEYS, false),
         e(Method::PATCH, format!("/api/v1/users/{u}"), Some(json!({"status": "nope"})), MANAGE_KEYS, true),
         e(Method::GET, "/api/v1/settings".into(), None, MANAGE_KEYS, false),
@@ -508,6 +511,50 @@ async fn principals(state: &AppState, idp: &Idp, name: &str) -> (String, Vec<Pri
         });
     }
     (t.id, out)
+}
+
+/// Whether `path`, as the matrix calls it, is an instance of the OpenAPI path `template`.
+fn fits(template: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap();
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| t.starts_with('{') || t == p)
+}
+
+/// Every operation of the API is in the matrix, but for these, which take no credentials or
+/// are a login session's own steps.
+const NOT_IN_THE_MATRIX: &[&str] = &["/api/v1/verify", "/api/v1/signer/session"];
+
+#[test]
+fn the_matrix_has_every_operation() {
+    let id = || "x".to_string();
+    let ids = Ids {
+        document: id(),
+        seal: id(),
+        user: id(),
+        request: id(),
+        image: id(),
+        grant: id(),
+        webhook: id(),
+        tenant: id(),
+        envelope: id(),
+        parties: BTreeMap::new(),
+        party: id(),
+    };
+    let list = endpoints(&ids);
+    let doc = serde_json::to_value(signet_server::openapi()).unwrap();
+    let mut missing = Vec::new();
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        if !template.starts_with("/api/v1/") || NOT_IN_THE_MATRIX.contains(&template.as_str()) {
+            continue;
+        }
+        for method in item.as_object().unwrap().keys() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            if !list.iter().any(|ep| ep.method == method && fits(template, &ep.path)) {
+                missing.push(format!("{method} {template}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "operations missing from the matrix:\n{}", missing.join("\n"));
 }
 
 #[tokio::test]

@@ -405,17 +405,40 @@ impl Store {
         .transpose()
     }
 
-    /// Counts a wrong code against a session if it has had fewer than `max` (atomically, so
-    /// parallel guesses cannot exceed it): `false` when the session is out of tries.
-    pub async fn count_code_failure(&self, id_hash: &str, max: i64) -> Result<bool> {
+    /// Takes one try at the session's code, before the code is compared, if it has had fewer
+    /// than `max` and the code is still valid at `now`: atomically, so that guesses sent in
+    /// parallel cannot exceed the tries. `false`: no try left (or no valid code).
+    pub async fn take_code_try(&self, id_hash: &str, max: i64, now: i64) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE signer_sessions SET code_failures = code_failures + 1 WHERE id_hash = $1 AND code_failures < $2",
+            "UPDATE signer_sessions SET code_failures = code_failures + 1 WHERE id_hash = $1 AND code_failures < $2 \
+             AND code_hash IS NOT NULL AND code_expires_at > $3",
         )
         .bind(id_hash)
         .bind(max)
+        .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// How many signer sessions `party_id` opened since `since` (links opened, codes mailed).
+    pub async fn signer_sessions_since(&self, party_id: &str, since: i64) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM signer_sessions WHERE party_id = $1 AND created_at >= $2")
+            .bind(party_id)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+        get(&row, "n")
+    }
+
+    /// Adds entries to an envelope's history without changing the envelope (a link opened, a
+    /// code sent): nothing to compare and swap, so they never make a change of the envelope
+    /// itself fail.
+    pub async fn append_envelope_events(&self, tenant_id: &str, id: &str, events: &[EnvelopeEvent]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_events(&mut tx, tenant_id, id, events).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Ends a signer session.

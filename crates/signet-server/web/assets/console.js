@@ -557,27 +557,49 @@ async function renderDashboard(c, el) {
 
 // ---------- documents ----------
 
-function recentDocsKey() {
+// The server keeps no file name for an upload: this browser remembers the names (and page
+// counts) of what it uploaded, to show them in the tenant's list.
+
+function localDocsKey() {
   return `signet.docs.${session.user.tenant_id}`;
 }
 
 export function rememberDocument(doc) {
   try {
-    const key = `signet.docs.${session.user.tenant_id}`;
+    const key = localDocsKey();
     const list = JSON.parse(localStorage.getItem(key) || "[]").filter((d) => d.id !== doc.id);
     list.unshift(doc);
-    localStorage.setItem(key, JSON.stringify(list.slice(0, 30)));
+    localStorage.setItem(key, JSON.stringify(list.slice(0, 200)));
   } catch {
-    // the list is a convenience
+    // the names are a convenience
   }
 }
 
-export function recentDocuments() {
+/** What this browser remembers of its uploads, by document id. */
+function rememberedDocuments() {
   try {
-    return JSON.parse(localStorage.getItem(recentDocsKey()) || "[]");
+    const list = JSON.parse(localStorage.getItem(localDocsKey()) || "[]");
+    return new Map(list.filter((d) => d && d.id).map((d) => [d.id, d]));
   } catch {
-    return [];
+    return new Map();
   }
+}
+
+/**
+ * A page of the tenant's documents, newest first (`GET /api/v1/documents`): `{items, next}`,
+ * each item `{root_id, version, latest, name, page_count}` with the name (the stored one, else
+ * the one this browser remembers, else none) and, when known, the page count of its latest
+ * version.
+ */
+export async function listDocuments({ before, limit = 50 } = {}) {
+  const r = await api("GET", `/api/v1/documents${query({ before, limit })}`);
+  const known = rememberedDocuments();
+  const items = (r.items || []).map((line) => {
+    const mine = known.get(line.latest.id);
+    const root = known.get(line.root_id);
+    return { ...line, name: line.latest.name || (mine && mine.name) || (root && root.name) || "", page_count: mine ? mine.page_count : undefined };
+  });
+  return { items, next: r.next || null };
 }
 
 /** Uploads a PDF file as a stored document; answers `{id, sha256, size, page_count}`. */
@@ -587,49 +609,81 @@ export async function uploadPdf(file) {
   return doc;
 }
 ctx.uploadPdf = uploadPdf;
-ctx.recentDocuments = recentDocuments;
+ctx.listDocuments = listDocuments;
+
+const DOCS_PAGE = 50;
+
+/** A document kind (`upload`, `signed`) in words. */
+function docKind(kind) {
+  return kind === "upload" || kind === "signed" ? t(`docs.kind.${kind}`) : kind || "—";
+}
 
 async function renderDocuments(c, el, params) {
   if (params.id) return renderDocument(c, el, params.id);
   const list = h("div", {});
+  const more = h("button", { type: "button", text: t("common.more"), testid: "doc-more" });
+  more.hidden = true;
   const openId = h("input", { type: "text", placeholder: "doc_…", testid: "doc-open-id", "aria-label": t("docs.openById") });
   const openForm = h("form", { class: "row" }, openId, h("button", { type: "submit", text: t("docs.open") }));
   openForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
     if (openId.value.trim()) navigate(`documents/${encodeURIComponent(openId.value.trim())}`);
   });
-  const drawList = () => {
-    const docs = recentDocuments();
-    mount(
-      list,
-      docs.length
-        ? h(
-            "div",
-            { class: "table-wrap" },
-            h(
-              "table",
-              { testid: "doc-list" },
-              h("thead", {}, h("tr", {}, h("th", { text: t("docs.name") }), h("th", { text: t("docs.pages") }), h("th", { text: t("docs.size") }), h("th", { text: t("docs.uploaded") }), h("th", {}, h("span", { class: "visually-hidden", text: t("common.actions") })))),
-              h(
-                "tbody",
-                {},
-                docs.map((d) =>
-                  h(
-                    "tr",
-                    {},
-                    h("td", {}, link(`documents/${d.id}`, d.name || d.id), h("div", { class: "small muted mono", text: d.id })),
-                    h("td", { text: d.page_count ?? "—" }),
-                    h("td", { text: fmtBytes(d.size) }),
-                    h("td", { text: fmtTime(d.at) }),
-                    h("td", {}, h("a", { class: "button small", href: `/api/v1/documents/${encodeURIComponent(d.id)}/content`, download: d.name || `${d.id}.pdf`, text: t("common.download") })),
-                  ),
-                ),
-              ),
-            ),
-          )
-        : h("p", { class: "empty", text: t("docs.none") }),
+  const rows = h("tbody", {});
+  const table = h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { testid: "doc-list" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { text: t("docs.name") }),
+          h("th", { text: t("docs.version") }),
+          h("th", { text: t("docs.kind") }),
+          h("th", { text: t("docs.size") }),
+          h("th", { text: t("docs.changed") }),
+          h("th", {}, h("span", { class: "visually-hidden", text: t("common.actions") })),
+        ),
+      ),
+      rows,
+    ),
+  );
+  const row = (d) =>
+    h(
+      "tr",
+      { testid: "doc-row", "data-id": d.latest.id, "data-root": d.root_id },
+      h("td", {}, link(`documents/${encodeURIComponent(d.latest.id)}`, d.name || d.latest.id), d.name ? h("div", { class: "small muted mono", text: d.latest.id }) : null),
+      h("td", { text: String(d.version) }),
+      h("td", { text: docKind(d.latest.kind) }),
+      h("td", { text: fmtBytes(d.latest.size) }),
+      h("td", { text: fmtTime(d.latest.created_at) }),
+      h("td", {}, h("a", { class: "button small", href: `/api/v1/documents/${encodeURIComponent(d.latest.id)}/content`, download: d.name || `${d.latest.id}.pdf`, text: t("common.download") })),
     );
+  let cursor = null;
+  let generation = 0;
+  /** The first page again, or (`next`) the page after those shown. */
+  const load = async (next) => {
+    const gen = next ? generation : ++generation;
+    if (!next) {
+      cursor = null;
+      more.hidden = true;
+      rows.replaceChildren();
+      mount(list, h("p", { class: "muted", text: t("common.loading") }));
+    }
+    const page = await listDocuments({ before: next ? cursor : undefined, limit: DOCS_PAGE });
+    if (gen !== generation) return;
+    if (!next) mount(list, page.items.length ? table : h("p", { class: "empty", testid: "doc-none", text: t("docs.none") }));
+    rows.append(...page.items.map(row));
+    cursor = page.next;
+    more.hidden = !cursor;
   };
+  const loadFirst = () => load(false).catch((e) => mount(list, h("p", { class: "empty", text: errorText(e) })));
+  more.addEventListener("click", () => busy(more, () => load(true)));
   const upload = c.can("signDocument")
     ? dropZone({
         accept: "application/pdf,.pdf",
@@ -640,7 +694,7 @@ async function renderDocuments(c, el, params) {
           try {
             const doc = await uploadPdf(file);
             toast(t("docs.uploaded1", { pages: doc.page_count }), "ok");
-            drawList();
+            loadFirst();
           } catch (e) {
             showError(e);
           }
@@ -651,9 +705,9 @@ async function renderDocuments(c, el, params) {
     el,
     h("div", { class: "page-head" }, h("div", {}, h("h1", { text: t("nav.documents") }), h("p", { text: t("docs.intro") }))),
     upload ? h("section", { class: "card" }, upload) : null,
-    h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", { text: t("docs.recent") }), openForm), list),
+    h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", { text: t("docs.all") }), openForm), list, h("div", { class: "pager" }, h("span", {}), more)),
   );
-  drawList();
+  loadFirst();
 }
 
 async function renderDocument(c, el, id) {
@@ -670,7 +724,7 @@ async function renderDocument(c, el, id) {
       ? h(
           "section",
           { class: "card" },
-          h("dl", { class: "kv" }, h("dt", { text: t("docs.kind") }), h("dd", { text: rec.kind }), h("dt", { text: t("docs.size") }), h("dd", { text: fmtBytes(rec.size) }), h("dt", { text: "SHA-256" }), h("dd", { class: "mono small", text: rec.sha256 }), h("dt", { text: t("docs.uploaded") }), h("dd", { text: fmtTime(rec.created_at) })),
+          h("dl", { class: "kv" }, h("dt", { text: t("docs.kind") }), h("dd", { text: docKind(rec.kind) }), h("dt", { text: t("docs.size") }), h("dd", { text: fmtBytes(rec.size) }), h("dt", { text: "SHA-256" }), h("dd", { class: "mono small", text: rec.sha256 }), h("dt", { text: t("docs.uploaded") }), h("dd", { text: fmtTime(rec.created_at) })),
         )
       : null,
     versions
@@ -694,7 +748,7 @@ async function renderDocument(c, el, id) {
                     {},
                     h("td", { text: v.version }),
                     h("td", { class: "mono small", text: v.document.id }),
-                    h("td", { text: v.document.kind }),
+                    h("td", { text: docKind(v.document.kind) }),
                     h("td", { text: fmtBytes(v.document.size) }),
                     h("td", { text: fmtTime(v.document.created_at) }),
                     h("td", {}, h("a", { class: "button small", href: `/api/v1/documents/${encodeURIComponent(v.document.id)}/content`, download: `${v.document.id}.pdf`, text: t("common.download"), testid: `doc-download-${v.version}` })),

@@ -31,7 +31,7 @@ const REVOKE_REASONS = ["cessationOfOperation", "keyCompromise", "superseded", "
 
 export async function render(ctx, el) {
   const admin = ctx.can("manageSeals");
-  const users = ctx.can("manageUsers") || admin ? await api("GET", "/api/v1/users").catch(() => null) : null;
+  const users = await people(ctx);
   const userName = (id) => {
     const u = users && users.find((x) => x.id === id);
     return u ? `${u.display_name} (${u.username})` : id;
@@ -221,6 +221,16 @@ export async function render(ctx, el) {
   );
   await loadList();
   loadRequests();
+}
+
+/**
+ * The tenant's people to pick from and to name: a tenant administrator's list of users, else
+ * the directory of active users (whoever may send envelopes); null when neither may be had.
+ */
+async function people(ctx) {
+  const directory = () => (ctx.can("sendEnvelopes") ? api("GET", "/api/v1/users/directory").catch(() => null) : null);
+  if (ctx.can("manageUsers")) return api("GET", "/api/v1/users").catch(directory);
+  return directory();
 }
 
 // ---------- a new seal ----------
@@ -475,7 +485,8 @@ function grantsPanel(ctx, seal, users, userName, close) {
     keyField.hidden = type.value !== "api_key";
   };
   type.addEventListener("change", showType);
-  api("GET", "/api/v1/keys")
+  // the key list is the tenant administrator's; others type a key's id
+  (ctx.can("manageKeys") ? api("GET", "/api/v1/keys") : Promise.reject(new Error("not listed")))
     .then((k) => {
       keys = k.filter((x) => !x.revoked_at);
       const sel = select(keys.map((x) => [x.id, `${x.name} (${x.id})`]), { testid: "grant-key" });

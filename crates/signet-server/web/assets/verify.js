@@ -1,7 +1,7 @@
 // The public verification page (/verify): a PDF in (file input or drop), POST /api/v1/verify,
 // the report out: the document's verdict, then each signature and document timestamp.
 
-import { api, brand, dropZone, errorText, fmtBytes, fmtTime, h, languageSwitch, mount, pickLanguage, t, translateStatic } from "./common.js";
+import { api, brand, dropZone, errorText, fmtBytes, h, language, languageSwitch, mount, pickLanguage, t, translateStatic } from "./common.js";
 
 const app = document.getElementById("app");
 let lastFile = null;
@@ -96,7 +96,7 @@ function signatureCard(s, i) {
     row(
       t("verify.timestamp"),
       ts ? mark(ts.intact && ts.trusted, ts.intact) : mark(false, true),
-      ts ? `${fmtTime(ts.gen_time)} · ${ts.tsa_subject || "—"}${ts.intact && ts.trusted ? "" : ` · ${t("verify.timestampProblem")}`}` : t("verify.noTimestamp"),
+      ts ? `${fmtInstant(ts.gen_time)} · ${ts.tsa_subject || "—"}${ts.intact && ts.trusted ? "" : ` · ${t("verify.timestampProblem")}`}` : t("verify.noTimestamp"),
       `sig-${i}-timestamp`,
     ),
     row(t("verify.coverage"), coverageState, t(`coverage.${coverage || "unknown"}`), `sig-${i}-coverage`),
@@ -111,7 +111,7 @@ function signatureCard(s, i) {
       h("dt", { text: isTimestamp ? t("verify.tsa") : t("verify.signer") }),
       h("dd", { testid: `sig-${i}-signer`, text: s.signer_subject || "—" }),
       h("dt", { text: t("verify.time") }),
-      h("dd", {}, s.signature_time ? fmtTime(s.signature_time) : s.claimed_signing_time ? `${s.claimed_signing_time} (${t("verify.claimed")})` : "—"),
+      signingTime(s, i),
       !isTimestamp ? h("dt", { text: t("verify.level") }) : null,
       !isTimestamp ? h("dd", { testid: `sig-${i}-level`, text: s.level ? `PAdES ${s.level}` : "—" }) : null,
       s.reason ? h("dt", { text: t("verify.reason") }) : null,
@@ -126,4 +126,60 @@ function signatureCard(s, i) {
     s.reasons && s.reasons.length ? h("ul", { class: "reasons", testid: `sig-${i}-reasons` }, s.reasons.map((r) => h("li", { text: r }))) : null,
     s.notes && s.notes.length ? h("ul", { class: "notes small" }, s.notes.map((r) => h("li", { text: r }))) : null,
   );
+}
+
+/** The signing time: proven (by a timestamp), else the time the signer claims, in words. */
+function signingTime(s, i) {
+  const testid = `sig-${i}-time`;
+  if (s.signature_time) return h("dd", { testid, "data-proven": "true", text: fmtInstant(s.signature_time) });
+  if (!s.claimed_signing_time) return h("dd", { testid, text: "—" });
+  const raw = s.claimed_signing_time;
+  const when = parsePdfDate(raw);
+  const text = when ? fmtInstant(when.ms, { zone: when.zoned }) : raw;
+  return h("dd", { testid, "data-proven": "false", title: raw }, `${text} (${t("verify.claimed")})`);
+}
+
+/**
+ * An instant (Unix milliseconds or an RFC 3339 string) as a local date and time, to the second,
+ * with the time zone unless `zone` is false (a wall-clock time whose offset is unknown). Text
+ * that is not a time comes back as it is.
+ */
+export function fmtInstant(value, { zone = true } = {}) {
+  if (value === null || value === undefined || value === "") return "—";
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  const options = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" };
+  if (zone) options.timeZoneName = "short";
+  return d.toLocaleString(language() === "zh" ? "zh-CN" : "en-GB", options);
+}
+
+const PDF_DATE = /^(?:D:)?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:([Zz+-])(?:(\d{2})(?:'(\d{2})?'?|(\d{2}))?)?)?'?$/;
+
+/**
+ * A PDF date (`D:YYYYMMDDHHmmSSOHH'mm'`, everything after the year optional; `O` is `Z`, `+`
+ * or `-`) as `{ms, zoned}`: the instant in Unix milliseconds and whether the date said its
+ * offset from UT. Without an offset the relation to UT is unknown: the date is taken as the
+ * reader's local wall-clock time, shown as written. Null when it is no such date.
+ */
+export function parsePdfDate(text) {
+  const m = PDF_DATE.exec(String(text || "").trim());
+  if (!m) return null;
+  const num = (v, dflt) => (v === undefined ? dflt : Number(v));
+  const [year, month, day, hour, minute, second] = [num(m[1]), num(m[2], 1), num(m[3], 1), num(m[4], 0), num(m[5], 0), num(m[6], 0)];
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return null;
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate(); // in that month
+  if (day > days) return null;
+  if (!m[7]) {
+    const local = new Date(year, month - 1, day, hour, minute, second);
+    local.setFullYear(year); // years 0–99 are not 1900–1999
+    return { ms: local.getTime(), zoned: false };
+  }
+  const offHours = num(m[8], 0);
+  const offMinutes = num(m[9] ?? m[10], 0);
+  if (offHours > 23 || offMinutes > 59) return null;
+  const sign = m[7] === "-" ? -1 : 1;
+  const offset = m[7] === "Z" || m[7] === "z" ? 0 : sign * (offHours * 60 + offMinutes);
+  const utc = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  utc.setUTCFullYear(year);
+  return { ms: utc.getTime() - offset * 60000, zoned: true };
 }

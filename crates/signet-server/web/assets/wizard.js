@@ -1,7 +1,7 @@
 // The envelope wizard (/console/envelopes/new): 1 the document and the details, 2 the parties,
 // 3 the fields placed on the pages, 4 review and send (POST /api/v1/envelopes).
 
-import { api, busy, checkbox, dropZone, errorText, field, fmtBytes, formError, h, mount, select, setPartyColour, showError, t, toast } from "./common.js";
+import { api, busy, checkbox, dropZone, errorText, field, fmtBytes, fmtTime, formError, h, mount, select, setPartyColour, showError, t, toast } from "./common.js";
 import { kindsFor, placementEditor } from "./placement.js";
 
 /** The wizard's state, kept while the console is open (leaving the page and coming back keeps it). */
@@ -21,8 +21,11 @@ function fresh() {
   };
 }
 
-let users = null; // the tenant's users, or null when this user may not list them
-let seals = null;
+let users = []; // the tenant's active users (the directory), or just this user when it can't be had
+let seals = [];
+
+/** How many of the tenant's documents (newest first) the picker offers. */
+const PICKER_SIZE = 50;
 
 export async function render(ctx, el) {
   const stepsEl = h("ol", { class: "steps", testid: "wizard-steps", "aria-label": t("wizard.progress") });
@@ -34,14 +37,15 @@ export async function render(ctx, el) {
   });
   mount(el, h("div", { class: "page-head" }, h("div", {}, h("h1", { text: t("nav.newEnvelope") }), h("p", { text: t("wizard.intro") })), restart), stepsEl, body);
 
-  if (users === null) {
-    users = await api("GET", "/api/v1/users").catch(() => [ctx.user]);
-  }
-  if (seals === null) {
-    seals = await api("GET", "/api/v1/seals")
+  // asked again on each visit: people and seals added meanwhile show up
+  [users, seals] = await Promise.all([
+    api("GET", "/api/v1/users/directory")
+      .then((list) => (list.length ? list : [ctx.user]))
+      .catch(() => [ctx.user]),
+    api("GET", "/api/v1/seals")
       .then((list) => list.filter((s) => s.status === "active"))
-      .catch(() => []);
-  }
+      .catch(() => []),
+  ]);
 
   function draw() {
     const names = ["wizard.step1", "wizard.step2", "wizard.step3", "wizard.step4"];
@@ -88,9 +92,27 @@ function stepDocument(ctx, go) {
     mount(
       chosen,
       state.doc
-        ? h("p", { class: "notice ok" }, h("strong", { text: state.doc.name || state.doc.id }), ` · ${t("wizard.pages", { count: state.doc.page_count })} · `, h("span", { class: "mono small", text: state.doc.id }))
+        ? h(
+            "p",
+            { class: "notice ok" },
+            h("strong", { text: state.doc.name || state.doc.id }),
+            ` · ${t("wizard.pages", { count: state.doc.page_count })}`,
+            state.doc.name ? [" · ", h("span", { class: "mono small", text: state.doc.id })] : null,
+          )
         : h("p", { class: "muted", text: t("wizard.noDocument") }),
     );
+  };
+  const working = (what) => mount(chosen, h("p", { class: "muted" }, h("span", { class: "spinner", "aria-hidden": "true" }), " ", what));
+  let choice = 0; // the latest upload or pick: an older one that ends later changes nothing
+  const choose = (doc) => {
+    state.doc = doc;
+    state.fields = [];
+    if (!title.value.trim() && doc.name) {
+      state.title = doc.name.replace(/\.pdf$/i, "");
+      title.value = state.title;
+    }
+    err.set("");
+    showChosen();
   };
   const upload = dropZone({
     accept: "application/pdf,.pdf",
@@ -98,32 +120,62 @@ function stepDocument(ctx, go) {
     testid: "wizard-upload",
     inputTestid: "wizard-upload-input",
     onFile: async (file) => {
-      mount(chosen, h("p", { class: "muted" }, h("span", { class: "spinner", "aria-hidden": "true" }), " ", t("wizard.uploading")));
+      const mine = ++choice;
+      working(t("wizard.uploading"));
       try {
         const doc = await ctx.uploadPdf(file);
-        state.doc = { id: doc.id, name: file.name, page_count: doc.page_count, size: doc.size };
-        state.fields = [];
-        if (!state.title) {
-          state.title = file.name.replace(/\.pdf$/i, "");
-          title.value = state.title;
-        }
-        showChosen();
+        if (mine !== choice) return;
+        choose({ id: doc.id, name: file.name, page_count: doc.page_count, size: doc.size });
+        loadPicker();
       } catch (e) {
+        if (mine !== choice) return;
         showChosen();
         err.set(errorText(e));
       }
     },
   });
-  const recent = ctx.recentDocuments();
-  const pick = select([["", t("wizard.pickRecent")], ...recent.map((d) => [d.id, `${d.name || d.id} · ${t("wizard.pages", { count: d.page_count })} · ${fmtBytes(d.size)}`])], { testid: "wizard-doc-select" });
-  pick.addEventListener("change", () => {
-    const d = recent.find((x) => x.id === pick.value);
-    if (d) {
-      state.doc = { id: d.id, name: d.name, page_count: d.page_count, size: d.size };
-      state.fields = [];
-      showChosen();
+
+  // the tenant's documents, newest first
+  let docs = [];
+  const pick = select([["", t("wizard.pickRecent")]], { testid: "wizard-doc-select" });
+  const picker = h("div", { testid: "wizard-doc-picker" }, h("div", { class: "field" }, h("span", { class: "small muted", text: t("wizard.orPick") })), field(t("wizard.recent"), pick));
+  picker.hidden = true;
+  const docLabel = (d) =>
+    [d.name || d.latest.id, d.version > 1 ? t("wizard.version", { n: d.version }) : null, d.page_count ? t("wizard.pages", { count: d.page_count }) : null, fmtBytes(d.latest.size), fmtTime(d.latest.created_at)]
+      .filter(Boolean)
+      .join(" · ");
+  const loadPicker = () =>
+    ctx
+      .listDocuments({ limit: PICKER_SIZE })
+      .then((r) => {
+        docs = r.items;
+        mount(pick, h("option", { value: "", text: t("wizard.pickRecent") }), docs.map((d) => h("option", { value: d.latest.id, text: docLabel(d) })));
+        pick.value = state.doc && docs.some((d) => d.latest.id === state.doc.id) ? state.doc.id : "";
+        picker.hidden = !docs.length;
+      })
+      .catch(() => {
+        // uploading still works
+        picker.hidden = true;
+      });
+  pick.addEventListener("change", async () => {
+    const d = docs.find((x) => x.latest.id === pick.value);
+    if (!d) return;
+    const mine = ++choice;
+    const doc = { id: d.latest.id, name: d.name, page_count: d.page_count, size: d.latest.size };
+    if (!doc.page_count) {
+      working(t("common.loading"));
+      try {
+        doc.page_count = (await api("GET", `/api/v1/documents/${encodeURIComponent(doc.id)}/pages/1`)).page_count;
+      } catch (e) {
+        if (mine !== choice) return;
+        showChosen();
+        err.set(errorText(e));
+        return;
+      }
     }
+    if (mine === choice) choose(doc);
   });
+  loadPicker();
   const title = h("input", { type: "text", required: true, value: state.title, testid: "wizard-title", maxlength: "200" });
   const message = h("textarea", { testid: "wizard-message", text: state.message });
   const expiry = h("input", { type: "number", min: "1", max: "365", value: String(state.expiresInDays), testid: "wizard-expiry" });
@@ -133,7 +185,7 @@ function stepDocument(ctx, go) {
   const form = h(
     "form",
     { novalidate: true },
-    h("section", { class: "card" }, h("h2", { text: t("wizard.step1") }), err, upload, h("div", { class: "field" }, h("span", { class: "small muted", text: t("wizard.orPick") })), recent.length ? field(t("wizard.recent"), pick) : null, chosen),
+    h("section", { class: "card" }, h("h2", { text: t("wizard.step1") }), err, upload, picker, chosen),
     h(
       "section",
       { class: "card" },
