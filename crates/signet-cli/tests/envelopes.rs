@@ -146,7 +146,14 @@ impl World {
         let r = self.as_user(&s, "POST", "/api/v1/signer/code", &json!({"code": code}));
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json()["stage"], stage);
-        s
+        // a new session once the code is confirmed: the old cookie no longer opens anything
+        let renewed = Session {
+            cookie: r.header("set-cookie").unwrap().split(';').next().unwrap().to_string(),
+            csrf: s.csrf.clone(),
+        };
+        assert_ne!(renewed.cookie, s.cookie);
+        assert_eq!(self.as_user(&s, "GET", "/api/v1/signer/envelope", &json!(null)).status, 401);
+        renewed
     }
 }
 
@@ -470,16 +477,25 @@ fn decline_void_expiry_and_a_parallel_envelope() {
     // just invited: a reminder waits
     let r = w.erp.post_json(&format!("/api/v1/envelopes/{id}/remind"), &json!({}));
     assert_eq!(r.status, 429, "{}", r.text());
-    for who in ["zhou@example.com", "sun@example.com"] {
-        let s = w.signer(who);
-        let r = w.as_user(
-            &s,
+    // Sun reads the document; Zhou signs meanwhile; Sun's signature of what Sun read is refused
+    let sun = w.signer("sun@example.com");
+    let read = w.as_user(&sun, "GET", "/api/v1/signer/envelope", &json!(null)).json()["document"]["id"].clone();
+    let zhou = w.signer("zhou@example.com");
+    let sign = |s: &Session, read: &Value| {
+        w.as_user(
+            s,
             "POST",
             "/api/v1/signer/sign",
-            &json!({"signature": {"kind": "typed", "image": drawn_signature()}}),
-        );
-        assert_eq!(r.status, 200, "{}", r.text());
-    }
+            &json!({"signature": {"kind": "typed", "image": drawn_signature()}, "document_id": read}),
+        )
+    };
+    let r = sign(&zhou, &read);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = sign(&sun, &read);
+    assert_eq!(r.status, 412, "{}", r.text());
+    let read = w.as_user(&sun, "GET", "/api/v1/signer/envelope", &json!(null)).json()["document"]["id"].clone();
+    let r = sign(&sun, &read);
+    assert_eq!(r.status, 200, "{}", r.text());
     let e = w.erp.get(&format!("/api/v1/envelopes/{id}")).json();
     assert_eq!(e["status"], "completed", "{e}");
     let out = dir.path().join("parallel.pdf");

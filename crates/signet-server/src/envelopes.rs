@@ -288,6 +288,10 @@ pub struct SignRequest {
     /// An approved seal-use request, when the seal's authorization asks for one per use.
     #[serde(default)]
     pub seal_request: Option<String>,
+    /// The version the party read (`doc_…`): refused with 412 when another party's signature
+    /// has replaced it since, so nobody signs what they did not see.
+    #[serde(default)]
+    pub document_id: Option<String>,
 }
 
 /// A page of envelopes.
@@ -782,6 +786,14 @@ pub(crate) async fn party_signs(
     let _guard = lock_envelope(id).await;
     let (mut e, revision) = load(state, tenant, id).await?;
     let pi = acting_party(&e, party_id)?;
+    if let Some(read) = &req.document_id {
+        if *read != e.current_document_id {
+            return Err(Error::PreconditionFailed(format!(
+                "the document changed since you read it (version {read}; now {}): read it again before signing",
+                e.current_document_id
+            )));
+        }
+    }
     let party = e.parties[pi].clone();
     let now = now_millis();
     let mut events = Vec::new();

@@ -310,7 +310,11 @@ pub async fn open_session(
     state.store().put_signer_session(&session).await?;
     record_events(&state, &link.tenant_id, &e.id, events).await;
     let view = stage_view(&state, &session, &e, p);
-    let mut response = Json(view).into_response();
+    Ok(with_cookie(Json(view).into_response(), &secret))
+}
+
+/// `response` setting the signer session's cookie to `secret`.
+fn with_cookie(mut response: Response, secret: &str) -> Response {
     let cookie = format!(
         "{SIGNER_COOKIE}={secret}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
         SESSION_LIFE_MS / 1000
@@ -318,7 +322,7 @@ pub async fn open_session(
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
-    Ok(response)
+    response
 }
 
 /// History entries that change nothing else (a link opened, a code sent or confirmed).
@@ -346,12 +350,12 @@ pub async fn confirm_code(
     State(state): State<AppState>,
     signer: Signer,
     ApiJson(req): ApiJson<CodeEntry>,
-) -> Result<Json<SignerStage>, Error> {
+) -> Result<Response, Error> {
     let mut s = signer.session;
     let (e, _) = envelopes::load(&state, &s.tenant_id, &s.envelope_id).await?;
     let p = party(&e, &s.party_id)?.clone();
     if s.stage != "code" {
-        return Ok(Json(stage_view(&state, &s, &e, &p)));
+        return Ok(Json(stage_view(&state, &s, &e, &p)).into_response());
     }
     let now = now_millis();
     let Some(expected) = s.code_hash.clone() else {
@@ -388,9 +392,14 @@ pub async fn confirm_code(
             },
         ));
     }
+    // a new session id once the person is known: a cookie planted before does not carry over
+    let old = s.id_hash.clone();
+    let secret = signet_store::random_base32(20);
+    s.id_hash = sha256_hex(secret.as_bytes());
     s.stage = "ready".into();
     s.code_hash = None;
     state.store().put_signer_session(&s).await?;
+    state.store().delete_signer_session(&old).await?;
     record_events(
         &state,
         &s.tenant_id,
@@ -404,7 +413,7 @@ pub async fn confirm_code(
     )
     .await;
     audit(&state, AuditEntry::new(&s.tenant_id, &signer.actor, "envelope.code", "ok").target("envelope", &e.id)).await;
-    Ok(Json(stage_view(&state, &s, &e, &p)))
+    Ok(with_cookie(Json(stage_view(&state, &s, &e, &p)).into_response(), &secret))
 }
 
 /// Mail a new code.

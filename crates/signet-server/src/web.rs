@@ -273,6 +273,89 @@ mod tests {
         }
     }
 
+    /// The API paths a script names (`"/api/v1/…"` and `` `/api/v1/…` ``), each as its
+    /// segments after `/api/v1`, `None` standing for a `${…}` hole; a final `${query(…)}` and a
+    /// `?…` end the path.
+    fn api_paths(source: &str) -> Vec<(String, Vec<Option<String>>)> {
+        let mut out = Vec::new();
+        for quote in ['"', '`'] {
+            let start = format!("{quote}/api/v1");
+            for (at, _) in source.match_indices(&start) {
+                let mut segments = vec![Some(String::new())];
+                let mut chars = source[at + start.len()..].chars().peekable();
+                'path: while let Some(c) = chars.next() {
+                    match c {
+                        '$' if quote == '`' && chars.peek() == Some(&'{') => {
+                            chars.next();
+                            let (mut depth, mut hole) = (1, String::new());
+                            for c in chars.by_ref() {
+                                depth += match c {
+                                    '{' => 1,
+                                    '}' => -1,
+                                    _ => 0,
+                                };
+                                if depth == 0 {
+                                    break;
+                                }
+                                hole.push(c);
+                            }
+                            if hole.starts_with("query(") {
+                                break 'path;
+                            }
+                            *segments.last_mut().unwrap() = None;
+                        }
+                        '/' => segments.push(Some(String::new())),
+                        c if c == quote || c == '?' => break,
+                        c => {
+                            if let Some(Some(segment)) = segments.last_mut() {
+                                segment.push(c);
+                            }
+                        }
+                    }
+                }
+                let shown: String = source[at + 1..].chars().take_while(|&c| c != quote).collect();
+                // the leading `/` made an empty first segment; `/api/v1` itself has none
+                if segments.first() == Some(&Some(String::new())) {
+                    segments.remove(0);
+                }
+                out.push((shown, segments));
+            }
+        }
+        out
+    }
+
+    /// Every API path a page's script calls or links to is one the server answers (its OpenAPI
+    /// document names it, or one below it: a script may add the last segments): a `${…}` hole
+    /// stands for any segment, a literal for itself or, when it is a number, for a parameter.
+    #[test]
+    fn scripts_call_api_paths_that_exist() {
+        let document = crate::openapi();
+        let routes: Vec<Vec<String>> = document
+            .paths
+            .paths
+            .keys()
+            .filter_map(|p| p.strip_prefix("/api/v1"))
+            .map(|p| p.split('/').skip(1).map(str::to_string).collect())
+            .collect();
+        let mut checked = 0;
+        for (name, _) in FILES.iter().filter(|(n, _)| n.ends_with(".js")) {
+            for (shown, segments) in api_paths(text(name)) {
+                let matches = |route: &Vec<String>| {
+                    route.len() >= segments.len()
+                        && route.iter().zip(&segments).all(|(r, s)| match s {
+                            None => true,
+                            Some(s) => {
+                                r == s || (r.starts_with('{') && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                            }
+                        })
+                };
+                assert!(routes.iter().any(matches), "{name} names {shown}, which the API does not have");
+                checked += 1;
+            }
+        }
+        assert!(checked > 50, "only {checked} API paths found in the scripts");
+    }
+
     /// The keys of the dictionary (`key: ["English", "中文"],` one a line), in order.
     fn dictionary() -> Vec<(String, String, String)> {
         let source = text("assets/i18n.js");
