@@ -83,7 +83,7 @@ impl World {
 
     fn upload(&self) -> String {
         let pdf = test_pdf(&[TestPage::A4, TestPage::A4]);
-        let r = self.erp.send("POST", "/api/v1/documents", Some("application/pdf"), Some(&pdf), &[]);
+        let r = self.erp.send("POST", "/api/v1/documents?name=contract.pdf", Some("application/pdf"), Some(&pdf), &[]);
         assert_eq!(r.status, 201, "{}", r.text());
         r.json()["id"].as_str().unwrap().to_string()
     }
@@ -247,6 +247,7 @@ fn a_company_seal_then_an_external_signer_completes_at_b_lta() {
     assert!(directory[0].get("email").is_none() && directory[0].get("roles").is_none(), "{directory}");
     let docs = w.erp.get("/api/v1/documents").json();
     assert_eq!(docs["items"][0]["root_id"], doc.as_str(), "{docs}");
+    assert_eq!(docs["items"][0]["latest"]["name"], "contract.pdf", "{docs}");
 
     // refusals name the problem
     let bad = w.erp.post_json(

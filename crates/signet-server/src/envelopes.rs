@@ -751,11 +751,9 @@ async fn send_envelope(
 /// Least time between two reminders asked for by hand.
 const REMIND_PAUSE_MS: i64 = 600_000;
 
-/// Refuses anyone but the envelope's creator or a tenant administrator (or a `manage` key).
+/// Refuses anyone but the envelope's creator or a tenant administrator.
 fn sender_only(caller: &Caller, e: &Envelope, what: &str) -> Result<(), Error> {
-    let admin =
-        caller.roles.contains(&signet_store::Role::TenantAdmin) || caller.scopes.contains(&signet_store::Scope::Manage);
-    if e.created_by == caller.id || admin {
+    if e.created_by == caller.id || caller.roles.contains(&signet_store::Role::TenantAdmin) {
         Ok(())
     } else {
         Err(Error::Forbidden(format!("only the envelope's creator or a tenant administrator {what}")))
@@ -1256,7 +1254,8 @@ pub(crate) async fn history(state: &AppState, tenant: &str, id: &str) -> Result<
 
 /// Send a draft envelope.
 ///
-/// Scope `sign-document`; roles signer, seal user, seal administrator, tenant administrator.
+/// Its creator (a `sign-document` key or a person who may send envelopes) or a tenant
+/// administrator.
 #[utoipa::path(
     post,
     path = "/envelopes/{id}/send",
@@ -1345,7 +1344,8 @@ pub async fn void(
 
 /// Remind the parties whose turn it is.
 ///
-/// Scope `sign-document`; roles signer, seal user, seal administrator, tenant administrator.
+/// Its creator (a `sign-document` key or a person who may send envelopes) or a tenant
+/// administrator; at most every 10 minutes.
 #[utoipa::path(
     post,
     path = "/envelopes/{id}/remind",
@@ -1386,13 +1386,13 @@ pub async fn remind(
 
 /// An internal party signs.
 ///
-/// The caller must be that party's user (a session or a single sign-on token; `sign-document` keys
-/// are refused: a party is a person). A company party's seal needs the user's authorization to use it.
+/// The caller must be that party's user, logged in or with a single sign-on token (API keys are
+/// refused: a party is a person). A company party's seal needs the user's authorization to use it.
 #[utoipa::path(
     post,
     path = "/envelopes/{id}/parties/{party}/sign",
     tag = "envelopes",
-    security(("bearer" = ["sign-document"]), ("session" = [])),
+    security(("session" = []), ("bearer" = [])),
     params(("id" = String, Path, description = "`env_…`"), ("party" = String, Path, description = "`pty_…`")),
     request_body = SignRequest,
     responses(
@@ -1416,12 +1416,13 @@ pub async fn sign_as_party(
 
 /// An internal party declines.
 ///
-/// The caller must be that party's user (`sign-document` keys are refused: a party is a person).
+/// The caller must be that party's user, logged in or with a single sign-on token (API keys are
+/// refused: a party is a person).
 #[utoipa::path(
     post,
     path = "/envelopes/{id}/parties/{party}/decline",
     tag = "envelopes",
-    security(("bearer" = ["sign-document"]), ("session" = [])),
+    security(("session" = []), ("bearer" = [])),
     params(("id" = String, Path, description = "`env_…`"), ("party" = String, Path, description = "`pty_…`")),
     request_body = Reason,
     responses(

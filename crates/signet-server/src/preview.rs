@@ -87,6 +87,7 @@ pub(crate) fn preview_error(e: signet_preview::Error) -> Error {
     path = "/documents",
     tag = "documents",
     security(("bearer" = ["sign-document"])),
+    params(("name" = Option<String>, Query, description = "The file name to record (at most 255 characters)")),
     request_body(description = "The PDF.", content(("application/pdf"))),
     responses(
         (status = 201, description = "The stored upload.", body = UploadView),
@@ -102,8 +103,9 @@ pub async fn upload(
     caller: Result<Caller, Error>,
     request: Request,
 ) -> Result<(StatusCode, [(axum::http::HeaderName, String); 1], Json<UploadView>), Error> {
-    let (_, body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     let (_, tenant, body) = crate::util::tenant_or_drain(caller, Permission::SignDocument, body).await?;
+    let name = upload_name(parts.uri.query())?;
     let (tmp, sha256, size) = receive_file(body, &state.blobs().staging_dir(), state.max_upload_bytes()).await?;
     let path = tmp.to_path_buf();
     let page_count = tokio::task::spawn_blocking(move || {
@@ -121,7 +123,7 @@ pub async fn upload(
         id: id.clone(),
         tenant_id: tenant,
         kind: "upload".into(),
-        name: None,
+        name,
         blob_key: key,
         size: size as i64,
         sha256: sha256.clone(),
@@ -136,6 +138,22 @@ pub async fn upload(
         [(axum::http::header::ETAG, etag)],
         Json(UploadView { id, sha256, size: size as i64, page_count }),
     ))
+}
+
+/// The `name` of an upload's query: one line of at most 255 characters.
+fn upload_name(query: Option<&str>) -> Result<Option<String>, Error> {
+    #[derive(serde::Deserialize)]
+    struct UploadQuery {
+        name: Option<String>,
+    }
+    let q: UploadQuery = serde_urlencoded::from_str(query.unwrap_or(""))
+        .map_err(|e| Error::bad("bad_request", format!("the query: {e} (only name= is known)")))?;
+    match q.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
+        Some(n) if n.chars().count() > 255 || n.chars().any(char::is_control) => {
+            Err(Error::bad("bad_name", "name: one line of at most 255 characters"))
+        }
+        n => Ok(n),
+    }
 }
 
 async fn document_path(state: &AppState, caller: &Caller, id: &str) -> Result<std::path::PathBuf, Error> {

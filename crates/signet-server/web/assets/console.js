@@ -604,7 +604,7 @@ export async function listDocuments({ before, limit = 50 } = {}) {
 
 /** Uploads a PDF file as a stored document; answers `{id, sha256, size, page_count}`. */
 export async function uploadPdf(file) {
-  const doc = await api("POST", "/api/v1/documents", { body: file, type: "application/pdf" });
+  const doc = await api("POST", `/api/v1/documents?name=${encodeURIComponent(file.name || "")}`, { body: file, type: "application/pdf" });
   rememberDocument({ id: doc.id, name: file.name, page_count: doc.page_count, size: doc.size, at: Date.now() });
   return doc;
 }

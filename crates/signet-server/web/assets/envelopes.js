@@ -403,7 +403,8 @@ function signNowPanel(ctx, env, party, done) {
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     if (sign.disabled) return;
-    const body = {};
+    // the version shown: refused if another party signed since
+    const body = { document_id: env.current_document_id };
     if (pad) body.signature = pad.value();
     if (Object.keys(values).length) body.values = values;
     if (requestSelect && requestSelect.value) body.seal_request = requestSelect.value;

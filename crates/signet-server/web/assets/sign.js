@@ -245,7 +245,8 @@ async function stageReady() {
         return;
       }
     }
-    const body = {};
+    // the version read: refused if another party signed since (the page then says so)
+    const body = { document_id: data.document.id };
     if (pad) body.signature = pad.value();
     if (Object.keys(values).length) body.values = values;
     busy(
