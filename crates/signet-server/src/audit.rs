@@ -76,6 +76,7 @@ pub async fn search_audit(
 
 /// `format` of an export.
 #[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `json` (default: an array of entries) or `csv` (a header line, then one line per
     /// entry, RFC 4180 quoting).

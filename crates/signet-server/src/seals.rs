@@ -175,6 +175,7 @@ pub struct Decision {
 
 /// `?state=` of the request list.
 #[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RequestFilter {
     /// `pending`, `approved`, `rejected` or `used`.
     pub state: Option<String>,

@@ -234,6 +234,7 @@ pub fn anchor_message(tenant_id: &str, seq: i64, hash: &str) -> Vec<u8> {
 /// Which entries a search returns.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct AuditQuery {
     /// Entries done by this user or key id.
     pub actor: Option<String>,
