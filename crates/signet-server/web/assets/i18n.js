@@ -635,6 +635,9 @@ export const messages = {
   "history.voided": ["Voided", "已作废"],
   "history.expired": ["Expired", "已过期"],
   "history.completed": ["Completed", "已完成"],
+  "history.certificate": ["Completion certificate made", "已生成完成证明"],
+  "history.completion_failed": ["Completion failed (retried)", "完成失败（将重试）"],
+  "history.notify_failed": ["E-mail not sent", "邮件未发送"],
 };
 
 export const en = Object.fromEntries(Object.entries(messages).map(([k, v]) => [k, v[0]]));
