@@ -19,13 +19,9 @@ pub(crate) mod bytes {
     }
 }
 
-/// `Vec<Vec<u8>>` as a list of base64 strings.
+/// `Vec<Vec<u8>>` from a list of base64 strings (answers only).
 pub(crate) mod list {
     use super::*;
-
-    pub(crate) fn serialize<S: Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(v.iter().map(|b| STANDARD.encode(b)))
-    }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
         let texts = Option::<Vec<String>>::deserialize(d)?.unwrap_or_default();

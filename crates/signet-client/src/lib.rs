@@ -17,7 +17,7 @@
 //! | seals | [`create_seal`](Client::create_seal), [`grant_seal`](Client::grant_seal), [`request_seal_use`](Client::request_seal_use), [`approve_seal_request`](Client::approve_seal_request), … |
 //! | people and settings | [`create_user`](Client::create_user), [`update_user`](Client::update_user), [`put_settings`](Client::put_settings), … |
 //! | signing log | [`search_audit`](Client::search_audit), [`export_audit`](Client::export_audit), [`verify_audit`](Client::verify_audit) |
-//! | webhooks | [`create_webhook`](Client::create_webhook), [`list_deliveries`](Client::list_deliveries), [`redeliver`](Client::redeliver), … |
+//! | webhooks | [`create_webhook`](Client::create_webhook), [`list_deliveries`](Client::list_deliveries), [`redeliver`](Client::redeliver)… |
 //! | envelopes | [`create_envelope`](Client::create_envelope), [`list_envelopes`](Client::list_envelopes), [`envelope_history`](Client::envelope_history), [`void_envelope`](Client::void_envelope), … |
 //! | service and trust services | [`health`](Client::health), [`openapi_document`](Client::openapi_document), [`root_certificate`](Client::root_certificate), [`crl`](Client::crl) |
 //!
@@ -62,6 +62,7 @@ use serde::de::DeserializeOwned;
 
 mod assets;
 mod audit;
+mod b64;
 mod body;
 mod documents;
 mod envelopes;
@@ -77,7 +78,9 @@ mod tenants;
 mod webhooks;
 
 pub use assets::{Image, ImageFormat, Placement, Template};
-pub use audit::{AnchorCheck, AuditAnchor, AuditEntry, AuditFilter, AuditVerification, ChainFinding, ChainReport};
+pub use audit::{
+    AnchorCheck, AuditAnchor, AuditEntry, AuditFilter, AuditVerification, ChainFinding, ChainReport, ExportFormat,
+};
 pub use body::{Sink, Source};
 pub use documents::{
     DocumentLine, DocumentList, DocumentRecord, DocumentVersion, PageView, UploadedDocument, VersionList,
@@ -94,11 +97,13 @@ pub use people::{CreateUser, DirectoryEntry, Role, SsoSettings, TenantSettings, 
 pub use seals::{CreateGrant, CreateSeal, GenerateSpec, RevokeSeal, Seal, SealCertificate, SealGrant, SealRequest};
 pub use service::{CaCertificate, Health};
 pub use signing::{
-    Batch, BatchAccepted, BatchItem, CertRevocation, Certification, Coverage, DigestAlgorithm, Level, PadesLevel,
-    Revocation, RevocationStatus, SignHash, SignHashResponse, SignOptions, SignatureKind, SignatureReport,
-    SignedDocument, TimestampReport, ValidationData, Verdict, VerifyReport,
+    Batch, BatchAccepted, BatchItem, CertRevocation, Certification, Coverage, DigestAlgorithm, Level, Revocation,
+    RevocationStatus, SignHash, SignHashResponse, SignOptions, SignatureKind, SignatureReport, SignedDocument,
+    TimestampReport, ValidationData, Verdict, VerifyReport,
 };
-pub use tenants::{ApiKey, KeyRequest, Me, NewApiKey, Scope, SignatureRecord, Tenant, TenantLimits, TenantRequest, Usage, UsageReport};
+pub use tenants::{
+    ApiKey, KeyRequest, Me, NewApiKey, Scope, SignatureRecord, Tenant, TenantLimits, TenantRequest, Usage, UsageReport,
+};
 pub use webhooks::{
     CreateWebhook, DeliveryPage, DeliveryState, NewWebhook, UpdateWebhook, Webhook, WebhookAttempt, WebhookDelivery,
 };
@@ -152,7 +157,13 @@ impl Client {
     /// built in: reach an `https://` server through a local TLS proxy.
     pub fn new(base_url: impl Into<String>) -> Client {
         let base = base_url.into().trim_end_matches('/').to_string();
-        Client { base, token: None, timeout: None, connect_timeout: CONNECT_TIMEOUT, agent: agent(None, CONNECT_TIMEOUT) }
+        Client {
+            base,
+            token: None,
+            timeout: None,
+            connect_timeout: CONNECT_TIMEOUT,
+            agent: agent(None, CONNECT_TIMEOUT),
+        }
     }
 
     /// Sends `Authorization: Bearer <token>`: an API key (`sgk_ID.SECRET`) or an ID token
@@ -250,7 +261,7 @@ impl Call<'_> {
 
     /// Sends the request and returns the answer when its status is 2xx, else
     /// [`Error::Api`].
-    pub(crate) fn send(self, payload: Payload<'_>) -> Result<ureq::http::Response<ureq::Body>> {
+    pub(crate) fn send(self, payload: Payload<'_>) -> Result<Answer> {
         let mut req = ureq::http::Request::builder().method(self.op.method).uri(&self.url);
         if let Some(t) = &self.client.token {
             req = req.header("Authorization", format!("Bearer {t}"));
@@ -282,31 +293,34 @@ impl Call<'_> {
                 agent.run(built(url, req.body(ureq::SendBody::from_owned_reader(form)))?)
             }
         }
-        .map_err(|e| Error::transport(&self.url, e))?;
+        .map_err(|e| Error::transport(url, e))?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
-            return Ok(resp);
+            return Ok(Answer { url: self.url, resp });
         }
         Err(Error::from_answer(status, resp))
     }
 
     /// Sends the request with no body and decodes the JSON answer.
     pub(crate) fn answer<T: DeserializeOwned>(self) -> Result<T> {
-        let url = self.url.clone();
-        decode(&url, self.send(Payload::Empty)?)
+        self.send(Payload::Empty)?.json()
+    }
+
+    /// Sends `body` as JSON.
+    pub(crate) fn send_json<B: Serialize + ?Sized>(self, body: &B) -> Result<Answer> {
+        let bytes =
+            serde_json::to_vec(body).map_err(|e| Error::Decode { url: self.url.clone(), message: e.to_string() })?;
+        self.send(Payload::Json(bytes))
     }
 
     /// Sends `body` as JSON and decodes the JSON answer.
     pub(crate) fn json<B: Serialize + ?Sized, T: DeserializeOwned>(self, body: &B) -> Result<T> {
-        let url = self.url.clone();
-        let bytes = serde_json::to_vec(body).map_err(|e| Error::Decode { url: url.clone(), message: e.to_string() })?;
-        decode(&url, self.send(Payload::Json(bytes))?)
+        self.send_json(body)?.json()
     }
 
     /// Sends `payload` and decodes the JSON answer.
     pub(crate) fn upload<T: DeserializeOwned>(self, payload: Payload<'_>) -> Result<T> {
-        let url = self.url.clone();
-        decode(&url, self.send(payload)?)
+        self.send(payload)?.json()
     }
 
     /// Sends the request with no body; the answer's body is not read.
@@ -316,9 +330,41 @@ impl Call<'_> {
 
     /// Sends the request with no body and streams the answer into `sink`; returns its size.
     pub(crate) fn download(self, sink: Sink<'_>) -> Result<u64> {
-        let url = self.url.clone();
-        let resp = self.send(Payload::Empty)?;
-        body::receive(&url, resp, sink)
+        self.send(Payload::Empty)?.download(sink)
+    }
+}
+
+/// A 2xx answer, its body not read yet.
+pub(crate) struct Answer {
+    url: String,
+    resp: ureq::http::Response<ureq::Body>,
+}
+
+impl Answer {
+    /// A header's value, when it is there and text.
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
+        self.resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+
+    /// A header the API documents on this answer: [`Error::Decode`] when missing.
+    pub(crate) fn required_header(&self, name: &str) -> Result<String> {
+        self.header(name).ok_or_else(|| Error::Decode { url: self.url.clone(), message: format!("no {name} header") })
+    }
+
+    /// The JSON body as `T`.
+    pub(crate) fn json<T: DeserializeOwned>(self) -> Result<T> {
+        let url = self.url;
+        let bytes =
+            self.resp.into_body().with_config().limit(MAX_JSON).read_to_vec().map_err(|e| Error::transport(&url, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
+            message: format!("{e}: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(200)])),
+            url,
+        })
+    }
+
+    /// The body streamed into `sink`; returns its size.
+    pub(crate) fn download(self, sink: Sink<'_>) -> Result<u64> {
+        body::receive(&self.url, self.resp, sink)
     }
 }
 
@@ -326,20 +372,6 @@ impl Call<'_> {
 /// ASCII, an invalid URL).
 fn built<B>(url: &str, request: ureq::http::Result<ureq::http::Request<B>>) -> Result<ureq::http::Request<B>> {
     request.map_err(|e| Error::transport(url, e))
-}
-
-/// The JSON answer as `T`.
-fn decode<T: DeserializeOwned>(url: &str, resp: ureq::http::Response<ureq::Body>) -> Result<T> {
-    let bytes = resp
-        .into_body()
-        .with_config()
-        .limit(MAX_JSON)
-        .read_to_vec()
-        .map_err(|e| Error::transport(url, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
-        url: url.to_string(),
-        message: format!("{e}: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(200)])),
-    })
 }
 
 /// A query string, built from `name=value` pairs (each percent-encoded).

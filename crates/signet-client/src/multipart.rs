@@ -29,16 +29,6 @@ impl Form {
         format!("multipart/form-data; boundary={}", self.boundary)
     }
 
-    /// Adds a text field.
-    pub(crate) fn field(&mut self, name: &str, value: &str) {
-        let head = format!(
-            "--{}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{value}\r\n",
-            self.boundary,
-            escape(name)
-        );
-        self.parts.push_back(Part::Bytes(head.into_bytes()));
-    }
-
     /// Adds a file part read from `path` when sent, named `file_name`.
     pub(crate) fn file(&mut self, name: &str, file_name: &str, media_type: &str, path: PathBuf) {
         let head = format!(
@@ -63,9 +53,9 @@ impl Form {
         for part in &self.parts {
             total += match part {
                 Part::Bytes(b) => b.len() as u64,
-                Part::File(p) => std::fs::metadata(p)
-                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?
-                    .len(),
+                Part::File(p) => {
+                    std::fs::metadata(p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?.len()
+                }
             };
         }
         Ok(total)
@@ -127,7 +117,6 @@ mod tests {
         let f = dir.path().join("a.pdf");
         std::fs::write(&f, b"%PDF-1.7").unwrap_or_else(|e| unreachable!("{e}"));
         let mut form = Form::new();
-        form.field("identity", "seal");
         form.file("file", "a \"b\".pdf", "application/pdf", f);
         form.finish();
         let len = form.len().unwrap_or_else(|e| unreachable!("{e}"));
@@ -138,7 +127,7 @@ mod tests {
         assert_eq!(
             out,
             format!(
-                "--{b}\r\nContent-Disposition: form-data; name=\"identity\"\r\n\r\nseal\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a %22b%22.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\r\n--{b}--\r\n"
+                "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a %22b%22.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\r\n--{b}--\r\n"
             )
         );
         assert_ne!(boundary(), boundary());

@@ -136,7 +136,7 @@ operations! {
     VERIFY_AUDIT = GET "/api/v1/audit/verify";
     ANCHOR_AUDIT = POST "/api/v1/audit/anchor";
 
-    // webhooks
+    // webhooks and the events feed
     LIST_WEBHOOKS = GET "/api/v1/webhooks";
     CREATE_WEBHOOK = POST "/api/v1/webhooks";
     SHOW_WEBHOOK = GET "/api/v1/webhooks/{id}";

@@ -80,7 +80,7 @@ pub enum Scope {
     Admin,
     /// A scope this version of the client does not know.
     #[serde(other)]
-    Unknown,
+    Other,
 }
 
 /// An API key as stored (its secret only as a hash).
