@@ -44,9 +44,15 @@ pub fn artifacts_dir(script: &Path) -> PathBuf {
 /// default venv of scripts/e2e-tools.sh (`$SIGNET_E2E_VENV`, `/tmp/signet-e2e-venv`) when it
 /// has it.
 pub fn python() -> Option<PathBuf> {
+    tools_python("playwright.sync_api")
+}
+
+/// The Python of the end-to-end tools that can import `module`: `$SIGNET_TEST_E2E_PYTHON`
+/// (which must), else the default venv of scripts/e2e-tools.sh when it can.
+pub(crate) fn tools_python(module: &str) -> Option<PathBuf> {
     let has = |py: &Path| {
         Command::new(py)
-            .args(["-c", "import playwright.sync_api"])
+            .args(["-c", &format!("import {module}")])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -54,7 +60,7 @@ pub fn python() -> Option<PathBuf> {
     };
     if let Some(py) = std::env::var_os("SIGNET_TEST_E2E_PYTHON").filter(|v| !v.is_empty()) {
         let py = PathBuf::from(py);
-        assert!(has(&py), "SIGNET_TEST_E2E_PYTHON={} cannot import playwright: run scripts/e2e-tools.sh", py.display());
+        assert!(has(&py), "SIGNET_TEST_E2E_PYTHON={} cannot import {module}: run scripts/e2e-tools.sh", py.display());
         return Some(py);
     }
     let venv = std::env::var_os("SIGNET_E2E_VENV").map(PathBuf::from).unwrap_or_else(|| "/tmp/signet-e2e-venv".into());

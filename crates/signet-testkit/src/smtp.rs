@@ -215,22 +215,7 @@ impl Message {
 /// The Python with aiosmtpd: `$SIGNET_TEST_E2E_PYTHON` (which must have it), else the default
 /// venv of scripts/e2e-tools.sh (`$SIGNET_E2E_VENV`, `/tmp/signet-e2e-venv`) when it has it.
 pub fn python() -> Option<PathBuf> {
-    let has = |py: &Path| {
-        Command::new(py)
-            .args(["-c", "import aiosmtpd.smtp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if let Some(py) = std::env::var_os("SIGNET_TEST_E2E_PYTHON").filter(|v| !v.is_empty()) {
-        let py = PathBuf::from(py);
-        assert!(has(&py), "SIGNET_TEST_E2E_PYTHON={} cannot import aiosmtpd: run scripts/e2e-tools.sh", py.display());
-        return Some(py);
-    }
-    let venv = std::env::var_os("SIGNET_E2E_VENV").map(PathBuf::from).unwrap_or_else(|| "/tmp/signet-e2e-venv".into());
-    let py = venv.join("bin/python");
-    has(&py).then_some(py)
+    crate::browser::tools_python("aiosmtpd.smtp")
 }
 
 /// Reads an RFC 5322 message with Python's `email` package (the standard library: any
