@@ -37,6 +37,13 @@ fn fixture() -> &'static (Pki, PathBuf) {
     })
 }
 
+/// The PKI's CRL/OCSP server listens on one port: tests that start it take turns (as in
+/// ltv.rs), or one test's server stops under the other's validation.
+fn server_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn identity(name: &str) -> Identity {
     Identity::from_pkcs12(&std::fs::read(fixture().0.p12(name)).unwrap(), "peer-test").unwrap()
 }
@@ -262,6 +269,7 @@ fn two_party_envelope_with_certification_passes_the_validators() {
     ];
     let out = tmp().join("out");
     std::fs::create_dir_all(&out).unwrap();
+    let _lock = server_lock();
     let _server = pki.serve();
     let failures: Vec<String> = parallel(cases, 3, |c| {
         // signing opens encrypted files with the empty user password; validators get the owner's
@@ -307,6 +315,7 @@ fn fills_a_text_field_made_by_another_tool() {
     let path = tmp().join("08-filled.pdf");
     std::fs::write(&path, &signed).unwrap();
     qpdf_check(&path, None);
+    let _lock = server_lock();
     let _server = pki.serve();
     validate(&path, &pki.root(), 1, None, "hard").unwrap_or_else(|r| panic!("{r}"));
 }
