@@ -537,7 +537,23 @@ impl Authority {
         }
         let mut inner = self.lock();
         self.refresh(&mut inner)?;
-        self.issue_locked(&mut inner, request)
+        self.issue_locked(&mut inner, request, None)
+    }
+
+    /// [`Authority::issue`] with a chosen start of validity (RFC 5280 §4.1.2.5) instead of
+    /// now: a certificate valid from a date to come, or one already expired when the
+    /// request's validity has passed since `not_before` (to test that relying parties refuse
+    /// it).
+    pub fn issue_valid_from(&self, request: &IssueRequest, not_before: SystemTime) -> Result<Issued, Error> {
+        if request.profile.is_ca() {
+            return Err(Error::InvalidRequest(format!(
+                "{} certificates are created by `signet ca init`, not issued",
+                request.profile
+            )));
+        }
+        let mut inner = self.lock();
+        self.refresh(&mut inner)?;
+        self.issue_locked(&mut inner, request, Some(not_before))
     }
 
     /// Revokes the certificate with this serial number (hexadecimal, `:` separators allowed)
@@ -734,12 +750,17 @@ impl Authority {
         Ok(())
     }
 
-    fn issue_locked(&self, inner: &mut Inner, request: &IssueRequest) -> Result<Issued, Error> {
+    fn issue_locked(
+        &self,
+        inner: &mut Inner,
+        request: &IssueRequest,
+        not_before: Option<SystemTime>,
+    ) -> Result<Issued, Error> {
         let urls = PublicUrls::new(&inner.state.public_url)?;
         let subject = request.subject.to_der()?;
         let serial = x509::random_serial()?;
         let serial_hex = hex(&serial);
-        let now = SystemTime::now() - CLOCK_SKEW;
+        let now = not_before.unwrap_or_else(|| SystemTime::now() - CLOCK_SKEW);
         let validity = request.validity.unwrap_or_else(|| request.profile.default_validity());
         if validity < Duration::from_secs(3600) {
             return Err(Error::InvalidRequest("a certificate must be valid for at least one hour".into()));
@@ -807,7 +828,7 @@ impl Authority {
             key: KeySource::Generate(options.key_kind),
             validity: None,
         };
-        let issued = self.issue_locked(inner, &request)?;
+        let issued = self.issue_locked(inner, &request, None)?;
         match profile {
             Profile::Tsa => {
                 inner.state.tsa = issued.record.serial;
@@ -850,7 +871,7 @@ impl Authority {
                 key: KeySource::Generate(kind),
                 validity: None,
             };
-            let issued = self.issue_locked(inner, &request)?;
+            let issued = self.issue_locked(inner, &request, None)?;
             if profile == Profile::Tsa {
                 inner.state.tsa = issued.record.serial;
             } else {

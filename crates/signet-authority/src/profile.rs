@@ -32,12 +32,19 @@ pub enum Profile {
     /// A delegated OCSP responder (RFC 6960 §4.2.2.2): digitalSignature, extKeyUsage
     /// OCSPSigning, id-pkix-ocsp-nocheck (§4.2.2.2.1), so no revocation URL.
     Ocsp,
+    /// A TLS client (RFC 5280 §4.2.1.12 id-kp-clientAuth; RFC 8446 §4.4.2 client
+    /// certificates): digitalSignature, extKeyUsage clientAuth, CRL distribution point, OCSP
+    /// and caIssuers. For API clients and people authenticating to `signet serve` over TLS.
+    TlsClient,
 }
+
+/// id-kp-clientAuth (RFC 5280 §4.2.1.12): TLS WWW client authentication.
+const KP_CLIENT_AUTH: oid::ObjectIdentifier = oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
 
 impl Profile {
     /// Every profile.
-    pub const ALL: [Profile; 6] =
-        [Self::RootCa, Self::IssuingCa, Self::Person, Self::Organization, Self::Tsa, Self::Ocsp];
+    pub const ALL: [Profile; 7] =
+        [Self::RootCa, Self::IssuingCa, Self::Person, Self::Organization, Self::Tsa, Self::Ocsp, Self::TlsClient];
 
     /// The name used on the command line and in the records.
     pub fn name(self) -> &'static str {
@@ -48,6 +55,7 @@ impl Profile {
             Self::Organization => "organization",
             Self::Tsa => "tsa",
             Self::Ocsp => "ocsp",
+            Self::TlsClient => "tls-client",
         }
     }
 
@@ -61,7 +69,7 @@ impl Profile {
                 Self::RootCa => 20 * 365 + 5,
                 Self::IssuingCa => 10 * 365 + 2,
                 Self::Tsa => 3 * 365 + 1,
-                Self::Ocsp => 365,
+                Self::Ocsp | Self::TlsClient => 365,
                 Self::Person | Self::Organization => 2 * 365,
             },
         )
@@ -109,6 +117,15 @@ impl Profile {
                     Some(&urls.ca_certificate(CaLevel::Issuing)),
                 ));
             }
+            Self::TlsClient => {
+                exts.push(x509::key_usage(&[ku::DIGITAL_SIGNATURE]));
+                exts.push(x509::ext_key_usage(&[KP_CLIENT_AUTH], false));
+                exts.push(x509::crl_distribution_point(&urls.crl(CaLevel::Issuing)));
+                exts.push(x509::authority_info_access(
+                    Some(&urls.ocsp()),
+                    Some(&urls.ca_certificate(CaLevel::Issuing)),
+                ));
+            }
             Self::Ocsp => {
                 exts.push(x509::key_usage(&[ku::DIGITAL_SIGNATURE]));
                 exts.push(x509::ext_key_usage(&[oid::KP_OCSP_SIGNING], false));
@@ -143,7 +160,7 @@ impl FromStr for Profile {
         }
         Self::ALL.into_iter().find(|p| p.name().eq_ignore_ascii_case(s)).ok_or_else(|| {
             Error::InvalidRequest(format!(
-                "unknown profile '{s}' (person, organization or seal, tsa, ocsp, root-ca, issuing-ca)"
+                "unknown profile '{s}' (person, organization or seal, tls-client, tsa, ocsp, root-ca, issuing-ca)"
             ))
         })
     }

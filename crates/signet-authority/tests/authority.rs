@@ -144,6 +144,40 @@ fn issued_certificates_verify_with_openssl_and_show_their_profiles() {
 }
 
 #[test]
+fn tls_client_certificates_pass_openssls_client_purpose_and_may_start_in_the_past() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = init(tmp.path());
+    let root = pem(tmp.path(), "root", ca.ca_certificate(CaLevel::Root));
+    let issuing = pem(tmp.path(), "issuing", ca.ca_certificate(CaLevel::Issuing));
+    let mut request = person("erp.example.com");
+    request.profile = Profile::TlsClient;
+    request.validity = None;
+    let client = ca.issue(&request).unwrap();
+    let client_pem = pem(tmp.path(), "client", &client.certificate);
+    // RFC 5280 §4.2.1.12 id-kp-clientAuth: what TLS servers require of a client certificate
+    let (ok, text) =
+        openssl(&["verify", "-CAfile", &root, "-untrusted", &issuing, "-purpose", "sslclient", &client_pem]);
+    assert!(ok && text.contains(": OK"), "{text}");
+    let (ok, text) =
+        openssl(&["verify", "-CAfile", &root, "-untrusted", &issuing, "-purpose", "sslserver", &client_pem]);
+    assert!(!ok, "a client certificate is no server certificate: {text}");
+    let (not_before, not_after) = CertView::parse(&client.certificate).unwrap().validity().unwrap();
+    assert_eq!(not_after.duration_since(not_before).unwrap().as_secs() / 86_400, 365);
+    assert_eq!("tls-client".parse::<Profile>().unwrap(), Profile::TlsClient);
+
+    // a certificate whose validity ended yesterday: OpenSSL calls it expired
+    request.validity = Some(Duration::from_secs(86_400));
+    let expired = ca.issue_valid_from(&request, SystemTime::now() - Duration::from_secs(2 * 86_400)).unwrap();
+    assert!(expired.record.not_after < SystemTime::now());
+    let expired_pem = pem(tmp.path(), "expired", &expired.certificate);
+    let (ok, text) =
+        openssl(&["verify", "-CAfile", &root, "-untrusted", &issuing, "-purpose", "sslclient", &expired_pem]);
+    assert!(!ok && text.contains("expired"), "{text}");
+    request.profile = Profile::IssuingCa;
+    assert!(ca.issue_valid_from(&request, SystemTime::now()).is_err());
+}
+
+#[test]
 fn crls_list_revocations_with_reasons_and_verify_with_openssl() {
     let tmp = tempfile::tempdir().unwrap();
     let ca = init(tmp.path());

@@ -1,6 +1,5 @@
 //! `signet batch`: signs every PDF of a folder through a server's batch API.
 
-use std::collections::VecDeque;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::Value;
+use signet_client::{Batch, Client, Level, SignOptions, Sink};
 
 use crate::sign::{Usage, one_line};
 use crate::{EXIT_USAGE, secret_from_env};
@@ -78,57 +78,14 @@ thread_local! {
     static PROGRESS_LINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// The server and the key.
-struct Client {
-    base: String,
-    token: String,
-    agent: ureq::Agent,
-}
-
-/// An answer: status and body.
-struct Reply {
-    status: u16,
-    body: String,
-}
-
-impl Reply {
-    /// The JSON body, or an error quoting the server when it is not JSON.
-    fn json(&self) -> anyhow::Result<Value> {
-        serde_json::from_str(&self.body).with_context(|| format!("the server's answer is not JSON: {}", self.body))
+/// A refusal of the server as one line; the client's own mistakes (4xx but 408 and 429) as
+/// usage errors.
+fn refusal(what: &str, e: signet_client::Error) -> anyhow::Error {
+    let text = format!("{what}: {e}");
+    match e.status() {
+        Some(s) if (400..500).contains(&s) && s != 429 && s != 408 => Usage(text).into(),
+        _ => anyhow::anyhow!(text),
     }
-
-    /// The server's refusal as one line; a usage error for the client's own mistakes.
-    fn refusal(&self, what: &str) -> anyhow::Error {
-        let message = serde_json::from_str::<Value>(&self.body)
-            .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-            .unwrap_or_else(|| self.body.trim().to_string());
-        let text = format!("{what}: the server answered {}: {message}", self.status);
-        if (400..500).contains(&self.status) && self.status != 429 && self.status != 408 {
-            Usage(text).into()
-        } else {
-            anyhow::anyhow!(text)
-        }
-    }
-}
-
-impl Client {
-    fn get(&self, path: &str) -> anyhow::Result<Reply> {
-        let url = format!("{}{path}", self.base);
-        let resp = self
-            .agent
-            .get(&url)
-            .header("Authorization", &format!("Bearer {}", self.token))
-            .call()
-            .with_context(|| format!("GET {url}"))?;
-        reply(resp)
-    }
-}
-
-fn reply(resp: ureq::http::Response<ureq::Body>) -> anyhow::Result<Reply> {
-    let status = resp.status().as_u16();
-    let body = resp.into_body().with_config().limit(16 << 20).read_to_string().context("reading the answer")?;
-    Ok(Reply { status, body })
 }
 
 fn batch(a: &BatchArgs) -> anyhow::Result<ExitCode> {
@@ -142,33 +99,40 @@ fn batch(a: &BatchArgs) -> anyhow::Result<ExitCode> {
     let token = secret_from_env(&a.api_key_env).map_err(|e| Usage(format!("--api-key-env: {e}")))?;
     let files = pdfs_in(&a.dir)?;
     let out_dir = a.output.clone().unwrap_or_else(|| a.dir.join("signed"));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(Duration::from_secs(10)))
-        .user_agent(concat!("signet/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
-    let client = Client { base, token, agent };
+    let level = match &a.level {
+        None => None,
+        Some(l) => match serde_json::from_value::<Level>(Value::String(l.to_ascii_lowercase())) {
+            Ok(Level::Other) | Err(_) => bail!(Usage(format!("--level {l}: give b-b, b-t, b-lt or b-lta"))),
+            Ok(level) => Some(level),
+        },
+    };
+    let options = SignOptions {
+        identity: Some(a.identity.clone()),
+        template: a.template.clone(),
+        level,
+        ..SignOptions::default()
+    };
+    // no time limit: a large batch takes its time to upload and to download
+    let client = Client::new(base).with_token(token).with_timeout(None);
 
     let bytes: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     eprintln!("uploading {} documents ({:.1} MB) from {}", files.len(), bytes as f64 / 1e6, a.dir.display());
     let started = Instant::now();
-    let created = upload(&client, a, &files)?;
-    let id = created["id"].as_str().context("the server's answer has no batch id")?.to_string();
-    let status_url = format!("{}{}", client.base, created["status_url"].as_str().unwrap_or(""));
+    let created = client.create_batch(&files, &options).map_err(|e| refusal("the batch was not accepted", e))?;
+    let id = created.id;
+    let status_url = client.url(&created.status_url);
     if a.no_wait {
-        println!("batch {id}: {} documents accepted", created["total"]);
+        println!("batch {id}: {} documents accepted", created.total);
         println!("status:  {status_url}");
         println!("results: {status_url}/results.zip");
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("batch {id}: {} documents accepted in {:.1} s", created["total"], started.elapsed().as_secs_f64());
+    eprintln!("batch {id}: {} documents accepted in {:.1} s", created.total, started.elapsed().as_secs_f64());
     let status = wait(&client, &id)?;
     std::fs::create_dir_all(&out_dir).map_err(|e| Usage(format!("cannot create {}: {e}", out_dir.display())))?;
     let manifest = download(&client, &id, &out_dir)?;
 
-    let total = status["total"].as_i64().unwrap_or(0);
-    let done = status["done"].as_i64().unwrap_or(0);
+    let (total, done) = (status.total, status.done);
     let failed: Vec<&Value> = manifest["items"]
         .as_array()
         .map(|items| items.iter().filter(|i| i["state"] == "failed").collect())
@@ -208,119 +172,23 @@ fn pdfs_in(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Sends the batch as one multipart form, each document streamed from its file.
-fn upload(client: &Client, a: &BatchArgs, files: &[PathBuf]) -> anyhow::Result<Value> {
-    let boundary = boundary();
-    let mut parts = VecDeque::new();
-    let mut field = |name: &str, value: &str| {
-        parts.push_back(Part::Bytes(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").into_bytes(),
-        ));
-    };
-    field("identity", &a.identity);
-    if let Some(t) = &a.template {
-        field("template", t);
-    }
-    if let Some(l) = &a.level {
-        field("level", l);
-    }
-    for f in files {
-        let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        // as browsers do: quotes and line breaks escaped in the file name
-        let name = name.replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A");
-        parts.push_back(Part::Bytes(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n"
-            )
-            .into_bytes(),
-        ));
-        parts.push_back(Part::File(f.clone()));
-        parts.push_back(Part::Bytes(b"\r\n".to_vec()));
-    }
-    parts.push_back(Part::Bytes(format!("--{boundary}--\r\n").into_bytes()));
-    let url = format!("{}/api/v1/batches", client.base);
-    let resp = client
-        .agent
-        .post(&url)
-        .header("Authorization", &format!("Bearer {}", client.token))
-        .header("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
-        .send(ureq::SendBody::from_owned_reader(Multipart { parts, current: None }))
-        .with_context(|| format!("POST {url}"))?;
-    let r = reply(resp)?;
-    if r.status != 202 {
-        return Err(r.refusal("the batch was not accepted"));
-    }
-    r.json()
-}
-
-/// A boundary no document is expected to contain (RFC 2046 §5.1.1: at most 70 characters).
-fn boundary() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let seed = format!("{nanos}-{}", std::process::id());
-    let digest = signet_crypto::DigestAlgorithm::Sha256.digest(seed.as_bytes());
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("signet-batch-{hex}")
-}
-
-enum Part {
-    Bytes(Vec<u8>),
-    File(PathBuf),
-}
-
-/// The form's bytes, opening each file only when its turn comes (a batch may have more files
-/// than a process may hold open).
-struct Multipart {
-    parts: VecDeque<Part>,
-    current: Option<Box<dyn Read + Send>>,
-}
-
-impl Read for Multipart {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            if let Some(r) = &mut self.current {
-                let n = r.read(buf)?;
-                if n > 0 {
-                    return Ok(n);
-                }
-                self.current = None;
-            }
-            match self.parts.pop_front() {
-                None => return Ok(0),
-                Some(Part::Bytes(b)) => self.current = Some(Box::new(io::Cursor::new(b))),
-                Some(Part::File(p)) => {
-                    let f = std::fs::File::open(&p)
-                        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
-                    self.current = Some(Box::new(io::BufReader::with_capacity(256 * 1024, f)));
-                }
-            }
-        }
-    }
-}
-
 /// Polls the batch until no document is pending, showing the progress on stderr; returns its
 /// last status.
-fn wait(client: &Client, id: &str) -> anyhow::Result<Value> {
+fn wait(client: &Client, id: &str) -> anyhow::Result<Batch> {
     let terminal = io::stderr().is_terminal();
     let started = Instant::now();
     let mut last_line = Instant::now();
     let mut first_handled: Option<(Instant, i64)> = None;
     loop {
-        let r = client.get(&format!("/api/v1/batches/{id}?limit=0"))?;
-        if r.status != 200 {
-            return Err(r.refusal(&format!("batch {id}")));
-        }
-        let v = r.json()?;
-        let total = v["total"].as_i64().unwrap_or(0);
-        let done = v["done"].as_i64().unwrap_or(0);
-        let failed = v["failed"].as_i64().unwrap_or(0);
-        let handled = done + failed;
+        let v = client.show_batch(id, None, Some(0)).map_err(|e| refusal(&format!("batch {id}"), e))?;
+        let handled = v.done + v.failed;
         let base = *first_handled.get_or_insert((Instant::now(), handled));
         let elapsed = base.0.elapsed().as_secs_f64();
         let rate = if elapsed > 0.2 { (handled - base.1) as f64 / elapsed } else { 0.0 };
-        let finished = v["state"] == "done";
+        let finished = v.is_done();
         if terminal {
             // back to the line's start, the bar, then clear what a longer line left
-            eprint!("\r{}\x1b[K", progress_line(done, failed, total, rate));
+            eprint!("\r{}\x1b[K", progress_line(v.done, v.failed, v.total, rate));
             PROGRESS_LINE.with(|p| p.set(true));
             if finished {
                 eprintln!();
@@ -328,7 +196,7 @@ fn wait(client: &Client, id: &str) -> anyhow::Result<Value> {
             }
             let _ = io::stderr().flush();
         } else if finished || last_line.elapsed() >= Duration::from_secs(5) {
-            eprintln!("{}", progress_line(done, failed, total, rate));
+            eprintln!("{}", progress_line(v.done, v.failed, v.total, rate));
             last_line = Instant::now();
         }
         if finished {
@@ -349,22 +217,12 @@ fn progress_line(done: i64, failed: i64, total: i64, rate: f64) -> String {
 
 /// Downloads results.zip into `out_dir`, puts its PDFs there and returns its results.json.
 fn download(client: &Client, id: &str, out_dir: &Path) -> anyhow::Result<Value> {
-    let url = format!("{}/api/v1/batches/{id}/results.zip", client.base);
-    let resp = client
-        .agent
-        .get(&url)
-        .header("Authorization", &format!("Bearer {}", client.token))
-        .call()
-        .with_context(|| format!("GET {url}"))?;
-    if resp.status() != 200 {
-        return Err(reply(resp)?.refusal("downloading the results"));
-    }
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".signet-results-")
         .suffix(".zip")
         .tempfile_in(out_dir)
         .with_context(|| format!("creating a file in {}", out_dir.display()))?;
-    io::copy(&mut resp.into_body().into_reader(), tmp.as_file_mut()).context("downloading results.zip")?;
+    client.batch_results(id, Sink::Writer(&mut tmp.as_file())).map_err(|e| refusal("downloading the results", e))?;
     let mut archive = zip::ZipArchive::new(tmp.reopen().context("reading results.zip")?)
         .context("results.zip from the server is not a zip")?;
     let mut manifest = None;
@@ -399,19 +257,5 @@ mod tests {
     fn progress_bar() {
         assert_eq!(progress_line(15, 0, 30, 12.0), "[###############...............] 15/30 signed, 0 failed, 12/s");
         assert_eq!(progress_line(0, 0, 0, 0.0), format!("[{}] 0/0 signed, 0 failed, 0/s", "#".repeat(30)));
-    }
-
-    #[test]
-    fn multipart_streams_parts_in_order() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| unreachable!("{e}"));
-        let f = dir.path().join("a.pdf");
-        std::fs::write(&f, b"PDF").unwrap_or_else(|e| unreachable!("{e}"));
-        let mut m = Multipart {
-            parts: VecDeque::from([Part::Bytes(b"<".to_vec()), Part::File(f), Part::Bytes(b">".to_vec())]),
-            current: None,
-        };
-        let mut out = String::new();
-        m.read_to_string(&mut out).unwrap_or_else(|e| unreachable!("{e}"));
-        assert_eq!(out, "<PDF>");
     }
 }

@@ -27,6 +27,7 @@ Examples:
       --p12 alice.p12 --p12-password-env P12_PASSWORD
   signet ca issue --profile seal --cn 'Example Invoices' --org 'Example SA' \\
       --org-id VATBE-0123456789 --key rsa-3072
+  signet ca issue --profile tls-client --cn 'erp.example.com' --p12 erp.p12 --p12-password-env P12_PASSWORD
   signet ca list
   signet ca revoke 4A1F09C3D2E5B6A79801122334455667 --reason keyCompromise
   signet ca crl --ca issuing --out issuing.crl && openssl crl -inform DER -in issuing.crl -noout -text")]
@@ -78,7 +79,7 @@ struct InitArgs {
 #[derive(Args, Debug)]
 struct IssueArgs {
     /// Certificate profile.
-    #[arg(long, value_name = "PROFILE", value_parser = ["person", "organization", "seal", "tsa", "ocsp"])]
+    #[arg(long, value_name = "PROFILE", value_parser = ["person", "organization", "seal", "tls-client", "tsa", "ocsp"])]
     profile: String,
     /// Subject common name.
     #[arg(long, value_name = "NAME")]
@@ -110,7 +111,8 @@ struct IssueArgs {
     /// Key type.
     #[arg(long, value_name = "KIND", default_value = "p-256", value_parser = KEY_KINDS)]
     key: String,
-    /// Validity in days [default: 730; TSA 1096, OCSP 365]; never beyond the issuing CA's.
+    /// Validity in days [default: 730; TSA 1096, OCSP and TLS client 365]; never beyond the
+    /// issuing CA's.
     #[arg(long, value_name = "N")]
     days: Option<u64>,
     /// Also export the certificate, key and chain to this PKCS#12 file.

@@ -13,6 +13,7 @@ mod extend;
 mod serve;
 mod services;
 mod sign;
+mod sign_digest;
 mod verify;
 
 /// Signet: electronic signatures and seals for PDF documents (PAdES).
@@ -30,6 +31,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Sign a PDF with a PAdES baseline signature (invisible, or a visible seal).
     Sign(sign::SignArgs),
+    /// Sign an envelope party's prepared signature with its own key (token, key file).
+    SignDigest(sign_digest::SignDigestArgs),
     /// Check every signature of a PDF: integrity, trust, later changes.
     Verify(verify::VerifyArgs),
     /// Sign every PDF of a folder through a server's batch API, with progress.
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(a) => serve::run(a),
         Command::Sign(a) => sign::run(a),
+        Command::SignDigest(a) => sign_digest::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Extend(a) => extend::run(a),
         Command::Batch(a) => batch::run(a),

@@ -29,8 +29,15 @@ uploaded and a read cache. Credentials come from AWS_ACCESS_KEY_ID and AWS_SECRE
 (and AWS_SESSION_TOKEN), never from the command line; on AWS without them, from the instance's
 or container's role. The server does not start when the bucket cannot be listed.
 
+HTTPS: with --tls-cert and --tls-key the server speaks TLS only, and asks each client for a
+certificate without requiring one. A certificate whose chain reaches Signet's CA (or a
+--client-ca) and that a tenant administrator registered (POST /api/v1/client-certificates)
+authenticates an API client; one bound to a user completes their password login in place of
+TOTP. `signet ca issue --profile tls-client` issues client certificates.
+
 Examples:
   signet serve
+  signet serve --tls-cert server.pem --tls-key server.key --client-ca partners-ca.pem
   signet serve --database-url postgres://signet:secret@127.0.0.1/signet
   AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… signet serve --blob-store s3://signet-blobs/prod \\
       --s3-endpoint http://127.0.0.1:9000
@@ -116,6 +123,17 @@ pub(crate) struct ServeArgs {
     /// throttle and the signing log; repeat for several.
     #[arg(long = "trusted-proxy", value_name = "IP", env = "SIGNET_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first), and ask
+    /// clients for a certificate (mutual TLS, optional: see --client-ca).
+    #[arg(long, value_name = "CERT.pem", env = "SIGNET_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM, not encrypted: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "KEY.pem", env = "SIGNET_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Also accept client certificates issued under this CA (PEM, may hold several; or DER),
+    /// beside those of Signet's own CA; repeat for more files.
+    #[arg(long = "client-ca", value_name = "CA.pem", requires = "tls_cert")]
+    client_ca: Vec<PathBuf>,
     /// The SMTP server for invitations and one-time codes: smtp://host:25 (plain, loopback
     /// only), smtp://user@host:587?tls=starttls, smtps://user@host:465 (the password from
     /// SIGNET_SMTP_PASSWORD). Without it, each mail is written into DATA/outbox as a .eml file.
@@ -124,6 +142,11 @@ pub(crate) struct ServeArgs {
     /// The sender of Signet's e-mails.
     #[arg(long, value_name = "ADDRESS", env = "SIGNET_MAIL_FROM", default_value = "Signet <signet@localhost>")]
     mail_from: String,
+    /// How long a signature prepared for a party's own key (deferred signing, `signet
+    /// sign-digest`) may be returned: 90s, 15m, 2h…
+    #[arg(long, value_name = "DURATION", env = "SIGNET_PREPARATION_TTL", default_value = "15m",
+          value_parser = parse_duration)]
+    preparation_ttl: std::time::Duration,
 }
 
 pub(crate) fn run(a: ServeArgs) -> ExitCode {
@@ -147,8 +170,15 @@ pub(crate) fn run(a: ServeArgs) -> ExitCode {
         webhook_max_attempts: a.webhook_max_attempts,
         audit_anchor_interval: a.audit_anchor_interval,
         trusted_proxies: a.trusted_proxies,
+        tls: match (a.tls_cert, a.tls_key) {
+            (Some(certificate), Some(key)) => {
+                Some(signet_server::tls::TlsSettings { certificate, key, client_cas: a.client_ca })
+            }
+            _ => None,
+        },
         smtp_url: a.smtp_url,
         mail_from: a.mail_from,
+        preparation_ttl: a.preparation_ttl,
     };
     let mut config = config;
     if let (Some(url), Some(var)) = (a.sign_api_url, a.sign_api_key_env) {

@@ -85,6 +85,27 @@ pub struct Party {
     pub decline_reason: Option<String>,
     /// How it acted.
     pub evidence: Option<Evidence>,
+    /// A signer with its own key (deferred signing): the certificate that binds it.
+    pub own_key: Option<OwnKey>,
+}
+
+/// A party's own key: the certificate an own-key signature must verify under.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct OwnKey {
+    /// The chain, leaf first, each certificate base64 DER.
+    pub certificate_chain: Vec<String>,
+    /// The leaf's subject.
+    pub subject: String,
+    /// The leaf's issuer.
+    pub issuer: String,
+    /// The leaf's serial number (hex).
+    pub serial: String,
+    /// The leaf is valid until (Unix ms).
+    pub not_after: i64,
+    /// `rsa-2048`, `ec-p256`…
+    pub key_type: String,
 }
 
 /// A field placed for a party.
@@ -201,6 +222,17 @@ pub struct NewParty {
     pub order: Option<i64>,
     /// The fields.
     pub fields: Vec<NewField>,
+    /// A signer that signs with its own key (deferred signing): its certificate chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own_key: Option<NewOwnKey>,
+}
+
+/// The own key of a new party: exactly one signature field, signed through
+/// [`Client::prepare_party_signature`] and [`Client::upload_party_signature`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct NewOwnKey {
+    /// The certificate chain, PEM, leaf first.
+    pub certificate: String,
 }
 
 impl NewParty {
@@ -340,6 +372,78 @@ pub struct SignatureImage {
     pub image: String,
 }
 
+/// What a party prepares for its own key to sign.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PrepareSignature {
+    /// The version the party read (`doc_…`): refused with 412 when another signature has
+    /// replaced it since.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document_id: Option<String>,
+    /// Text field values by field id.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, String>,
+    /// `sha256` (default), `sha384` or `sha512`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest_algorithm: Option<String>,
+}
+
+/// A prepared signature: what the party's own key signs (save it whole for `signet
+/// sign-digest --input`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Preparation {
+    /// `prp_…`.
+    pub preparation_id: String,
+    /// `env_…`.
+    pub envelope_id: String,
+    /// `pty_…`.
+    pub party_id: String,
+    /// The signature field.
+    pub field_id: String,
+    /// The version it was made from.
+    pub document_id: String,
+    /// `pending`, `expired` or `used`.
+    pub status: String,
+    /// `sha256`, `sha384` or `sha512`.
+    pub digest_algorithm: String,
+    /// The digest of the signature's byte range (base64).
+    pub document_digest: String,
+    /// Base64 of the DER signed attributes to sign.
+    pub signed_attributes: String,
+    /// Base64 of their digest.
+    pub to_be_signed: String,
+    /// The party's certificate (base64 DER).
+    pub certificate: String,
+    /// Its issuers (base64 DER).
+    pub chain: Vec<String>,
+    /// Its key type.
+    pub key_type: String,
+    /// Made (Unix ms).
+    pub created_at: i64,
+    /// Refused after this time (Unix ms).
+    pub expires_at: i64,
+    /// Where the signature goes.
+    pub upload_path: String,
+    /// The `signet sign-digest` command line, with placeholders.
+    pub command: String,
+    /// Used: the version its signature made.
+    pub result_document_id: Option<String>,
+}
+
+/// A party's signature over a preparation: the raw signature value or a CMS, base64.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SignatureUpload {
+    /// The preparation signed.
+    pub preparation_id: String,
+    /// The raw signature over the signed attributes, base64.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// Instead: a DER CMS `SignedData`, base64.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cms: Option<String>,
+}
+
 #[derive(Serialize)]
 struct Reason<'a> {
     reason: &'a str,
@@ -388,6 +492,27 @@ impl Client {
         self.call(VOID_ENVELOPE, &[id]).json(&Reason { reason })
     }
 
+    /// `POST /api/v1/envelopes/{id}/parties/{party}/embed`: a single-use link that opens the
+    /// party's signing view inside a page of `parent_origin` (one of the tenant's
+    /// `embed_origins`), valid `lifetime_seconds` (server default 300). Frame
+    /// [`EmbedLink::url`] with `/assets/embed.js`.
+    pub fn embed_party(
+        &self,
+        id: &str,
+        party: &str,
+        parent_origin: &str,
+        lifetime_seconds: Option<u64>,
+    ) -> Result<EmbedLink> {
+        self.call(EMBED_PARTY, &[id, party]).json(&EmbedBody { parent_origin, lifetime_seconds })
+    }
+
+    /// `POST /api/v1/envelopes/{id}/embed`: a single-use link that opens the draft's
+    /// preparation view (its pages and the parties' fields, to place and send) inside a page
+    /// of `parent_origin`, valid `lifetime_seconds` (server default 300).
+    pub fn embed_preparation(&self, id: &str, parent_origin: &str, lifetime_seconds: Option<u64>) -> Result<EmbedLink> {
+        self.call(EMBED_PREPARATION, &[id]).json(&EmbedBody { parent_origin, lifetime_seconds })
+    }
+
     /// `POST /api/v1/envelopes/{id}/remind`: mails the parties whose turn it is again.
     pub fn remind_envelope(&self, id: &str) -> Result<Envelope> {
         self.call(REMIND_ENVELOPE, &[id]).answer()
@@ -416,4 +541,45 @@ impl Client {
     pub fn decline_as_party(&self, id: &str, party_id: &str, reason: &str) -> Result<Envelope> {
         self.call(DECLINE_AS_PARTY, &[id, party_id]).json(&Reason { reason })
     }
+
+    /// `POST /api/v1/envelopes/{id}/parties/{party}/prepare`: prepares the signature of a
+    /// party with its own key (as its user, or as the envelope's sender).
+    pub fn prepare_party_signature(&self, id: &str, party_id: &str, prepare: &PrepareSignature) -> Result<Preparation> {
+        self.call(PREPARE_PARTY_SIGNATURE, &[id, party_id]).json(prepare)
+    }
+
+    /// `POST /api/v1/envelopes/{id}/parties/{party}/signature`: the party's own-key
+    /// signature over a preparation; the envelope after it.
+    pub fn upload_party_signature(&self, id: &str, party_id: &str, upload: &SignatureUpload) -> Result<Envelope> {
+        self.call(UPLOAD_PARTY_SIGNATURE, &[id, party_id]).json(upload)
+    }
+
+    /// `GET /api/v1/envelopes/{id}/parties/{party}/preparations/{preparation}`: whether a
+    /// preparation is pending, expired or used.
+    pub fn party_preparation(&self, id: &str, party_id: &str, preparation_id: &str) -> Result<Preparation> {
+        self.call(PARTY_PREPARATION, &[id, party_id, preparation_id]).answer()
+    }
+}
+
+/// `POST …/embed`'s body.
+#[derive(Serialize)]
+struct EmbedBody<'a> {
+    parent_origin: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lifetime_seconds: Option<u64>,
+}
+
+/// A link that opens a party's signing view inside another site's page.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct EmbedLink {
+    /// What the parent page frames (`…/embed/sign/{token}`).
+    pub url: String,
+    /// The token alone.
+    pub token: String,
+    /// The origin allowed to frame it and to receive its events.
+    pub parent_origin: String,
+    /// The link can be opened until then (Unix milliseconds).
+    pub expires_at: i64,
 }

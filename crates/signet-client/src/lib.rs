@@ -11,6 +11,7 @@
 //! |---|---|
 //! | tenants and keys (operator) | [`create_tenant`](Client::create_tenant), [`list_tenants`](Client::list_tenants), [`create_tenant_key`](Client::create_tenant_key), [`tenant_usage`](Client::tenant_usage), … |
 //! | the caller's keys and usage | [`me`](Client::me), [`create_key`](Client::create_key), [`revoke_key`](Client::revoke_key), [`usage`](Client::usage), [`signatures`](Client::signatures) |
+//! | client certificates (mutual TLS) | [`register_client_certificate`](Client::register_client_certificate), [`revoke_client_certificate`](Client::revoke_client_certificate), [`bind_user_certificate`](Client::bind_user_certificate), … |
 //! | identities, images, templates | [`create_identity`](Client::create_identity), [`upload_image`](Client::upload_image), [`put_template`](Client::put_template), … |
 //! | documents and versions | [`upload_document`](Client::upload_document), [`document_content`](Client::document_content), [`add_version`](Client::add_version), [`page_image`](Client::page_image), … |
 //! | signing | [`sign_document`](Client::sign_document), [`sign_hash`](Client::sign_hash), [`create_batch`](Client::create_batch), [`verify`](Client::verify) |
@@ -18,7 +19,7 @@
 //! | people and settings | [`create_user`](Client::create_user), [`update_user`](Client::update_user), [`put_settings`](Client::put_settings), … |
 //! | signing log | [`search_audit`](Client::search_audit), [`export_audit`](Client::export_audit), [`verify_audit`](Client::verify_audit) |
 //! | webhooks | [`create_webhook`](Client::create_webhook), [`list_deliveries`](Client::list_deliveries), [`redeliver`](Client::redeliver)… |
-//! | envelopes | [`create_envelope`](Client::create_envelope), [`list_envelopes`](Client::list_envelopes), [`envelope_history`](Client::envelope_history), [`void_envelope`](Client::void_envelope), … |
+//! | envelopes | [`create_envelope`](Client::create_envelope), [`list_envelopes`](Client::list_envelopes), [`envelope_history`](Client::envelope_history), [`void_envelope`](Client::void_envelope), [`prepare_party_signature`](Client::prepare_party_signature), [`upload_party_signature`](Client::upload_party_signature), … |
 //! | service and trust services | [`health`](Client::health), [`openapi_document`](Client::openapi_document), [`root_certificate`](Client::root_certificate), [`crl`](Client::crl) |
 //!
 //! [`operations`] lists every (method, path) the client calls; a test checks each against
@@ -64,6 +65,7 @@ mod assets;
 mod audit;
 mod b64;
 mod body;
+mod certificates;
 mod documents;
 mod envelopes;
 mod error;
@@ -82,13 +84,15 @@ pub use audit::{
     AnchorCheck, AuditAnchor, AuditEntry, AuditFilter, AuditVerification, ChainFinding, ChainReport, ExportFormat,
 };
 pub use body::{Sink, Source};
+pub use certificates::{ClientCertificate, RegisterCertificate};
 pub use documents::{
     DocumentLine, DocumentList, DocumentRecord, DocumentVersion, PageView, UploadedDocument, VersionList,
     VersionedDocument,
 };
 pub use envelopes::{
-    CreateEnvelope, Envelope, EnvelopeField, EnvelopeList, EnvelopeQuery, EnvelopeSummary, Evidence, HistoryEntry,
-    NewField, NewParty, Party, PartySigning, PartySummary, SignatureImage,
+    CreateEnvelope, EmbedLink, Envelope, EnvelopeField, EnvelopeList, EnvelopeQuery, EnvelopeSummary, Evidence,
+    HistoryEntry, NewField, NewOwnKey, NewParty, OwnKey, Party, PartySigning, PartySummary, Preparation,
+    PrepareSignature, SignatureImage, SignatureUpload,
 };
 pub use error::Error;
 pub use identities::{CreateIdentity, Identity, IssueParams, KeyStoreKind, Pkcs11Params, Pkcs12Params};
@@ -105,7 +109,8 @@ pub use tenants::{
     ApiKey, KeyRequest, Me, NewApiKey, Scope, SignatureRecord, Tenant, TenantLimits, TenantRequest, Usage, UsageReport,
 };
 pub use webhooks::{
-    CreateWebhook, DeliveryPage, DeliveryState, NewWebhook, UpdateWebhook, Webhook, WebhookAttempt, WebhookDelivery,
+    CreateWebhook, DeliveryPage, DeliveryState, EventPage, FeedEvent, NewWebhook, UpdateWebhook, Webhook,
+    WebhookAttempt, WebhookDelivery,
 };
 
 /// What every method returns.

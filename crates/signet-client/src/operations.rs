@@ -70,6 +70,9 @@ operations! {
     ME = GET "/api/v1/me";
     USAGE = GET "/api/v1/usage";
     SIGNATURES = GET "/api/v1/signatures";
+    LIST_CLIENT_CERTIFICATES = GET "/api/v1/client-certificates";
+    REGISTER_CLIENT_CERTIFICATE = POST "/api/v1/client-certificates";
+    REVOKE_CLIENT_CERTIFICATE = DELETE "/api/v1/client-certificates/{id}";
 
     // identities, images, templates
     LIST_IDENTITIES = GET "/api/v1/identities";
@@ -127,6 +130,9 @@ operations! {
     RESET_MFA = DELETE "/api/v1/users/{id}/mfa";
     SET_PASSWORD = POST "/api/v1/users/{id}/password";
     UNLOCK_USER = POST "/api/v1/users/{id}/unlock";
+    LIST_USER_CERTIFICATES = GET "/api/v1/users/{id}/client-certificates";
+    BIND_USER_CERTIFICATE = POST "/api/v1/users/{id}/client-certificates";
+    UNBIND_USER_CERTIFICATE = DELETE "/api/v1/users/{id}/client-certificates/{certificate}";
     SHOW_SETTINGS = GET "/api/v1/settings";
     PUT_SETTINGS = PUT "/api/v1/settings";
 
@@ -144,6 +150,7 @@ operations! {
     DELETE_WEBHOOK = DELETE "/api/v1/webhooks/{id}";
     LIST_DELIVERIES = GET "/api/v1/webhooks/{id}/deliveries";
     PING_WEBHOOK = POST "/api/v1/webhooks/{id}/ping";
+    LIST_EVENTS = GET "/api/v1/events";
     ROTATE_WEBHOOK_SECRET = POST "/api/v1/webhooks/{id}/rotate-secret";
     REDELIVER = POST "/api/v1/webhooks/deliveries/{id}/redeliver";
 
@@ -156,10 +163,15 @@ operations! {
     SEND_ENVELOPE = POST "/api/v1/envelopes/{id}/send";
     VOID_ENVELOPE = POST "/api/v1/envelopes/{id}/void";
     REMIND_ENVELOPE = POST "/api/v1/envelopes/{id}/remind";
+    EMBED_PARTY = POST "/api/v1/envelopes/{id}/parties/{party}/embed";
+    EMBED_PREPARATION = POST "/api/v1/envelopes/{id}/embed";
     ENVELOPE_DOCUMENT = GET "/api/v1/envelopes/{id}/document";
     ENVELOPE_CERTIFICATE = GET "/api/v1/envelopes/{id}/certificate";
     SIGN_AS_PARTY = POST "/api/v1/envelopes/{id}/parties/{party}/sign";
     DECLINE_AS_PARTY = POST "/api/v1/envelopes/{id}/parties/{party}/decline";
+    PREPARE_PARTY_SIGNATURE = POST "/api/v1/envelopes/{id}/parties/{party}/prepare";
+    UPLOAD_PARTY_SIGNATURE = POST "/api/v1/envelopes/{id}/parties/{party}/signature";
+    PARTY_PREPARATION = GET "/api/v1/envelopes/{id}/parties/{party}/preparations/{preparation}";
 }
 
 #[cfg(test)]

@@ -152,8 +152,46 @@ pub struct DeliveryPage {
     pub next_before: Option<String>,
 }
 
-/// Webhooks.
+/// A page of the events feed.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct EventPage {
+    /// Oldest first.
+    pub events: Vec<FeedEvent>,
+    /// The `after` of the next page (save it; ask again with it).
+    pub next: i64,
+}
+
+/// An event of the feed: the body its webhook deliveries send, with its number.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct FeedEvent {
+    /// Its number in the tenant's feed: 1, 2, 3… without gaps.
+    pub seq: i64,
+    /// `evt_…`: the same id as in its webhook deliveries.
+    pub id: String,
+    /// `document.signed`, `envelope.completed`, …
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// What happened.
+    pub data: serde_json::Value,
+}
+
+/// Webhooks and the events feed.
 impl Client {
+    /// `GET /api/v1/events`: the tenant's events numbered after `after`, oldest first (only
+    /// `types` when given, comma separated, e.g. `document.signed,seal.*`). Loop on
+    /// `after = page.next` to see each event exactly once.
+    pub fn list_events(&self, after: i64, limit: Option<i64>, types: Option<&str>) -> Result<EventPage> {
+        let mut q = Query::default();
+        q.opt("after", Some(after)).opt("limit", limit).opt("types", types);
+        self.call(LIST_EVENTS, &[]).query(&q).answer()
+    }
+
     /// `GET /api/v1/webhooks`.
     pub fn list_webhooks(&self) -> Result<Vec<Webhook>> {
         self.call(LIST_WEBHOOKS, &[]).answer()

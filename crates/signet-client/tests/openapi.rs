@@ -30,6 +30,14 @@ const LEFT_OUT: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/signer/pages/{n}/image", "the signer page's session"),
     ("POST", "/api/v1/signer/session", "the signer page's session"),
     ("POST", "/api/v1/signer/sign", "the signer page's session"),
+    ("POST", "/api/v1/signer/prepare", "the signer page's session"),
+    ("POST", "/api/v1/signer/signature", "the signer page's session"),
+    ("GET", "/api/v1/signer/own-key", "the signer page's session"),
+    ("POST", "/api/v1/signer/embed", "the embedded signing view's own call"),
+    ("POST", "/api/v1/embed/prepare", "the embedded preparation view's own call"),
+    ("GET", "/api/v1/embed/prepare/pages/{n}", "the embedded preparation view's session"),
+    ("GET", "/api/v1/embed/prepare/pages/{n}/image", "the embedded preparation view's session"),
+    ("POST", "/api/v1/embed/prepare/send", "the embedded preparation view's session"),
 ];
 
 fn documented() -> BTreeSet<(String, String)> {
@@ -163,6 +171,7 @@ fn every_answer_the_documents_describes_decodes_into_the_clients_type() {
         decodes::<Tenant>(&s, "Tenant"),
         decodes::<ApiKey>(&s, "ApiKey"),
         decodes::<NewApiKey>(&s, "NewKeyView"),
+        decodes::<ClientCertificate>(&s, "ClientCertificateRecord"),
         decodes::<Me>(&s, "MeView"),
         decodes::<UsageReport>(&s, "UsageView"),
         decodes::<SignatureRecord>(&s, "SignatureRecord"),
@@ -190,6 +199,7 @@ fn every_answer_the_documents_describes_decodes_into_the_clients_type() {
         decodes::<WebhookDelivery>(&s, "WebhookDelivery"),
         decodes::<DeliveryPage>(&s, "DeliveryPage"),
         decodes::<Envelope>(&s, "Envelope"),
+        decodes::<Preparation>(&s, "Preparation"),
         decodes::<EnvelopeList>(&s, "EnvelopeList"),
         decodes::<HistoryEntry>(&s, "HistoryEntry"),
         decodes::<Health>(&s, "Health"),
@@ -573,6 +583,7 @@ fn every_query_parameter_and_header_the_client_sends_is_documented() {
         &mut Vec::new(),
     );
     let _ = c.list_deliveries("whk_x", Some("dlv_x"), Some(5));
+    let _ = c.list_events(3, Some(5), Some("document.signed,seal.*"));
     let _ = c.rotate_webhook_secret("whk_x", Some(60));
     let _ = c.list_envelopes(&EnvelopeQuery {
         status: Some("sent".into()),
@@ -586,7 +597,7 @@ fn every_query_parameter_and_header_the_client_sends_is_documented() {
     let sign_names = parameter_names("/api/v1/documents/sign", sign);
     let received = seen.lock().unwrap();
     let paths: Vec<String> = received.iter().map(|r| format!("{} {}", r.method, r.path)).collect();
-    assert_eq!(received.len(), 18, "every call reached the recorder: {paths:#?}");
+    assert_eq!(received.len(), 19, "every call reached the recorder: {paths:#?}");
     let mut problems = Vec::new();
     for r in received.iter() {
         let Some((template, op)) = operation_of(&doc, &r.method, &r.path) else {

@@ -24,7 +24,8 @@ pub use level::{
 pub use ltv::{LtvError, Revocation, ValidationData, collect};
 pub use placement::VisualRect;
 pub use prepare::{
-    Certification, SignatureKind, SignatureOptions, TbsDocument, Visible, hash_original, prepare, prepare_hashed,
+    Certification, SignatureKind, SignatureOptions, TbsDocument, TbsParts, Visible, hash_original, prepare,
+    prepare_hashed,
 };
 pub use sign::{CmsProvider, IdentityCms, TIMESTAMP_RESERVE, TbsSummary, sign_file, sign_update};
 pub use time::pdf_date;

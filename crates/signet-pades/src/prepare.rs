@@ -185,6 +185,60 @@ impl TbsDocument {
         self.original_len
     }
 
+    /// Takes the prepared document apart, to keep between the two stages when they do not run
+    /// in one go (deferred signing: the signer returns hours later, perhaps to another
+    /// process). [`TbsDocument::from_parts`] puts it together again.
+    pub fn into_parts(self) -> TbsParts {
+        TbsParts {
+            update: self.update,
+            original_len: self.original_len,
+            byte_range: self.byte_range,
+            digest: self.digest,
+            digest_algorithm: self.digest_algorithm,
+            field_name: self.field_name,
+        }
+    }
+
+    /// A prepared document from what [`TbsDocument::into_parts`] gave, checked: the byte range
+    /// starts at 0, covers the original and the whole update except the `/Contents` hex
+    /// string (ISO 32000-2 §12.8.1), which lies in the update and is still the unfilled
+    /// placeholder (`<` zeros `>`). Stored parts that were altered or mixed up are refused
+    /// here rather than producing a broken signature. The digest cannot be checked without
+    /// the original; [`TbsDocument::attach`] callers verify the result.
+    pub fn from_parts(parts: TbsParts) -> Result<TbsDocument> {
+        let TbsParts { update, original_len, byte_range, digest, digest_algorithm, field_name } = parts;
+        let bad = |what: &str| Error::Refused(format!("the prepared signature does not fit its document: {what}"));
+        let [start, before, after, rest] = byte_range;
+        let total = original_len.checked_add(update.len() as u64).ok_or_else(|| bad("length overflow"))?;
+        if start != 0 || before < original_len || after <= before || after.checked_add(rest) != Some(total) {
+            return Err(bad("the /ByteRange does not cover the document and its update"));
+        }
+        let contents_start = usize::try_from(before - original_len).map_err(|_| bad("offset"))?;
+        let contents_end = usize::try_from(after - original_len).map_err(|_| bad("offset"))?;
+        let hex = update.get(contents_start..contents_end).ok_or_else(|| bad("/Contents outside the update"))?;
+        let placeholder = hex.len() >= 4
+            && hex.len() % 2 == 0
+            && hex.first() == Some(&b'<')
+            && hex.last() == Some(&b'>')
+            && hex[1..hex.len() - 1].iter().all(|&b| b == b'0');
+        if !placeholder {
+            return Err(bad("/Contents is not an unfilled placeholder"));
+        }
+        if digest.len() != digest_algorithm.output_len() {
+            return Err(bad("the digest's length"));
+        }
+        Ok(TbsDocument {
+            update,
+            original_len,
+            contents_start,
+            contents_end,
+            byte_range,
+            digest,
+            digest_algorithm,
+            field_name,
+        })
+    }
+
     /// Places the DER `cms` in `/Contents` (hex, zero padded) and returns the bytes to append
     /// to the original file. Fails, writing nothing, if it does not fit.
     pub fn attach(mut self, cms: &[u8]) -> Result<Vec<u8>> {
@@ -199,6 +253,25 @@ impl TbsDocument {
         }
         Ok(self.update)
     }
+}
+
+/// A [`TbsDocument`] taken apart ([`TbsDocument::into_parts`]) to be stored between the two
+/// stages of a deferred signature: the update with the `/Contents` placeholder, the byte
+/// range, the digest. Put together again with [`TbsDocument::from_parts`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TbsParts {
+    /// The incremental update to append to the original, `/Contents` still zeros.
+    pub update: Vec<u8>,
+    /// The original document's length.
+    pub original_len: u64,
+    /// The `/ByteRange` written in the update (absolute offsets).
+    pub byte_range: [u64; 4],
+    /// The digest of the byte ranges.
+    pub digest: Vec<u8>,
+    /// Its algorithm.
+    pub digest_algorithm: DigestAlgorithm,
+    /// The signature field.
+    pub field_name: String,
 }
 
 /// Each `/ByteRange` number is written as this 10-digit placeholder and patched in place.

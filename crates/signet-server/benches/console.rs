@@ -48,6 +48,7 @@ fn envelope(i: usize, document: &str, creator: &str) -> Envelope {
             value: None,
         }],
         evidence: None,
+        own_key: None,
     };
     let status = STATUSES[i % STATUSES.len()];
     Envelope {

@@ -85,7 +85,7 @@ pub struct UsageView {
 pub struct MeView {
     /// The API key's or user's id.
     pub id: String,
-    /// `api_key`, `user` or `sso`.
+    /// `api_key`, `user`, `sso` or `client_certificate`.
     pub kind: String,
     /// Tenant, if any.
     pub tenant_id: Option<String>,
@@ -241,7 +241,7 @@ pub async fn update_tenant(
     Ok(Json(updated))
 }
 
-fn parse_scopes(scopes: &[String]) -> Result<Vec<Scope>, Error> {
+pub(crate) fn parse_scopes(scopes: &[String]) -> Result<Vec<Scope>, Error> {
     if scopes.is_empty() {
         return Err(Error::bad("bad_scope", "give at least one scope: sign-hash, sign-document, manage"));
     }

@@ -33,6 +33,7 @@ use tokio::io::AsyncWriteExt;
 use crate::auth::{Caller, Permission};
 use crate::meter::Admission;
 use crate::signhash::{DigestToSign, Made, Received, SignHashRequest};
+use crate::webhooks::Webhooks;
 use crate::{AppState, Error};
 
 /// Largest document received, signed and answered in memory: one page to a few dozen,
@@ -449,8 +450,8 @@ pub(crate) async fn sign_document(
             state.meter().record(std::mem::take(&mut records), Some(calls)).await?;
         }
     }
-    state.meter().record_with_documents(records, Some(usage), vec![unrecorded.document.clone()]).await?;
-    state.webhooks().document_signed(tenant, &unrecorded.document, &prepared.plan.identity, prepared.plan.level).await;
+    let event = Webhooks::document_signed(tenant, &unrecorded.document, &prepared.plan.identity, prepared.plan.level)?;
+    state.meter().record_with_documents(records, Some(usage), vec![unrecorded.document.clone()], vec![event]).await?;
     Ok(Signed { document: unrecorded.document, content: unrecorded.content })
 }
 

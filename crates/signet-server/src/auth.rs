@@ -11,6 +11,9 @@
 //!   (password, then TOTP when the user has it or a role requires it).
 //! - **Single sign-on**: `Authorization: Bearer <JWT>` from the tenant's identity provider
 //!   (`crate::sso`), mapped to a user of the tenant.
+//! - **Client certificates** over TLS (`signet serve --tls-cert`): a request with neither of
+//!   the above whose client presented a certificate registered to the tenant, with scopes as an
+//!   API key (`crate::client_certs`).
 //!
 //! What a person may do is their roles ([`Role`]); [`Caller::may`] is the one place where
 //! scopes and roles meet a [`Permission`]. Checked keys and sessions are kept in memory for
@@ -25,7 +28,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
-use signet_store::{Actor, ApiKey, Role, Scope, Session, Store, User};
+use signet_store::{Actor, ApiKey, ClientCertificateRecord, Role, Scope, Session, Store, User};
 
 use crate::{AppState, Error};
 
@@ -49,6 +52,8 @@ pub enum Via {
     Session,
     /// A token of the tenant's identity provider.
     Sso,
+    /// A TLS client certificate registered to the tenant.
+    ClientCertificate,
 }
 
 impl Via {
@@ -58,6 +63,7 @@ impl Via {
             Via::ApiKey | Via::Operator => "api_key",
             Via::Session => "user",
             Via::Sso => "sso",
+            Via::ClientCertificate => "client_certificate",
         }
     }
 }
@@ -306,11 +312,13 @@ pub fn anonymous(parts_origin: (Option<String>, Option<String>), tried: &str) ->
 /// A checked session with its user, and when it was read.
 type CachedSession = ((Session, User), Instant);
 
-/// Checked keys and sessions by id.
+/// Checked keys and sessions by id, and client certificates' registrations (or their absence)
+/// by fingerprint.
 #[derive(Debug, Default)]
 pub struct KeyCache {
     keys: Mutex<HashMap<String, (ApiKey, Instant)>>,
     sessions: Mutex<HashMap<String, CachedSession>>,
+    certificates: Mutex<HashMap<String, (Option<ClientCertificateRecord>, Instant)>>,
 }
 
 impl KeyCache {
@@ -384,6 +392,33 @@ impl KeyCache {
             return Err(Error::Unauthenticated(format!("user '{}' is disabled", user.username)));
         }
         Ok((session, user))
+    }
+
+    /// The live registration of the client certificate with this fingerprint, if any.
+    pub async fn client_certificate(
+        &self,
+        store: &Store,
+        fingerprint: &str,
+    ) -> Result<Option<ClientCertificateRecord>, Error> {
+        let cached = lock(&self.certificates)
+            .get(fingerprint)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .map(|(r, _)| r.clone());
+        if let Some(record) = cached {
+            return Ok(record);
+        }
+        let record = match store.client_certificate_by_fingerprint(fingerprint).await {
+            Ok(r) => Some(r),
+            Err(signet_store::Error::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        remember(&mut lock(&self.certificates), fingerprint.to_string(), record.clone());
+        Ok(record)
+    }
+
+    /// Forgets what is known of a client certificate (after its registration changed).
+    pub fn forget_client_certificate(&self, fingerprint: &str) {
+        lock(&self.certificates).remove(fingerprint);
     }
 
     /// Forgets a key (after a revocation).
@@ -518,13 +553,17 @@ impl FromRequestParts<AppState> for Caller {
                         user_agent: None,
                     }
                 }
-                None => {
-                    return Err(Error::Unauthenticated(
-                        "send an API key (Authorization: Bearer sgk_…), a token of your identity provider, or log \
-                         in"
-                        .into(),
-                    ));
-                }
+                None => match parts.extensions.get::<crate::tls::ClientCertificate>() {
+                    // the TLS layer verified it (chain, validity); its registration decides
+                    Some(certificate) => crate::client_certs::authenticate(state, certificate, parts).await?,
+                    None => {
+                        return Err(Error::Unauthenticated(
+                            "send an API key (Authorization: Bearer sgk_…), a token of your identity provider, or log \
+                             in"
+                            .into(),
+                        ));
+                    }
+                },
             },
         };
         let (ip, ua) = origin(parts);

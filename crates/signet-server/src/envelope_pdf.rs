@@ -23,7 +23,7 @@ pub(crate) struct SignedStep {
     pub(crate) certificate_subject: Option<String>,
     /// Its serial (hex).
     pub(crate) certificate_serial: Option<String>,
-    /// `drawn`, `typed`, `uploaded` or `seal`.
+    /// `drawn`, `typed`, `uploaded`, `seal` or `own_key`.
     pub(crate) signature_kind: String,
     /// The signature fields signed.
     pub(crate) fields: Vec<String>,
@@ -31,7 +31,7 @@ pub(crate) struct SignedStep {
 
 /// Records `doc` (already stored) as the next version after `expected_head` in the line of
 /// the envelope's document.
-async fn next_version(
+pub(crate) async fn next_version(
     state: &AppState,
     tenant: &str,
     e: &Envelope,
@@ -52,7 +52,7 @@ async fn next_version(
 }
 
 /// Stores the PDF at `path` as a new document of `tenant`.
-async fn store_pdf(
+pub(crate) async fn store_pdf(
     state: &AppState,
     tenant: &str,
     path: tempfile::TempPath,
@@ -80,7 +80,7 @@ async fn store_pdf(
     })
 }
 
-fn staging_file(state: &AppState) -> Result<tempfile::TempPath, Error> {
+pub(crate) fn staging_file(state: &AppState) -> Result<tempfile::TempPath, Error> {
     Ok(tempfile::Builder::new()
         .prefix(".signet-envelope-")
         .suffix(".pdf")
@@ -139,7 +139,10 @@ fn form_field(p: &crate::envelopes::Party, f: &Field) -> signet_pades::FormField
 }
 
 /// The values of a party's text and date fields.
-fn field_values(fields: &[Field], given: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Error> {
+pub(crate) fn field_values(
+    fields: &[Field],
+    given: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, Error> {
     for id in given.keys() {
         if !fields.iter().any(|f| f.id == *id && f.kind == "text") {
             return Err(Error::bad("bad_field", format!("{id} is not one of your text fields")));

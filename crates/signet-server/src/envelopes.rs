@@ -136,6 +136,10 @@ pub struct Party {
     /// How and from where it acted.
     #[serde(default)]
     pub evidence: Option<Evidence>,
+    /// A signer that signs with its own key (a smart card, a token, a key of its own) through
+    /// deferred signing: the certificate that binds it.
+    #[serde(default)]
+    pub own_key: Option<crate::deferred::OwnKey>,
 }
 
 /// A field placed for a party.
@@ -180,7 +184,7 @@ pub struct Evidence {
     /// Its SHA-256.
     #[serde(default)]
     pub document_sha256: Option<String>,
-    /// `drawn`, `typed`, `uploaded` or `seal`.
+    /// `drawn`, `typed`, `uploaded`, `seal` or `own_key`.
     #[serde(default)]
     pub signature_kind: Option<String>,
 }
@@ -240,6 +244,10 @@ pub struct NewParty {
     /// The fields.
     #[serde(default)]
     pub fields: Vec<NewField>,
+    /// A signer that signs with its own key (deferred signing): its certificate. Such a party
+    /// has exactly one signature field and signs only through `…/prepare` and `…/signature`.
+    #[serde(default)]
+    pub own_key: Option<crate::deferred::NewOwnKey>,
 }
 
 /// A field of a new party.
@@ -381,7 +389,7 @@ static LOCKS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = La
 /// Wakes the scheduler when an envelope's next step may come earlier than it planned for.
 static SCHEDULE: LazyLock<tokio::sync::Notify> = LazyLock::new(tokio::sync::Notify::new);
 
-async fn lock_envelope(id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+pub(crate) async fn lock_envelope(id: &str) -> tokio::sync::OwnedMutexGuard<()> {
     let lock = {
         let mut map = LOCKS.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 10_000 {
@@ -430,7 +438,7 @@ pub fn stored_form(e: &Envelope) -> EnvelopeWrite {
     }
 }
 
-fn summary_of(e: &Envelope) -> EnvelopeSummary {
+pub(crate) fn summary_of(e: &Envelope) -> EnvelopeSummary {
     EnvelopeSummary {
         id: e.id.clone(),
         title: e.title.clone(),
@@ -528,6 +536,74 @@ pub(crate) fn valid_email(m: &str) -> bool {
         && !m.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'))
 }
 
+/// The fields given for party `at` checked (kinds, a seal field only for a party that stamps a
+/// seal and no signature field for it, rectangles at least 4 points, labels) and given ids.
+pub(crate) fn party_fields(at: &str, stamps_seal: bool, given: Vec<NewField>) -> Result<Vec<Field>, Error> {
+    if given.len() > MAX_FIELDS {
+        return Err(Error::bad("bad_request", format!("{at}: at most {MAX_FIELDS} fields")));
+    }
+    let mut fields = Vec::with_capacity(given.len());
+    for (j, f) in given.into_iter().enumerate() {
+        let fat = format!("{at}, field {}", j + 1);
+        match f.kind.as_str() {
+            "seal" if !stamps_seal => {
+                return Err(Error::bad("bad_request", format!("{fat}: a seal field needs the party's seal_id")));
+            }
+            "signature" if stamps_seal => {
+                return Err(Error::bad(
+                    "bad_request",
+                    format!("{fat}: a party that stamps a seal has seal fields, not signature fields"),
+                ));
+            }
+            "seal" | "signature" | "date" | "text" => {}
+            k => {
+                return Err(Error::bad(
+                    "bad_request",
+                    format!("{fat}: kind '{k}' is not seal, signature, date or text"),
+                ));
+            }
+        }
+        let [x1, y1, x2, y2] = f.rect;
+        if f.rect.iter().any(|v| !v.is_finite()) || (x2 - x1).abs() < 4.0 || (y2 - y1).abs() < 4.0 || f.page < 1 {
+            return Err(Error::bad(
+                "bad_rect",
+                format!("{fat}: page must be 1 or more and rect [x1,y1,x2,y2] at least 4 points wide and high"),
+            ));
+        }
+        let rect = [x1.min(x2), y1.min(y2), x1.max(x2), y1.max(y2)];
+        if let Some(l) = &f.label {
+            check_len(&format!("{fat}: label"), l, 100)?;
+        }
+        fields.push(Field {
+            id: signet_store::new_id("fld"),
+            kind: f.kind,
+            page: f.page,
+            rect,
+            label: text(&f.label),
+            value: None,
+        });
+    }
+    Ok(fields)
+}
+
+/// A signer has a seal or signature field (exactly one signature field when it signs with
+/// its own key); other parties have none.
+pub(crate) fn fields_fit_role(at: &str, role: &str, own_key: bool, fields: &[Field]) -> Result<(), Error> {
+    if role == "signer" && !fields.iter().any(|f| matches!(f.kind.as_str(), "seal" | "signature")) {
+        return Err(Error::bad("bad_request", format!("{at}: a signer needs a seal or signature field")));
+    }
+    if role != "signer" && !fields.is_empty() {
+        return Err(Error::bad("bad_request", format!("{at}: only signers have fields")));
+    }
+    if own_key && fields.iter().filter(|f| f.kind == "signature").count() != 1 {
+        return Err(Error::bad(
+            "bad_request",
+            format!("{at}: a party with its own key has exactly one signature field"),
+        ));
+    }
+    Ok(())
+}
+
 async fn build(state: &AppState, tenant: &str, caller: &Caller, req: CreateEnvelope) -> Result<Envelope, Error> {
     let title = req.title.trim().to_string();
     if title.is_empty() {
@@ -621,56 +697,26 @@ async fn build(state: &AppState, tenant: &str, caller: &Caller, req: CreateEnvel
                 return Err(Error::bad("seal_unusable", format!("{at}: seal '{}' is {}", s.name, s.status)));
             }
         }
-        if p.fields.len() > MAX_FIELDS {
-            return Err(Error::bad("bad_request", format!("{at}: at most {MAX_FIELDS} fields")));
-        }
-        let mut fields = Vec::with_capacity(p.fields.len());
-        for (j, f) in p.fields.into_iter().enumerate() {
-            let fat = format!("{at}, field {}", j + 1);
-            match f.kind.as_str() {
-                "seal" if p.seal_id.is_none() => {
-                    return Err(Error::bad("bad_request", format!("{fat}: a seal field needs the party's seal_id")));
-                }
-                "signature" if p.seal_id.is_some() => {
+        let fields = party_fields(&at, p.seal_id.is_some(), p.fields)?;
+        fields_fit_role(&at, &role, false, &fields)?;
+        let own_key = match &p.own_key {
+            None => None,
+            Some(k) => {
+                if role != "signer" || p.seal_id.is_some() {
                     return Err(Error::bad(
                         "bad_request",
-                        format!("{fat}: a party that stamps a seal has seal fields, not signature fields"),
+                        format!("{at}: own_key is for a signer that signs as a person, not with a seal"),
                     ));
                 }
-                "seal" | "signature" | "date" | "text" => {}
-                k => {
-                    return Err(Error::bad(
-                        "bad_request",
-                        format!("{fat}: kind '{k}' is not seal, signature, date or text"),
-                    ));
-                }
+                fields_fit_role(&at, &role, true, &fields)?;
+                Some(crate::deferred::own_key(k).map_err(|e| match e {
+                    Error::BadRequest { code, message } => {
+                        Error::BadRequest { code, message: format!("{at}: {message}") }
+                    }
+                    e => e,
+                })?)
             }
-            let [x1, y1, x2, y2] = f.rect;
-            if f.rect.iter().any(|v| !v.is_finite()) || (x2 - x1).abs() < 4.0 || (y2 - y1).abs() < 4.0 || f.page < 1 {
-                return Err(Error::bad(
-                    "bad_rect",
-                    format!("{fat}: page must be 1 or more and rect [x1,y1,x2,y2] at least 4 points wide and high"),
-                ));
-            }
-            let rect = [x1.min(x2), y1.min(y2), x1.max(x2), y1.max(y2)];
-            if let Some(l) = &f.label {
-                check_len(&format!("{fat}: label"), l, 100)?;
-            }
-            fields.push(Field {
-                id: signet_store::new_id("fld"),
-                kind: f.kind,
-                page: f.page,
-                rect,
-                label: text(&f.label),
-                value: None,
-            });
-        }
-        if role == "signer" && !fields.iter().any(|f| matches!(f.kind.as_str(), "seal" | "signature")) {
-            return Err(Error::bad("bad_request", format!("{at}: a signer needs a seal or signature field")));
-        }
-        if role != "signer" && !fields.is_empty() {
-            return Err(Error::bad("bad_request", format!("{at}: only signers have fields")));
-        }
+        };
         parties.push(Party {
             id: signet_store::new_id("pty"),
             name,
@@ -686,6 +732,7 @@ async fn build(state: &AppState, tenant: &str, caller: &Caller, req: CreateEnvel
             decline_reason: None,
             fields,
             evidence: None,
+            own_key,
         });
     }
     if !parties.iter().any(|p| p.role != "copy") {
@@ -718,7 +765,7 @@ async fn build(state: &AppState, tenant: &str, caller: &Caller, req: CreateEnvel
 }
 
 /// Sends a draft: the fields go into the PDF as a new version, the first turn is invited.
-async fn send_envelope(
+pub(crate) async fn send_envelope(
     state: &AppState,
     tenant: &str,
     id: &str,
@@ -752,7 +799,7 @@ async fn send_envelope(
 const REMIND_PAUSE_MS: i64 = 600_000;
 
 /// Refuses anyone but the envelope's creator or a tenant administrator.
-fn sender_only(caller: &Caller, e: &Envelope, what: &str) -> Result<(), Error> {
+pub(crate) fn sender_only(caller: &Caller, e: &Envelope, what: &str) -> Result<(), Error> {
     if e.created_by == caller.id || caller.roles.contains(&signet_store::Role::TenantAdmin) {
         Ok(())
     } else {
@@ -793,6 +840,16 @@ pub(crate) async fn party_signs(
         }
     }
     let party = e.parties[pi].clone();
+    if party.role == "signer" && party.own_key.is_some() {
+        return Err(Error::bad(
+            "own_key_party",
+            format!(
+                "{} signs with their own key: prepare the signature (POST /api/v1/envelopes/{id}/parties/{party_id}/prepare), \
+                 sign it with `signet sign-digest` and upload it (POST …/signature)",
+                party.name
+            ),
+        ));
+    }
     let now = now_millis();
     let mut events = Vec::new();
     if party.role == "approver" {
@@ -807,66 +864,98 @@ pub(crate) async fn party_signs(
         events.push(event("approved", &who.actor.id, Some(party_id), serde_json::json!({})));
     } else {
         let signed = crate::envelope_pdf::sign_fields(state, tenant, &e, pi, who, &req).await?;
-        let p = &mut e.parties[pi];
-        for f in p.fields.iter_mut() {
-            if let Some(v) = signed.values.get(&f.id) {
-                f.value = Some(v.clone());
-            }
-        }
-        p.status = "signed".into();
-        p.signed_at = Some(now);
-        p.evidence = Some(Evidence {
-            ip: who.actor.ip.clone(),
-            user_agent: who.actor.user_agent.clone(),
-            auth_method: who.auth_method.clone(),
-            certificate_subject: signed.certificate_subject.clone(),
-            certificate_serial: signed.certificate_serial.clone(),
-            document_id: Some(signed.document.id.clone()),
-            document_sha256: Some(signed.document.sha256.clone()),
-            signature_kind: Some(signed.signature_kind.clone()),
-        });
-        e.current_document_id = signed.document.id.clone();
-        events.push(event(
-            "signed",
-            &who.actor.id,
-            Some(party_id),
-            serde_json::json!({
-                "document_id": signed.document.id,
-                "sha256": signed.document.sha256,
-                "certificate_subject": signed.certificate_subject,
-                "certificate_serial": signed.certificate_serial,
-                "signature_kind": signed.signature_kind,
-                "fields": signed.fields,
-                "ip": who.actor.ip,
-            }),
-        ));
+        events.push(party_signed(&mut e, pi, who, &signed, now));
     }
     let action = if party.role == "approver" { "envelope.approve" } else { "envelope.sign" };
+    after_party_acted(state, tenant, &mut e, revision, party_id, who, action, events).await?;
+    Ok(e)
+}
+
+/// Records in `e` that party `pi` signed as `signed` says (its field values, status,
+/// evidence, the new current version): the history entry to save with it.
+pub(crate) fn party_signed(
+    e: &mut Envelope,
+    pi: usize,
+    who: &PartyActor,
+    signed: &crate::envelope_pdf::SignedStep,
+    now: i64,
+) -> EnvelopeEvent {
+    let p = &mut e.parties[pi];
+    for f in p.fields.iter_mut() {
+        if let Some(v) = signed.values.get(&f.id) {
+            f.value = Some(v.clone());
+        }
+    }
+    p.status = "signed".into();
+    p.signed_at = Some(now);
+    p.evidence = Some(Evidence {
+        ip: who.actor.ip.clone(),
+        user_agent: who.actor.user_agent.clone(),
+        auth_method: who.auth_method.clone(),
+        certificate_subject: signed.certificate_subject.clone(),
+        certificate_serial: signed.certificate_serial.clone(),
+        document_id: Some(signed.document.id.clone()),
+        document_sha256: Some(signed.document.sha256.clone()),
+        signature_kind: Some(signed.signature_kind.clone()),
+    });
+    let party_id = p.id.clone();
+    e.current_document_id = signed.document.id.clone();
+    event(
+        "signed",
+        &who.actor.id,
+        Some(&party_id),
+        serde_json::json!({
+            "document_id": signed.document.id,
+            "sha256": signed.document.sha256,
+            "certificate_subject": signed.certificate_subject,
+            "certificate_serial": signed.certificate_serial,
+            "signature_kind": signed.signature_kind,
+            "fields": signed.fields,
+            "ip": who.actor.ip,
+        }),
+    )
+}
+
+/// What follows a party's act, however it signed: the signing log's entry, the next turn's
+/// invitations or the completion, the envelope saved (from `revision`, with `events`), the
+/// webhooks and the completion mails.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn after_party_acted(
+    state: &AppState,
+    tenant: &str,
+    e: &mut Envelope,
+    revision: i64,
+    party_id: &str,
+    who: &PartyActor,
+    action: &str,
+    mut events: Vec<EnvelopeEvent>,
+) -> Result<(), Error> {
+    let id = e.id.clone();
     audit(
         state,
-        AuditEntry::new(tenant, &who.actor, action, "ok").target("envelope", id).detail(serde_json::json!({
+        AuditEntry::new(tenant, &who.actor, action, "ok").target("envelope", &id).detail(serde_json::json!({
             "party": party_id,
             "document_id": e.current_document_id,
             "auth": who.auth_method,
         })),
     )
     .await;
-    if turn(&e).is_empty() {
-        try_complete(state, tenant, &mut e, &mut events).await;
+    if turn(e).is_empty() {
+        try_complete(state, tenant, e, &mut events).await;
     } else {
-        events.extend(crate::envelope_mail::invite_turn(state, tenant, &mut e).await);
+        events.extend(crate::envelope_mail::invite_turn(state, tenant, e).await);
     }
-    save(state, tenant, &mut e, revision, &events).await?;
+    save(state, tenant, e, revision, &events).await?;
     let kind = if e.status == "completed" { "envelope.completed" } else { "envelope.party_signed" };
-    state.webhooks().emit(tenant, kind, serde_json::to_value(summary_of(&e)).unwrap_or_default()).await;
+    state.webhooks().emit(tenant, kind, serde_json::to_value(summary_of(e)).unwrap_or_default()).await;
     if e.status == "completed" {
-        crate::envelope_mail::announce(state, tenant, &e, "completed").await;
+        crate::envelope_mail::announce(state, tenant, e, "completed").await;
     }
-    Ok(e)
+    Ok(())
 }
 
 /// The index of `party_id` if it may act now.
-fn acting_party(e: &Envelope, party_id: &str) -> Result<usize, Error> {
+pub(crate) fn acting_party(e: &Envelope, party_id: &str) -> Result<usize, Error> {
     if e.status != "sent" {
         return Err(Error::Conflict {
             code: "envelope_closed",
@@ -1082,7 +1171,7 @@ async fn scheduled(state: &AppState, tenant: &str, id: &str) -> Result<(), Error
 // ---------------------------------------------------------------------------------------
 // HTTP
 
-fn tenant_for(caller: &Caller, p: Permission) -> Result<String, Error> {
+pub(crate) fn tenant_for(caller: &Caller, p: Permission) -> Result<String, Error> {
     caller.may(p).map(str::to_string)
 }
 

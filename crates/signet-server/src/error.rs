@@ -105,6 +105,9 @@ pub enum Error {
         /// Why.
         source: signet_store::Error,
     },
+    /// At start: the TLS certificate, key or client CA files cannot be used; the message
+    /// names the file and why.
+    Tls(String),
     /// At start: the listening socket could not be opened.
     Bind {
         /// The address asked for.
@@ -144,6 +147,7 @@ impl Error {
             | Error::TrustAnchor { .. }
             | Error::Authority(_)
             | Error::TrustService(_)
+            | Error::Tls(_)
             | Error::Bind { .. }
             | Error::Database { .. }
             | Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -173,6 +177,7 @@ impl Error {
             | Error::TrustAnchor { .. }
             | Error::Authority(_)
             | Error::TrustService(_)
+            | Error::Tls(_)
             | Error::Bind { .. }
             | Error::Database { .. }
             | Error::Internal { .. } => "internal_error",
@@ -227,6 +232,7 @@ impl fmt::Display for Error {
             Error::TrustAnchor { path, reason } => write!(f, "trust anchor {}: {reason}", path.display()),
             Error::Authority(e) => write!(f, "certification authority: {e}"),
             Error::TrustService(s) => f.write_str(s),
+            Error::Tls(s) => write!(f, "TLS: {s}"),
             Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             Error::Database { url, source } => write!(f, "database {url}: {source}"),
             Error::Internal { context, source } => write!(f, "{context}: {source}"),

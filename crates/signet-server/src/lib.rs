@@ -8,6 +8,9 @@ pub mod audit;
 pub mod auth;
 pub mod batch;
 mod ca;
+pub mod client_certs;
+pub mod deferred;
+pub mod embed;
 pub mod envelope_mail;
 pub mod envelope_pdf;
 pub mod envelopes;
@@ -25,6 +28,7 @@ pub mod signer;
 pub mod signhash;
 pub mod sso;
 mod state;
+pub mod tls;
 mod trust;
 mod util;
 mod verify;
@@ -87,11 +91,15 @@ pub struct ServerConfig {
     pub audit_anchor_interval: std::time::Duration,
     /// Reverse proxies whose `X-Forwarded-For` names the client (none by default).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve HTTPS, with client certificates (mutual TLS); plain HTTP when `None`.
+    pub tls: Option<tls::TlsSettings>,
     /// Outgoing mail: `smtp://host:port`, `smtp://user@host:587?tls=starttls`,
     /// `smtps://host:465`; `None` writes each mail into `DATA/outbox` instead.
     pub smtp_url: Option<String>,
     /// The sender of Signet's e-mails.
     pub mail_from: String,
+    /// How long a party's prepared own-key signature stays usable (default 15 minutes).
+    pub preparation_ttl: std::time::Duration,
 }
 
 /// The TSA policy used when none is configured: `1.2.3.4.1`, the placeholder of OpenSSL's
@@ -121,8 +129,10 @@ impl Default for ServerConfig {
             webhook_max_attempts: webhooks::RetryPolicy::default().max_attempts,
             audit_anchor_interval: audit::DEFAULT_ANCHOR_INTERVAL,
             trusted_proxies: Vec::new(),
+            tls: None,
             smtp_url: None,
             mail_from: "Signet <signet@localhost>".into(),
+            preparation_ttl: deferred::DEFAULT_PREPARATION_TTL,
         }
     }
 }
@@ -147,6 +157,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::revoke_key))
         .routes(routes!(admin::usage))
         .routes(routes!(admin::signatures))
+        .routes(routes!(client_certs::register_certificate, client_certs::list_certificates))
+        .routes(routes!(client_certs::revoke_certificate))
+        .routes(routes!(client_certs::bind_user_certificate, client_certs::list_user_certificates))
+        .routes(routes!(client_certs::unbind_user_certificate))
         .routes(routes!(identities::create, identities::list))
         .routes(routes!(identities::show))
         .routes(routes!(assets::upload_image, assets::list_images))
@@ -170,6 +184,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::redeliver))
         .routes(routes!(webhooks::ping))
+        .routes(routes!(webhooks::list_events))
         .routes(routes!(people::login))
         .routes(routes!(people::mfa))
         .routes(routes!(people::mfa_enrol))
@@ -212,6 +227,12 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(envelopes::decline_as_party))
         .routes(routes!(envelopes::envelope_document))
         .routes(routes!(envelopes::envelope_certificate))
+        .routes(routes!(deferred::prepare_party_signature))
+        .routes(routes!(deferred::upload_party_signature))
+        .routes(routes!(deferred::party_preparation))
+        .routes(routes!(signer::signer_prepare))
+        .routes(routes!(signer::signer_signature))
+        .routes(routes!(signer::signer_own_key))
         .routes(routes!(signer::open_session))
         .routes(routes!(signer::confirm_code))
         .routes(routes!(signer::resend_code))
@@ -219,7 +240,14 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(signer::signer_page))
         .routes(routes!(signer::signer_document))
         .routes(routes!(signer::signer_sign))
-        .routes(routes!(signer::signer_decline));
+        .routes(routes!(signer::signer_decline))
+        .routes(routes!(embed::create_embed))
+        .routes(routes!(embed::open_embed))
+        .routes(routes!(embed::create_prepare_embed))
+        .routes(routes!(embed::open_prepare_embed))
+        .routes(routes!(embed::prepare_page))
+        .routes(routes!(embed::prepare_page_image))
+        .routes(routes!(embed::prepare_send));
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(healthz))
         .routes(routes!(ca::root_crl))
@@ -243,6 +271,8 @@ pub fn app(state: AppState) -> Router {
     let (router, _) = routes().split_for_parts();
     router
         .merge(web::router())
+        .route("/embed/sign/{token}", axum::routing::get(embed::embedded_page))
+        .route("/embed/prepare/{token}", axum::routing::get(embed::embedded_prepare_page))
         .fallback(async || Error::NotFound)
         .layer(axum::middleware::from_fn(util::read_small_bodies))
         .layer(axum::middleware::from_fn(util::request_log))
@@ -253,8 +283,18 @@ pub fn app(state: AppState) -> Router {
 
 /// Prepares the data directory, loads the trust anchors, listens on `config.listen` and serves
 /// [`app`] until SIGINT or SIGTERM, then finishes the requests in flight and returns.
-pub async fn serve(config: ServerConfig) -> Result<(), Error> {
+///
+/// With [`ServerConfig::tls`], it serves HTTPS instead, asking clients for a certificate
+/// ([`tls`]); the certificates the authority issues then point at `https://` + the listening
+/// address unless a public URL is set.
+pub async fn serve(mut config: ServerConfig) -> Result<(), Error> {
+    // a wrong certificate or key stops the server before anything else is touched
+    let tls_identity = config.tls.as_ref().map(tls::ServerIdentity::load).transpose()?;
+    if tls_identity.is_some() && config.public_url.is_none() {
+        config.public_url = Some(tls::default_public_url(config.listen));
+    }
     let state = AppState::load(&config).await?;
+    let tls_config = tls_identity.map(|identity| tls::server_config(identity, state.authority())).transpose()?;
     if let Some(token) = state.bootstrap_admin().await? {
         // shown once: only its hash is stored
         println!(
@@ -267,8 +307,9 @@ pub async fn serve(config: ServerConfig) -> Result<(), Error> {
         .map_err(|source| Error::Bind { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(Error::internal("reading the listening address"))?;
     tracing::info!(
-        "Signet {} listening on http://{addr} (data in {}, {anchors} trust anchor{})",
+        "Signet {} listening on {}://{addr} (data in {}, {anchors} trust anchor{})",
         env!("CARGO_PKG_VERSION"),
+        if tls_config.is_some() { "https" } else { "http" },
         config.data_dir.display(),
         if anchors == 1 { "" } else { "s" }
     );
@@ -278,10 +319,13 @@ pub async fn serve(config: ServerConfig) -> Result<(), Error> {
     tokio::spawn(audit::anchor_on_schedule(state.clone(), config.audit_anchor_interval));
     tokio::spawn(envelopes::run_schedule(state.clone()));
     tracing::info!("mail: {}", state.mailer().describe());
-    axum::serve(listener, app(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(Error::internal("serving"))?;
+    match tls_config {
+        None => axum::serve(listener, app(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(Error::internal("serving"))?,
+        Some(tls_config) => tls::serve(listener, tls_config, app(state.clone()), shutdown_signal()).await,
+    }
     state.batches().shutdown(std::time::Duration::from_secs(30)).await;
     state.webhooks().shutdown(webhooks::ATTEMPT_TIMEOUT).await;
     tracing::info!("stopped");

@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use signet_store::{DocumentRecord, SignatureRecord, Store, TenantLimits, UsageDelta};
-use tokio::sync::{mpsc, oneshot};
+use signet_store::{DocumentRecord, NewWebhookEvent, SignatureRecord, Store, TenantLimits, UsageDelta};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::Error;
 
@@ -32,7 +32,15 @@ struct TenantMeter {
     refilled: Instant,
 }
 
-type Job = (Vec<SignatureRecord>, Option<UsageDelta>, Vec<DocumentRecord>, oneshot::Sender<Result<(), String>>);
+/// What a request hands the recorder: all of it is written in one transaction.
+#[derive(Debug)]
+struct Job {
+    records: Vec<SignatureRecord>,
+    usage: Option<UsageDelta>,
+    documents: Vec<DocumentRecord>,
+    events: Vec<NewWebhookEvent>,
+    reply: oneshot::Sender<Result<(), String>>,
+}
 
 /// What was admitted: give it back with [`Meter::refund`] if the work fails.
 #[derive(Clone, Debug)]
@@ -68,10 +76,11 @@ pub struct Meter {
 }
 
 impl Meter {
-    /// A meter over `store`; starts the recorder task (needs a Tokio runtime).
-    pub fn start(store: Store) -> Meter {
+    /// A meter over `store`; starts the recorder task (needs a Tokio runtime), which wakes
+    /// `deliveries` when the events it stored made webhook deliveries.
+    pub fn start(store: Store, deliveries: std::sync::Arc<Notify>) -> Meter {
         let (tx, rx) = mpsc::channel::<Job>(8192);
-        tokio::spawn(record_loop(store.clone(), rx));
+        tokio::spawn(record_loop(store.clone(), rx, deliveries));
         Meter { store, tenants: Mutex::new(HashMap::new()), recorder: tx }
     }
 
@@ -143,19 +152,21 @@ impl Meter {
 
     /// Writes signing records and the usage of `admission` durably (group commit).
     pub async fn record(&self, records: Vec<SignatureRecord>, usage: Option<UsageDelta>) -> Result<(), Error> {
-        self.record_with_documents(records, usage, Vec::new()).await
+        self.record_with_documents(records, usage, Vec::new(), Vec::new()).await
     }
 
-    /// [`Meter::record`], with new document records in the same transaction.
+    /// [`Meter::record`], with new document records and events of the tenants' feeds (with
+    /// their webhook deliveries) in the same transaction.
     pub async fn record_with_documents(
         &self,
         records: Vec<SignatureRecord>,
         usage: Option<UsageDelta>,
         documents: Vec<DocumentRecord>,
+        events: Vec<NewWebhookEvent>,
     ) -> Result<(), Error> {
-        let (tx, rx) = oneshot::channel();
+        let (reply, rx) = oneshot::channel();
         self.recorder
-            .send((records, usage, documents, tx))
+            .send(Job { records, usage, documents, events, reply })
             .await
             .map_err(|_| Error::Upstream("the recorder has stopped".into()))?;
         match rx.await {
@@ -197,7 +208,7 @@ impl Meter {
     }
 }
 
-async fn record_loop(store: Store, mut rx: mpsc::Receiver<Job>) {
+async fn record_loop(store: Store, mut rx: mpsc::Receiver<Job>, deliveries: std::sync::Arc<Notify>) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -208,11 +219,13 @@ async fn record_loop(store: Store, mut rx: mpsc::Receiver<Job>) {
         }
         let mut records = Vec::new();
         let mut documents = Vec::new();
+        let mut events = Vec::new();
         let mut usage: HashMap<(String, i64), UsageDelta> = HashMap::new();
-        for (r, u, d, _) in &mut jobs {
-            records.append(r);
-            documents.append(d);
-            if let Some(u) = u.take() {
+        for job in &mut jobs {
+            records.append(&mut job.records);
+            documents.append(&mut job.documents);
+            events.append(&mut job.events);
+            if let Some(u) = job.usage.take() {
                 let e = usage.entry((u.tenant_id.clone(), u.period_start)).or_insert(UsageDelta {
                     calls: 0,
                     documents: 0,
@@ -223,18 +236,21 @@ async fn record_loop(store: Store, mut rx: mpsc::Receiver<Job>) {
             }
         }
         let usage: Vec<UsageDelta> = usage.into_values().collect();
-        let mut result = store.record_all(&mut records, &usage, &documents).await;
+        let mut result = store.record_all(&mut records, &usage, &documents, &events).await;
         if result.is_err() {
             // one retry: SQLite may have been busy beyond its timeout
             tokio::time::sleep(Duration::from_millis(50)).await;
-            result = store.record_all(&mut records, &usage, &documents).await;
+            result = store.record_all(&mut records, &usage, &documents, &events).await;
         }
-        let outcome = result.map_err(|e| {
+        if matches!(result, Ok(made) if made > 0) {
+            deliveries.notify_one();
+        }
+        let outcome = result.map(|_| ()).map_err(|e| {
             tracing::error!("writing {} signing records failed: {e}", records.len());
             e.to_string()
         });
-        for (_, _, _, reply) in jobs {
-            let _ = reply.send(outcome.clone());
+        for job in jobs {
+            let _ = job.reply.send(outcome.clone());
         }
     }
 }

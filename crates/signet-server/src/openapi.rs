@@ -60,6 +60,10 @@ const TAGS: &[(&str, &str)] = &[
         "The signer page's calls: a person invited by e-mail confirms a one-time code, reads the document, signs or declines.",
     ),
     ("webhooks", "Endpoints that receive the tenant's events as signed POSTs, and their delivery log."),
+    (
+        "events",
+        "The tenant's events feed: every event in order, numbered without gaps, to catch up on missed deliveries.",
+    ),
     ("tenants", "Operator calls: tenants, their keys and usage."),
     ("trust services", "The certification authority's publication points, OCSP and the timestamp authority."),
     ("service", "Health and this description."),
@@ -147,7 +151,20 @@ pub(crate) fn base() -> OpenApi {
                 utoipa::openapi::security::ApiKeyValue::with_description(
                     crate::signer::SIGNER_COOKIE,
                     "A signer session, opened from an invitation link (`POST /api/v1/signer/session`): the \
-                     cookie, and on requests that change something the session's CSRF token in `X-CSRF-Token`.",
+                     cookie, and on requests that change something the session's CSRF token in `X-CSRF-Token`. \
+                     An embedded signing view (`POST /api/v1/signer/embed`) sends its session in the \
+                     `X-Signer-Session` header instead.",
+                ),
+            )),
+        )
+        .security_scheme(
+            "embedded",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "X-Signer-Session",
+                    "An embedded view's session, opened with its embed token (`POST /api/v1/signer/embed`, \
+                     `POST /api/v1/embed/prepare`), and on requests that change something the session's CSRF \
+                     token in `X-CSRF-Token`.",
                 ),
             )),
         )

@@ -4,7 +4,8 @@
 //! - `POST /api/v1/auth/login` `{tenant, username, password}` → a session cookie and the
 //!   session's stage: `full`, `mfa` (send a TOTP code or a recovery code to
 //!   `POST /api/v1/auth/mfa`) or `enrol` (a role of the user requires TOTP: set it up with
-//!   `POST /api/v1/auth/mfa/enrol` and `…/confirm` first).
+//!   `POST /api/v1/auth/mfa/enrol` and `…/confirm` first). Over TLS, a client certificate
+//!   bound to the user takes the place of the code (`crate::client_certs`).
 //! - `POST /api/v1/auth/logout`, `GET /api/v1/auth/session`, `POST /api/v1/auth/password`.
 //! - `POST|GET /api/v1/users`, `GET|PATCH /api/v1/users/{id}`, `POST
 //!   /api/v1/users/{id}/password`, `DELETE /api/v1/users/{id}/mfa`, `POST
@@ -64,6 +65,11 @@ pub struct SessionView {
     pub expires_at: i64,
     /// The user.
     pub user: User,
+    /// What completed the login after the password, when this answer completed it:
+    /// `client_certificate` (the TLS client certificate bound to the user), `totp` or
+    /// `recovery_code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<String>,
 }
 
 /// `POST /auth/mfa` body: one of the two.
@@ -166,7 +172,9 @@ fn millis(d: Duration) -> i64 {
 /// No credentials needed. Sets the `signet_session` cookie (HttpOnly, Secure,
 /// SameSite=Strict) and answers the session's stage and CSRF token. Wrong name or password:
 /// 401 (the same for both); after 5 failures in a row the user is locked for 15 minutes
-/// (429 with `Retry-After`).
+/// (429 with `Retry-After`). Over TLS, a client certificate bound to the user
+/// (`POST /users/{id}/client-certificates`) presented in the handshake is the second factor:
+/// the session is then `full` at once (`second_factor`: `client_certificate`).
 #[utoipa::path(
     post,
     path = "/auth/login",
@@ -270,13 +278,28 @@ pub async fn login(
         }
     }
     let settings = state.store().tenant_settings(&tenant.id).await?;
-    let stage = if user.mfa_enabled {
+    let mut stage = if user.mfa_enabled {
         "mfa"
     } else if user.roles.iter().any(|r| settings.mfa_required_roles.contains(r)) {
         "enrol"
     } else {
         "full"
     };
+    // a TLS client certificate bound to the user is the second factor, in place of TOTP
+    let (mut second_factor, mut certificate) = (None, serde_json::Value::Null);
+    let presented = parts.extensions.get::<crate::tls::ClientCertificate>().filter(|_| stage != "full");
+    if let Some(presented) = presented {
+        match crate::client_certs::second_factor(&state, presented, &user).await? {
+            Ok(bound) => {
+                stage = "full";
+                second_factor = Some("client_certificate");
+                certificate = serde_json::json!({ "id": bound.id, "fingerprint": bound.fingerprint });
+            }
+            Err(why) => {
+                certificate = serde_json::json!({ "fingerprint": presented.fingerprint(), "refused": why });
+            }
+        }
+    }
     if stage == "full" {
         state.store().login_succeeded(&user.id).await?;
     } else {
@@ -284,14 +307,12 @@ pub async fn login(
         state.store().release_login_attempt(&user.id, LOCK_AFTER).await?;
     }
     let (session, cookie) = new_session(&state, &user, stage, "password", &origin).await?;
-    audit(
-        &state,
-        AuditEntry::new(&tenant.id, &actor, "login", "ok")
-            .target("user", &user.id)
-            .detail(serde_json::json!({ "stage": stage, "session": session.id })),
-    )
-    .await;
-    Ok(session_response(session, user, Some(cookie)))
+    let mut detail = serde_json::json!({ "stage": stage, "session": session.id });
+    if !certificate.is_null() {
+        detail["client_certificate"] = certificate;
+    }
+    audit(&state, AuditEntry::new(&tenant.id, &actor, "login", "ok").target("user", &user.id).detail(detail)).await;
+    Ok(session_response_with(session, user, Some(cookie), second_factor))
 }
 
 fn locked(until: i64) -> Error {
@@ -336,7 +357,23 @@ pub(crate) async fn new_session(
 }
 
 pub(crate) fn session_response(session: Session, user: User, cookie: Option<String>) -> Response {
-    let view = SessionView { stage: session.stage, csrf_token: session.csrf, expires_at: session.expires_at, user };
+    session_response_with(session, user, cookie, None)
+}
+
+/// [`session_response`], saying what completed the login after the password.
+fn session_response_with(
+    session: Session,
+    user: User,
+    cookie: Option<String>,
+    second_factor: Option<&str>,
+) -> Response {
+    let view = SessionView {
+        stage: session.stage,
+        csrf_token: session.csrf,
+        expires_at: session.expires_at,
+        user,
+        second_factor: second_factor.map(str::to_string),
+    };
     let mut response = Json(view).into_response();
     if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
         response.headers_mut().insert(header::SET_COOKIE, c);
@@ -422,7 +459,7 @@ pub async fn mfa(
         ),
     )
     .await;
-    Ok(session_response(full, user, Some(cookie)))
+    Ok(session_response_with(full, user, Some(cookie), Some(how)))
 }
 
 async fn check_totp(state: &AppState, user: &User, code: &str) -> Result<bool, Error> {
@@ -1019,7 +1056,8 @@ pub async fn show_settings(State(state): State<AppState>, caller: Caller) -> Res
 ///
 /// Permission "managing settings". `mfa_required_roles`: users with any of these roles must
 /// use TOTP. `sso`: tokens of this issuer, for these audiences, verified with keys from
-/// `jwks_url`, log users in.
+/// `jwks_url`, log users in. `embed_origins`: the origins (`https://host[:port]`) whose pages
+/// may embed the signing view.
 ///
 /// API keys need the scope `manage`.
 #[utoipa::path(
@@ -1041,6 +1079,7 @@ pub async fn put_settings(
     ApiJson(settings): ApiJson<TenantSettings>,
 ) -> Result<Json<TenantSettings>, Error> {
     let tenant = caller.may(Permission::ManageSettings)?.to_string();
+    crate::embed::check_origins(&settings.embed_origins)?;
     if let Some(sso) = &settings.sso {
         crate::sso::check_settings(sso)?;
         // a provider's tokens belong to one tenant: another one naming the same issuer and

@@ -188,11 +188,16 @@ pub async fn page(
     Path((id, n)): Path<(String, usize)>,
 ) -> Result<Json<PageView>, Error> {
     let path = document_path(&state, &caller, &id).await?;
+    Ok(Json(page_view(path, n, format!("/api/v1/documents/{id}/pages/{n}/image")).await?))
+}
+
+/// Page `n`'s geometry of the PDF at `path`, its image at `image`.
+pub(crate) async fn page_view(path: std::path::PathBuf, n: usize, image: String) -> Result<PageView, Error> {
     let (g, count) = tokio::task::spawn_blocking(move || signet_preview::page_geometry(&path, n))
         .await
         .map_err(|e| Error::Internal { context: "reading a page", source: Box::new(e) })?
         .map_err(preview_error)?;
-    Ok(Json(PageView {
+    Ok(PageView {
         page: n,
         page_count: count,
         width: g.width,
@@ -200,8 +205,8 @@ pub async fn page(
         rotate: g.rotate,
         crop_box: g.crop_box,
         media_box: g.media_box,
-        image: format!("/api/v1/documents/{id}/pages/{n}/image"),
-    }))
+        image,
+    })
 }
 
 /// The page as a PNG; a click at pixel (px, py) is the point

@@ -24,7 +24,7 @@ use crate::{AppState, Error};
 
 /// The signer session's cookie.
 pub const SIGNER_COOKIE: &str = "signet_signer";
-const SESSION_LIFE_MS: i64 = 3_600_000;
+pub(crate) const SESSION_LIFE_MS: i64 = 3_600_000;
 const CODE_LIFE_MS: i64 = 600_000;
 const CODE_RESEND_MS: i64 = 30_000;
 const CODE_TRIES: i64 = 5;
@@ -154,7 +154,11 @@ impl FromRequestParts<AppState> for Signer {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let value = cookie(parts, SIGNER_COOKIE)
+        // an embedded view (in another site's frame, where cookies may be withheld) sends its
+        // session in a header instead
+        let header = parts.headers.get(crate::embed::SESSION_HEADER).and_then(|v| v.to_str().ok());
+        let value = header
+            .or_else(|| cookie(parts, SIGNER_COOKIE))
             .ok_or_else(|| Error::Unauthenticated("open the link from your e-mail first".into()))?;
         let session = state
             .store()
@@ -176,7 +180,7 @@ impl FromRequestParts<AppState> for Signer {
     }
 }
 
-fn brief(e: &Envelope, p: &Party) -> (EnvelopeBrief, PartyBrief) {
+pub(crate) fn brief(e: &Envelope, p: &Party) -> (EnvelopeBrief, PartyBrief) {
     (
         EnvelopeBrief {
             id: e.id.clone(),
@@ -194,7 +198,7 @@ fn brief(e: &Envelope, p: &Party) -> (EnvelopeBrief, PartyBrief) {
     )
 }
 
-fn party<'a>(e: &'a Envelope, id: &str) -> Result<&'a Party, Error> {
+pub(crate) fn party<'a>(e: &'a Envelope, id: &str) -> Result<&'a Party, Error> {
     e.parties.iter().find(|p| p.id == id).ok_or_else(|| Error::Missing("this link's party is gone".into()))
 }
 
@@ -217,7 +221,7 @@ fn settled_stage(e: &Envelope, p: &Party) -> &'static str {
     }
 }
 
-fn stage_view(state: &AppState, s: &SignerSession, e: &Envelope, p: &Party) -> SignerStage {
+pub(crate) fn stage_view(state: &AppState, s: &SignerSession, e: &Envelope, p: &Party) -> SignerStage {
     let (envelope, party) = brief(e, p);
     let stage = if s.stage == "ready" { settled_stage(e, p).to_string() } else { s.stage.clone() };
     let base = state.authority().public_urls().map(|u| u.base().trim_end_matches('/').to_string()).unwrap_or_default();
@@ -277,21 +281,11 @@ pub async fn open_session(
     }
     let secret = signet_store::random_base32(20);
     let id_hash = sha256_hex(secret.as_bytes());
+    let stage = if p.kind == "internal" { "login" } else { "code" };
     let mut session = SignerSession {
-        id_hash: id_hash.clone(),
-        tenant_id: link.tenant_id.clone(),
-        envelope_id: e.id.clone(),
-        party_id: p.id.clone(),
-        stage: if p.kind == "internal" { "login".into() } else { "code".into() },
-        csrf: signet_store::random_base32(20),
-        code_hash: None,
-        code_expires_at: None,
-        code_sent_at: None,
-        code_failures: 0,
         ip: ip.clone(),
         user_agent: user_agent.clone(),
-        created_at: now,
-        expires_at: now + SESSION_LIFE_MS,
+        ..SignerSession::new(id_hash.clone(), &link.tenant_id, &e.id, &p.id, stage, now, now + SESSION_LIFE_MS)
     };
     let mut events = vec![event("viewed", &p.id, Some(&p.id), serde_json::json!({ "ip": ip }))];
     if session.stage == "code" {
@@ -326,7 +320,7 @@ fn with_cookie(mut response: Response, secret: &str) -> Response {
 }
 
 /// History entries that change nothing else (a link opened, a code sent or confirmed).
-async fn record_events(state: &AppState, tenant: &str, id: &str, events: Vec<signet_store::EnvelopeEvent>) {
+pub(crate) async fn record_events(state: &AppState, tenant: &str, id: &str, events: Vec<signet_store::EnvelopeEvent>) {
     if let Err(err) = state.store().append_envelope_events(tenant, id, &events).await {
         tracing::warn!("envelope {id}: recording history: {err}");
     }
@@ -539,11 +533,11 @@ pub async fn signer_document(State(state): State<AppState>, signer: Signer) -> R
 }
 
 fn party_actor(signer: &Signer, p: &Party) -> PartyActor {
-    PartyActor {
-        actor: signer.actor.clone(),
-        caller: None,
-        auth_method: format!("e-mail one-time code to {}", p.email.as_deref().map(email_hint).unwrap_or_default()),
-    }
+    let auth_method = match &signer.session.embed_origin {
+        Some(origin) => format!("document system ({origin}), embedded view"),
+        None => format!("e-mail one-time code to {}", p.email.as_deref().map(email_hint).unwrap_or_default()),
+    };
+    PartyActor { actor: signer.actor.clone(), caller: None, auth_method }
 }
 
 /// Sign (or approve) as the session's party.
@@ -597,4 +591,86 @@ pub async fn signer_decline(
     let who = party_actor(&signer, &p);
     let after = envelopes::party_declines(&state, &signer.session.tenant_id, &e.id, &p.id, &who, &req.reason).await?;
     Ok(Json(SignerOutcome { status: "declined".into(), envelope_status: after.status }))
+}
+
+/// Prepare the signature of the session's party with its own key (deferred signing).
+///
+/// For a party created with `own_key`: what its key must sign, and the `signet sign-digest`
+/// command to run (the page shows it, then waits with `GET /api/v1/signer/own-key`).
+#[utoipa::path(
+    post,
+    path = "/signer/prepare",
+    tag = "signer",
+    security(("signer" = [])),
+    request_body = crate::deferred::PrepareRequest,
+    responses(
+        (status = 201, description = "What the party's key signs.", body = crate::deferred::Preparation),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 412, response = crate::openapi::PreconditionFailed),
+    )
+)]
+pub async fn signer_prepare(
+    State(state): State<AppState>,
+    signer: Signer,
+    ApiJson(req): ApiJson<crate::deferred::PrepareRequest>,
+) -> Result<(axum::http::StatusCode, Json<crate::deferred::Preparation>), Error> {
+    let (e, p) = ready(&state, &signer).await?;
+    let who = party_actor(&signer, &p);
+    let tenant = &signer.session.tenant_id;
+    let prepared =
+        crate::deferred::prepare(&state, tenant, &e.id, &p.id, &who, req, crate::deferred::SIGNER_UPLOAD).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(prepared)))
+}
+
+/// Upload the own-key signature of the session's party over its preparation.
+#[utoipa::path(
+    post,
+    path = "/signer/signature",
+    tag = "signer",
+    security(("signer" = [])),
+    request_body = crate::deferred::SignatureUpload,
+    responses(
+        (status = 200, description = "Signed.", body = SignerOutcome),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 412, response = crate::openapi::PreconditionFailed),
+        (status = 502, response = crate::openapi::BadGateway),
+    )
+)]
+pub async fn signer_signature(
+    State(state): State<AppState>,
+    signer: Signer,
+    ApiJson(upload): ApiJson<crate::deferred::SignatureUpload>,
+) -> Result<Json<SignerOutcome>, Error> {
+    let (e, p) = ready(&state, &signer).await?;
+    let who = party_actor(&signer, &p);
+    let after = crate::deferred::complete(&state, &signer.session.tenant_id, &e.id, &p.id, &who, upload).await?;
+    let status = party(&after, &p.id)?.status.clone();
+    Ok(Json(SignerOutcome { status, envelope_status: after.status }))
+}
+
+/// The session's party's own key and its latest preparation (`pending`, `expired`, `used`).
+#[utoipa::path(
+    get,
+    path = "/signer/own-key",
+    tag = "signer",
+    security(("signer" = [])),
+    responses(
+        (status = 200, description = "The own key (null for a party that signs on the page) and the latest preparation.", body = crate::deferred::OwnKeySigning),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
+pub async fn signer_own_key(
+    State(state): State<AppState>,
+    signer: Signer,
+) -> Result<Json<crate::deferred::OwnKeySigning>, Error> {
+    let (e, p) = ready(&state, &signer).await?;
+    Ok(Json(crate::deferred::signing_state(&state, &signer.session.tenant_id, &e, &p).await?))
 }

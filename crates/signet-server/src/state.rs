@@ -65,6 +65,7 @@ struct Shared {
     sso: crate::sso::SsoVerifiers,
     trusted_proxies: Vec<std::net::IpAddr>,
     mailer: crate::mail::Mailer,
+    preparation_ttl: Duration,
 }
 
 /// How long an identity record is reused before reading it again.
@@ -146,6 +147,10 @@ impl AppState {
         let tsa_url = config.tsa_url.clone().unwrap_or_else(|| fetcher.tsa_url());
         let mailer = crate::mail::Mailer::new(config.smtp_url.as_deref(), &config.mail_from, data.join("outbox"))?;
         let remote = config.sign_api.as_ref().map(|(url, token)| Arc::new(RemoteSignApi::new(url, token)));
+        let webhooks = Webhooks::new(
+            store.clone(),
+            RetryPolicy { base: config.webhook_retry_base, max_attempts: config.webhook_max_attempts },
+        )?;
         Ok(AppState {
             shared: Arc::new(Shared {
                 authority,
@@ -153,12 +158,9 @@ impl AppState {
                 tmp_dir,
                 trust_anchors,
                 max_upload_bytes: config.max_upload_bytes,
-                meter: Meter::start(store.clone()),
+                meter: Meter::start(store.clone(), webhooks.waker()),
                 batches: BatchRunner::start(store.clone(), config.batch_workers),
-                webhooks: Webhooks::new(
-                    store.clone(),
-                    RetryPolicy { base: config.webhook_retry_base, max_attempts: config.webhook_max_attempts },
-                )?,
+                webhooks,
                 store,
                 blobs,
                 keys: KeyCache::default(),
@@ -170,8 +172,14 @@ impl AppState {
                 sso: crate::sso::SsoVerifiers::default(),
                 trusted_proxies: config.trusted_proxies.clone(),
                 mailer,
+                preparation_ttl: config.preparation_ttl,
             }),
         })
+    }
+
+    /// How long a prepared own-key signature stays usable.
+    pub fn preparation_ttl(&self) -> Duration {
+        self.shared.preparation_ttl
     }
 
     /// Outgoing mail.

@@ -46,6 +46,7 @@ const SVG: &str = "image/svg+xml";
 const FILES: &[(&str, WebFile)] = &[
     ("console.html", WebFile { bytes: include_bytes!("../web/console.html"), content_type: HTML }),
     ("sign.html", WebFile { bytes: include_bytes!("../web/sign.html"), content_type: HTML }),
+    ("prepare.html", WebFile { bytes: include_bytes!("../web/prepare.html"), content_type: HTML }),
     ("verify.html", WebFile { bytes: include_bytes!("../web/verify.html"), content_type: HTML }),
     ("assets/app.css", WebFile { bytes: include_bytes!("../web/assets/app.css"), content_type: CSS }),
     ("assets/favicon.svg", WebFile { bytes: include_bytes!("../web/assets/favicon.svg"), content_type: SVG }),
@@ -60,7 +61,10 @@ const FILES: &[(&str, WebFile)] = &[
     ("assets/qr.js", WebFile { bytes: include_bytes!("../web/assets/qr.js"), content_type: JS }),
     ("assets/signature-pad.js", WebFile { bytes: include_bytes!("../web/assets/signature-pad.js"), content_type: JS }),
     ("assets/sign.js", WebFile { bytes: include_bytes!("../web/assets/sign.js"), content_type: JS }),
+    ("assets/prepare.js", WebFile { bytes: include_bytes!("../web/assets/prepare.js"), content_type: JS }),
     ("assets/verify.js", WebFile { bytes: include_bytes!("../web/assets/verify.js"), content_type: JS }),
+    // for the pages of other sites that embed the signing view (a classic script)
+    ("assets/embed.js", WebFile { bytes: include_bytes!("../web/assets/embed.js"), content_type: JS }),
 ];
 
 /// The files with their `ETag`s (the first 128 bits of their SHA-256), made at first use.
@@ -110,7 +114,7 @@ fn is_file_name(path: &str) -> bool {
 
 /// The embedded file `name`: 304 when `If-None-Match` names its `ETag`, 404 when there is
 /// no such file.
-fn serve(name: &str, headers: &HeaderMap) -> Response {
+pub(crate) fn serve(name: &str, headers: &HeaderMap) -> Response {
     let Some((file, tag)) = TABLE.get(name) else { return Error::NotFound.into_response() };
     let fresh = headers
         .get(header::IF_NONE_MATCH)

@@ -12,12 +12,22 @@
 //!   with its attempts; `POST /api/v1/webhooks/deliveries/{id}/redeliver` sends a delivery's
 //!   event again (a new delivery: same event id, same body); `POST /api/v1/webhooks/{id}/ping`
 //!   sends a `ping` event to that endpoint alone.
+//! - `GET /api/v1/events?after=SEQ&limit=N&types=…` (keys with `sign-document` or `manage`,
+//!   people who read documents): the tenant's events feed, for a system that missed
+//!   deliveries (or has no endpoint) to catch up. Every event but test pings is in it, with
+//!   the body its deliveries send, numbered per tenant from 1 without gaps; a page holds the
+//!   events after `after`, oldest first, and `next`, the `after` of the next page, so a
+//!   reader looping on `after=next` sees each event exactly once, across restarts of either
+//!   side. Events are kept [`LOG_RETENTION`]; a cursor older than that is refused
+//!   (`cursor_expired`) rather than silently skipping what was forgotten.
 //!
-//! **Emitting.** [`Webhooks::emit`] stores the event (its body, final) and one pending
-//! delivery per active endpoint that wants it, in one transaction, and wakes the worker. It
-//! never fails its caller: errors are logged. Whether a tenant has an active endpoint at all
-//! is remembered for [`TENANT_CACHE_TTL`] (forgotten at once when this process changes its
-//! endpoints), so a tenant without webhooks costs the signing path no query.
+//! **Emitting.** [`Webhooks::emit`] hands the event (its body, final) to a recorder task,
+//! which stores every event that arrived meanwhile in one transaction (a group commit:
+//! `document.signed` comes with every document the agent signs), each with the next number
+//! of its tenant's feed and one pending delivery per active endpoint that wants it, and wakes
+//! the worker when there are deliveries. The emitter waits for that commit, so an answer
+//! given after an event is never ahead of the feed. It never fails its caller: errors are
+//! logged.
 //!
 //! **Sending.** The worker ([`Webhooks::start`]) takes due deliveries under a lease (the
 //! delivery's due time moves past the attempt's timeout, so no other process on the same
@@ -50,9 +60,8 @@
 //! `id` is the same in every delivery of an event: receivers deduplicate on it.
 //! [`verify_signature`] does all of this.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::hmac;
@@ -65,7 +74,7 @@ use signet_store::{
     AttemptNext, Batch, DocumentRecord, DueDelivery, NewWebhookEvent, Store, Webhook, WebhookAttempt, WebhookDelivery,
     WebhookUpdate,
 };
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::auth::{Caller, Permission};
 use crate::util::ApiJson;
@@ -108,8 +117,6 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const IN_FLIGHT: usize = 4;
 /// The longest wait between two attempts (before jitter).
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
-/// How long a tenant's "has an active endpoint" is believed.
-pub const TENANT_CACHE_TTL: Duration = Duration::from_secs(5);
 /// How long finished deliveries and their events are kept.
 pub const LOG_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// A taken delivery is due again this long after it was taken, if its attempt was never
@@ -128,6 +135,8 @@ const ANSWER_SNIPPET: usize = 256;
 const MAX_WEBHOOKS: usize = 32;
 /// A URL's longest length.
 const MAX_URL_LEN: usize = 2048;
+/// Events stored in one transaction, at most.
+const MAX_GROUP: usize = 1024;
 /// Deliveries per page: by default, at most.
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 200;
@@ -170,11 +179,20 @@ struct Inner {
     store: Store,
     client: reqwest::Client,
     retry: RetryPolicy,
-    wake: Notify,
+    wake: Arc<Notify>,
     in_flight: Arc<Semaphore>,
-    tenants: Mutex<HashMap<String, (bool, Instant)>>,
+    recorder: mpsc::Sender<EventJob>,
     started: AtomicBool,
     stopping: AtomicBool,
+}
+
+/// What the recorder is handed.
+#[derive(Debug)]
+enum EventJob {
+    /// An event to store, and whom to tell once it is (or its failure logged).
+    Event(NewWebhookEvent, oneshot::Sender<()>),
+    /// Say so once every event handed over before is stored (or its failure logged).
+    Flush(oneshot::Sender<()>),
 }
 
 /// The body every delivery of an event sends.
@@ -189,7 +207,8 @@ struct EventBody<'a> {
 }
 
 impl Webhooks {
-    /// The service over `store`; its worker runs once [`Webhooks::start`]ed.
+    /// The service over `store`; its worker runs once [`Webhooks::start`]ed. Starts the task
+    /// that stores events (needs a Tokio runtime).
     pub fn new(store: Store, retry: RetryPolicy) -> Result<Webhooks, Error> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -197,14 +216,17 @@ impl Webhooks {
             .user_agent(concat!("Signet-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Internal { context: "preparing the webhook HTTP client", source: Box::new(e) })?;
+        let wake = Arc::new(Notify::new());
+        let (recorder, jobs) = mpsc::channel(8192);
+        tokio::spawn(record_events(store.clone(), jobs, wake.clone()));
         Ok(Webhooks {
             inner: Arc::new(Inner {
                 store,
                 client,
                 retry: RetryPolicy { max_attempts: retry.max_attempts.max(1), ..retry },
-                wake: Notify::new(),
+                wake,
                 in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
-                tenants: Mutex::new(HashMap::new()),
+                recorder,
                 started: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
             }),
@@ -218,28 +240,53 @@ impl Webhooks {
         }
     }
 
-    /// Stops taking deliveries and waits (at most `within`) for the attempts in flight to be
-    /// recorded. What is pending is sent after the next start.
+    /// Stores the events handed over so far, stops taking deliveries and waits (at most
+    /// `within`) for the attempts in flight to be recorded. What is pending is sent after the
+    /// next start.
     pub async fn shutdown(&self, within: Duration) {
+        self.flush().await;
         self.inner.stopping.store(true, Ordering::SeqCst);
         self.inner.wake.notify_one();
         let all = u32::try_from(IN_FLIGHT).unwrap_or(u32::MAX);
         let _ = tokio::time::timeout(within, self.inner.in_flight.acquire_many(all)).await;
     }
 
-    /// Emits an event of `event_type` with `data` to the tenant's endpoints that want it.
-    /// Never fails: an error is logged.
+    /// Emits an event of `event_type` with `data`: stored in the tenant's feed and sent to
+    /// the tenant's endpoints that want it. Returns once it is stored (or its failure
+    /// logged). Never fails.
     pub async fn emit(&self, tenant: &str, event_type: &str, data: Value) {
-        if self.has_endpoints(tenant).await {
-            self.emit_logged(tenant, event_type, data).await;
+        let event = match new_event(tenant, event_type, data) {
+            Ok(event) => event,
+            Err(e) => return tracing::error!("webhooks: emitting {event_type} for tenant {tenant}: {e}"),
+        };
+        let (done, stored) = oneshot::channel();
+        if self.inner.recorder.send(EventJob::Event(event, done)).await.is_err() || stored.await.is_err() {
+            tracing::error!("webhooks: {event_type} for tenant {tenant} dropped: the event recorder has stopped");
         }
     }
 
-    /// `document.signed`, for a document the agent signed and stored.
-    pub async fn document_signed(&self, tenant: &str, document: &DocumentRecord, identity: &str, level: impl ToString) {
-        if !self.has_endpoints(tenant).await {
-            return;
+    /// Returns once every event emitted before is stored (or its failure logged).
+    pub async fn flush(&self) {
+        let (done, flushed) = oneshot::channel();
+        if self.inner.recorder.send(EventJob::Flush(done)).await.is_ok() {
+            let _ = flushed.await;
         }
+    }
+
+    /// What wakes the delivery worker (for events stored elsewhere, see
+    /// [`crate::meter::Meter::record_with_documents`]).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.inner.wake.clone()
+    }
+
+    /// The `document.signed` event of a document the agent signed, to store with the
+    /// document itself ([`crate::meter::Meter::record_with_documents`]): one commit for both.
+    pub fn document_signed(
+        tenant: &str,
+        document: &DocumentRecord,
+        identity: &str,
+        level: impl ToString,
+    ) -> Result<NewWebhookEvent, Error> {
         let data = json!({
             "document_id": document.id,
             "name": document.name,
@@ -249,14 +296,11 @@ impl Webhooks {
             "level": level.to_string(),
             "source_document_id": document.source_id,
         });
-        self.emit_logged(tenant, "document.signed", data).await;
+        new_event(tenant, "document.signed", data)
     }
 
     /// `batch.completed`, for a batch none of whose documents is pending any more.
     pub async fn batch_completed(&self, batch: &Batch) {
-        if !self.has_endpoints(&batch.tenant_id).await {
-            return;
-        }
         let progress = match self.inner.store.batch_progress(&batch.id).await {
             Ok(p) => p,
             Err(e) => {
@@ -270,80 +314,79 @@ impl Webhooks {
             "signed": progress.done,
             "failed": progress.failed,
         });
-        self.emit_logged(&batch.tenant_id, "batch.completed", data).await;
+        self.emit(&batch.tenant_id, "batch.completed", data).await;
     }
 
-    async fn emit_logged(&self, tenant: &str, event_type: &str, data: Value) {
-        if let Err(e) = self.emit_to(tenant, event_type, data, None).await {
-            tracing::error!("webhooks: emitting {event_type} for tenant {tenant}: {e}");
-        }
-    }
-
-    /// Stores an event and its deliveries (to `only` when given) and wakes the worker;
-    /// returns the deliveries' ids.
-    async fn emit_to(
-        &self,
-        tenant: &str,
-        event_type: &str,
-        data: Value,
-        only: Option<&str>,
-    ) -> Result<Vec<String>, Error> {
-        let deliveries = self.store_event(tenant, event_type, data, only).await?;
-        if !deliveries.is_empty() {
-            self.wake();
-        }
-        Ok(deliveries)
-    }
-
-    /// [`Webhooks::emit_to`] without waking the worker.
-    async fn store_event(
-        &self,
-        tenant: &str,
-        event_type: &str,
-        data: Value,
-        only: Option<&str>,
-    ) -> Result<Vec<String>, Error> {
-        let id = signet_store::new_id("evt");
-        let created_at = signet_store::now_millis();
-        let created = UNIX_EPOCH + Duration::from_millis(u64::try_from(created_at).unwrap_or(0));
-        let body = EventBody { id: &id, event_type, created_at: crate::identities::rfc3339(created), tenant, data };
-        let body = serde_json::to_string(&body)
-            .map_err(|e| Error::Internal { context: "writing a webhook event", source: Box::new(e) })?;
-        let event = NewWebhookEvent { id, tenant_id: tenant.into(), event_type: event_type.into(), body, created_at };
-        Ok(self.inner.store.emit_webhook_event(&event, only).await?)
-    }
-
-    /// Whether the tenant has an active endpoint, as of at most [`TENANT_CACHE_TTL`] ago.
-    async fn has_endpoints(&self, tenant: &str) -> bool {
-        if let Some((has, at)) = self.tenants().get(tenant) {
-            if at.elapsed() < TENANT_CACHE_TTL {
-                return *has;
-            }
-        }
-        match self.inner.store.has_active_webhooks(tenant).await {
-            Ok(has) => {
-                self.tenants().insert(tenant.to_string(), (has, Instant::now()));
-                has
-            }
-            Err(e) => {
-                // the event is tried (and its failure logged) rather than dropped unseen
-                tracing::error!("webhooks: looking up the endpoints of tenant {tenant}: {e}");
-                true
-            }
-        }
-    }
-
-    /// Forgets what is known of a tenant's endpoints (they changed).
-    fn forget(&self, tenant: &str) {
-        self.tenants().remove(tenant);
+    /// Stores a test event for the endpoint `only` (outside the feed) and returns its
+    /// delivery's id; the worker is not woken.
+    async fn store_ping(&self, tenant: &str, data: Value, only: &str) -> Result<Vec<String>, Error> {
+        let event = new_event(tenant, "ping", data)?;
+        Ok(self.inner.store.emit_webhook_event(&event, Some(only)).await?)
     }
 
     fn wake(&self) {
         self.inner.wake.notify_one();
     }
+}
 
-    fn tenants(&self) -> std::sync::MutexGuard<'_, HashMap<String, (bool, Instant)>> {
-        self.inner.tenants.lock().unwrap_or_else(|p| p.into_inner())
+/// A new event of the tenant with its final body.
+fn new_event(tenant: &str, event_type: &str, data: Value) -> Result<NewWebhookEvent, Error> {
+    let id = signet_store::new_id("evt");
+    let created_at = signet_store::now_millis();
+    let created = UNIX_EPOCH + Duration::from_millis(u64::try_from(created_at).unwrap_or(0));
+    let body = EventBody { id: &id, event_type, created_at: crate::identities::rfc3339(created), tenant, data };
+    let body = serde_json::to_string(&body)
+        .map_err(|e| Error::Internal { context: "writing a webhook event", source: Box::new(e) })?;
+    Ok(NewWebhookEvent { id, tenant_id: tenant.into(), event_type: event_type.into(), body, created_at })
+}
+
+/// The recorder: stores every event that arrived meanwhile in one transaction (a group
+/// commit, as the meter does for signing records: `document.signed` comes with every
+/// document the agent signs), wakes the worker when deliveries were made, then answers the
+/// emitters and flushes of the group.
+async fn record_events(store: Store, mut jobs: mpsc::Receiver<EventJob>, wake: Arc<Notify>) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut events = Vec::with_capacity(group.len());
+        let mut waiting = Vec::with_capacity(group.len());
+        for job in group {
+            match job {
+                EventJob::Event(e, done) => {
+                    events.push(e);
+                    waiting.push(done);
+                }
+                EventJob::Flush(done) => waiting.push(done),
+            }
+        }
+        let mut result = store.emit_webhook_events(&events).await;
+        if result.is_err() {
+            // one retry: SQLite may have been busy beyond its timeout
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            result = store.emit_webhook_events(&events).await;
+        }
+        match result {
+            Ok(emitted) if emitted.iter().any(|e| !e.deliveries.is_empty()) => wake.notify_one(),
+            Ok(_) => {}
+            Err(e) => {
+                for event in &events {
+                    tracing::error!(
+                        "webhooks: storing {} {} of tenant {}: {e}",
+                        event.event_type,
+                        event.id,
+                        event.tenant_id
+                    );
+                }
+            }
+        }
+        for done in waiting {
+            let _ = done.send(());
+        }
     }
 }
 
@@ -738,7 +781,6 @@ pub async fn create_webhook(
     }
     let secret = new_secret();
     let webhook = state.store().create_webhook(tenant, &url, &events, description.as_deref(), &secret).await?;
-    state.webhooks().forget(tenant);
     log(
         &state,
         &caller,
@@ -832,7 +874,6 @@ pub async fn update_webhook(
         active: req.active,
     };
     let webhook = state.store().update_webhook(tenant, &id, &update).await?;
-    state.webhooks().forget(tenant);
     let detail = json!({ "url": webhook.url, "events": webhook.events, "active": webhook.active });
     log(&state, &caller, tenant, "webhook.update", &id, detail).await;
     Ok(Json(webhook))
@@ -862,7 +903,6 @@ pub async fn delete_webhook(
 ) -> Result<StatusCode, Error> {
     let tenant = tenant_of(&caller)?;
     state.store().delete_webhook(tenant, &id).await?;
-    state.webhooks().forget(tenant);
     log(&state, &caller, tenant, "webhook.delete", &id, json!({})).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -1020,12 +1060,159 @@ pub async fn ping(
     let tenant = tenant_of(&caller)?;
     let webhook = active_webhook(&state, tenant, &id).await?;
     let data = json!({ "webhook_id": webhook.id });
-    let stored = state.webhooks().store_event(tenant, "ping", data, Some(&webhook.id)).await?;
+    let stored = state.webhooks().store_ping(tenant, data, &webhook.id).await?;
     let delivery_id = stored.first().ok_or_else(|| Error::Missing(format!("webhook {id}")))?;
     // read before the worker may have sent it: the answer shows it pending
     let delivery = state.store().webhook_delivery(tenant, delivery_id).await?;
     state.webhooks().wake();
     Ok((StatusCode::ACCEPTED, Json(delivery)))
+}
+
+/// A page of the events feed.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct EventPage {
+    /// Oldest first.
+    pub events: Vec<FeedEntry>,
+    /// The `after` of the next page: the last `seq` here, or the `after` asked for when there
+    /// is nothing new.
+    pub next: i64,
+}
+
+/// An event of the feed: the body its webhook deliveries send, with its number.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct FeedEntry {
+    /// Its number in the tenant's feed: 1, 2, 3… without gaps.
+    pub seq: i64,
+    /// `evt_…`: the same id as in its webhook deliveries (receivers deduplicate on it).
+    #[schema(example = "evt_2b7kq3xk5m4c6e7fyz3n5p6q7r")]
+    pub id: String,
+    /// The event's type.
+    #[serde(rename = "type")]
+    #[schema(example = "document.signed")]
+    pub event_type: String,
+    /// RFC 3339, UTC.
+    #[schema(example = "2026-01-01T00:00:00Z")]
+    pub created_at: String,
+    /// What happened (by type, as in the webhook deliveries).
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedQuery {
+    after: Option<i64>,
+    limit: Option<i64>,
+    types: Option<String>,
+}
+
+/// Read the events feed.
+///
+/// Scope `sign-document` or `manage` (people: the roles that read documents).
+/// The tenant's events after `after`, oldest first: every event its webhooks may receive
+/// (test pings aside), whether or not an endpoint exists, with the body a delivery sends.
+/// Events are numbered per tenant 1, 2, 3… without gaps, and an event never appears after a
+/// larger number was shown, so a client that saves `next` and asks again with `after=next`
+/// sees each event exactly once, even across restarts. Start from `after=0`. Events are kept
+/// 30 days: a non-zero `after` older than the oldest kept event is refused with 409
+/// `cursor_expired`.
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "events",
+    security(("bearer" = ["sign-document"]), ("bearer" = ["manage"])),
+    params(
+        ("after" = Option<i64>, Query, description = "Events numbered after this one: the `next` of the previous page (default 0: from the oldest kept)"),
+        ("limit" = Option<i64>, Query, description = "At most this many (default 50, at most 200)"),
+        ("types" = Option<String>, Query, description = "Only these types, comma separated, as in a webhook filter (`document.signed,seal.*`); default all"),
+    ),
+    responses(
+        (status = 200, description = "A page of events.", body = EventPage,
+         example = json!({"events": [{"seq": 42, "id": "evt_2b7kq3xk5m4c6e7fyz3n5p6q7r", "type": "document.signed", "created_at": "2026-01-01T00:00:00Z", "data": {"document_id": "doc_2b7kq3xk5m4c6e7fyz3n5p6q7s"}}], "next": 42})),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+    )
+)]
+pub async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<EventPage>, Error> {
+    let tenant = caller.may(Permission::ReadDocuments)?;
+    let q: FeedQuery = query(raw.as_deref(), "after=N, limit=N, types=a,b")?;
+    let after = q.after.unwrap_or(0);
+    if after < 0 {
+        return Err(Error::bad("bad_query", format!("after is {after}; it must be 0 or more")));
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Error::bad("bad_query", format!("limit is {limit}; it must be 1 to {MAX_PAGE}")));
+    }
+    let filter: Vec<String> = match q.types.as_deref().map(str::trim) {
+        None | Some("") => Vec::new(),
+        Some(list) => list.split(',').map(|t| t.trim().to_string()).collect(),
+    };
+    let types = feed_types(&event_filter(&filter)?);
+    if after > 0 {
+        if let Some(start) = state.store().webhook_event_feed_start(tenant).await? {
+            if after < start - 1 {
+                return Err(Error::Conflict {
+                    code: "cursor_expired",
+                    message: format!(
+                        "events up to {} were forgotten after {} days; catch up another way, then continue from after={}",
+                        start - 1,
+                        LOG_RETENTION.as_secs() / 86_400,
+                        start - 1
+                    ),
+                });
+            }
+        }
+    }
+    let stored = state.store().webhook_event_feed(tenant, after, &types, limit).await?;
+    let next = stored.last().map_or(after, |e| e.seq);
+    let events = stored.into_iter().map(feed_entry).collect::<Result<_, _>>()?;
+    Ok(Json(EventPage { events, next }))
+}
+
+/// The exact types a checked filter takes (none: all); `ping` is never in the feed.
+fn feed_types(filter: &[String]) -> Vec<String> {
+    if filter.is_empty() || filter.iter().any(|f| f == "*") {
+        return Vec::new();
+    }
+    let probe = Webhook {
+        id: String::new(),
+        tenant_id: String::new(),
+        url: String::new(),
+        events: filter.to_vec(),
+        secret: String::new(),
+        previous_secret: None,
+        previous_secret_until: None,
+        description: None,
+        active: true,
+        created_at: 0,
+        updated_at: 0,
+    };
+    EVENT_TYPES.iter().filter(|t| **t != "*" && probe.wants(t)).map(|t| t.to_string()).collect()
+}
+
+/// A stored event as the feed shows it: its body's fields with its number.
+fn feed_entry(event: signet_store::FeedEvent) -> Result<FeedEntry, Error> {
+    #[derive(Deserialize)]
+    struct Body {
+        created_at: String,
+        data: Value,
+    }
+    let body: Body = serde_json::from_str(&event.body)
+        .map_err(|e| Error::Store(signet_store::Error::Corrupt(format!("the body of event {}: {e}", event.id))))?;
+    Ok(FeedEntry {
+        seq: event.seq,
+        id: event.id,
+        event_type: event.event_type,
+        created_at: body.created_at,
+        data: body.data,
+    })
 }
 
 #[cfg(test)]

@@ -92,7 +92,11 @@ async fn every_route_is_documented_and_every_documented_operation_is_routed() {
     // routes → document (axum's catch-all `{*name}` is `{name}` in OpenAPI)
     // the web pages (HTML and their assets) are not part of the API
     let page = |p: &str| {
-        p == "/" || p == "/verify" || ["/assets/", "/console", "/sign/"].iter().any(|prefix| p.starts_with(prefix))
+        p == "/"
+            || p == "/verify"
+            || ["/assets/", "/console", "/sign/", "/embed/sign/", "/embed/prepare/"]
+                .iter()
+                .any(|prefix| p.starts_with(prefix))
     };
     let routed: BTreeSet<String> =
         routed_paths(&app(st.clone())).iter().filter(|p| !page(p)).map(|p| p.replace("{*", "{")).collect();
@@ -208,8 +212,15 @@ async fn the_document_is_openapi_3_1_and_complete() {
                     }
                 }
                 _ => assert!(
-                    ["/api/v1/verify", "/api/v1/auth/login", "/api/v1/auth/sso", "/api/v1/signer/session"]
-                        .contains(&path.as_str())
+                    [
+                        "/api/v1/verify",
+                        "/api/v1/auth/login",
+                        "/api/v1/auth/sso",
+                        "/api/v1/signer/session",
+                        "/api/v1/signer/embed",
+                        "/api/v1/embed/prepare",
+                    ]
+                    .contains(&path.as_str())
                         || !path.starts_with("/api/v1/"),
                     "{what}: an API operation without a security requirement"
                 ),

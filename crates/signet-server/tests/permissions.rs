@@ -217,6 +217,38 @@ fn endpoints(ids: &Ids) -> Vec<Endpoint> {
             Rule { scopes: &["manage", "admin"], roles: &["tenant_admin"] },
             false,
         ),
+        // client certificates: an API client's (as keys: the operator for any tenant) and a
+        // user's second factor (as the user's other credentials)
+        e(
+            Method::POST,
+            "/api/v1/client-certificates".into(),
+            Some(json!({"certificate": "nope", "name": "erp", "scopes": ["sign-hash"]})),
+            Rule { scopes: &["manage", "admin"], roles: &["tenant_admin"] },
+            false,
+        ),
+        e(
+            Method::GET,
+            "/api/v1/client-certificates".into(),
+            None,
+            Rule { scopes: &["manage", "admin"], roles: &["tenant_admin"] },
+            false,
+        ),
+        e(
+            Method::DELETE,
+            "/api/v1/client-certificates/ccert_none".into(),
+            None,
+            Rule { scopes: &["manage", "admin"], roles: &["tenant_admin"] },
+            false,
+        ),
+        e(
+            Method::POST,
+            format!("/api/v1/users/{u}/client-certificates"),
+            Some(json!({"certificate": "nope"})),
+            MANAGE_KEYS,
+            true,
+        ),
+        e(Method::GET, format!("/api/v1/users/{u}/client-certificates"), None, MANAGE_KEYS, true),
+        e(Method::DELETE, format!("/api/v1/users/{u}/client-certificates/ccert_none"), None, MANAGE_KEYS, true),
         e(Method::GET, "/api/v1/tenants".into(), None, OPERATOR, false),
         e(Method::GET, format!("/api/v1/tenants/{t}"), None, OPERATOR, false),
         e(Method::PATCH, format!("/api/v1/tenants/{t}"), Some(json!({"status": "nope"})), OPERATOR, false),
@@ -289,6 +321,8 @@ fn endpoints(ids: &Ids) -> Vec<Endpoint> {
         e(Method::GET, "/api/v1/keys".into(), None, MANAGE_KEYS, false),
         e(Method::POST, "/api/v1/keys".into(), Some(json!({"name": "k", "scopes": []})), MANAGE_KEYS, false),
         e(Method::GET, "/api/v1/webhooks".into(), None, MANAGE_KEYS, false),
+        // the events feed: who reads documents reads what happened to them
+        e(Method::GET, "/api/v1/events?after=0".into(), None, READ_DOCS, false),
         e(
             Method::POST,
             "/api/v1/webhooks".into(),
@@ -327,6 +361,20 @@ fn endpoints(ids: &Ids) -> Vec<Endpoint> {
         e(Method::POST, format!("/api/v1/envelopes/{v}/send"), None, SENDER, true),
         e(Method::POST, format!("/api/v1/envelopes/{v}/void"), Some(json!({"reason": "the matrix"})), SENDER, true),
         e(Method::POST, format!("/api/v1/envelopes/{v}/remind"), None, SENDER, true),
+        e(
+            Method::POST,
+            format!("/api/v1/envelopes/{v}/embed"),
+            Some(json!({"parent_origin": "https://not-allowed.example"})),
+            SENDER,
+            true,
+        ),
+        e(
+            Method::POST,
+            format!("/api/v1/envelopes/{v}/parties/{pty}/embed"),
+            Some(json!({"parent_origin": "https://not-allowed.example"})),
+            SENDER,
+            true,
+        ),
         party(format!("/api/v1/envelopes/{v}/parties/{OWN}/sign"), json!({}), Who::OwnParty),
         party(format!("/api/v1/envelopes/{v}/parties/{OWN}/decline"), json!({"reason": "the matrix"}), Who::OwnParty),
         party(format!("/api/v1/envelopes/{v}/parties/{pty}/sign"), json!({}), Who::Principal(PARTY_USER)),
@@ -335,6 +383,24 @@ fn endpoints(ids: &Ids) -> Vec<Endpoint> {
             json!({"reason": "the matrix"}),
             Who::Principal(PARTY_USER),
         ),
+        // deferred signing with a party's own key: its user (or, for an own-key party, which
+        // none of the matrix's is, the envelope's sender)
+        party(format!("/api/v1/envelopes/{v}/parties/{OWN}/prepare"), json!({}), Who::OwnParty),
+        party(format!("/api/v1/envelopes/{v}/parties/{pty}/prepare"), json!({}), Who::Principal(PARTY_USER)),
+        party(
+            format!("/api/v1/envelopes/{v}/parties/{pty}/signature"),
+            json!({"preparation_id": "prp_none", "signature": "AAAA"}),
+            Who::Principal(PARTY_USER),
+        ),
+        Endpoint {
+            method: Method::GET,
+            body: None,
+            ..party(
+                format!("/api/v1/envelopes/{v}/parties/{pty}/preparations/prp_none"),
+                json!({}),
+                Who::Principal(PARTY_USER),
+            )
+        },
         signer(Method::POST, "/api/v1/signer/code", Some(json!({"code": "000000"}))),
         signer(Method::POST, "/api/v1/signer/code/resend", None),
         signer(Method::GET, "/api/v1/signer/envelope", None),
@@ -342,6 +408,13 @@ fn endpoints(ids: &Ids) -> Vec<Endpoint> {
         signer(Method::GET, "/api/v1/signer/document", None),
         signer(Method::POST, "/api/v1/signer/sign", Some(json!({}))),
         signer(Method::POST, "/api/v1/signer/decline", Some(json!({"reason": "the matrix"}))),
+        signer(Method::POST, "/api/v1/signer/prepare", Some(json!({}))),
+        signer(
+            Method::POST,
+            "/api/v1/signer/signature",
+            Some(json!({"preparation_id": "prp_none", "signature": "AAAA"})),
+        ),
+        signer(Method::GET, "/api/v1/signer/own-key", None),
     ]
 }
 
@@ -518,9 +591,12 @@ fn fits(template: &str, path: &str) -> bool {
 }
 
 /// Every operation of the API is in the matrix but these: the public ones (their credential,
-/// if any, is in the body) and a login session's own steps (`/api/v1/auth/…`, a prefix: they
+/// if any, is in the body: an invitation's or an embed token), an embedded preparation
+/// view's (`/api/v1/embed/…`, a prefix: its own session header, refused without it in
+/// `signet-cli/tests/embed.rs`) and a login session's own steps (`/api/v1/auth/…`, a prefix: they
 /// log in and out, which the matrix's sessions must not).
-const NOT_IN_THE_MATRIX: &[&str] = &["/api/v1/verify", "/api/v1/signer/session", "/api/v1/auth/"];
+const NOT_IN_THE_MATRIX: &[&str] =
+    &["/api/v1/verify", "/api/v1/signer/session", "/api/v1/signer/embed", "/api/v1/auth/", "/api/v1/embed/"];
 
 #[test]
 fn the_matrix_has_every_operation() {
@@ -714,6 +790,7 @@ async fn every_endpoint_by_every_role_scope_and_tenant() {
                 user_agent: None,
                 created_at: opened,
                 expires_at: opened + 3_600_000,
+                embed_origin: None,
             })
             .await
             .unwrap();

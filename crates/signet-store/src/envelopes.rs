@@ -99,7 +99,9 @@ pub struct SignerSession {
     pub envelope_id: String,
     /// The party.
     pub party_id: String,
-    /// `code`, `login` or `ready`.
+    /// `code`, `login` or `ready`; `embed` (`embed-prepare`) for an embed token of the
+    /// signing (preparation) view not yet exchanged (see [`Store::take_embed_token`]);
+    /// `prepare` for an embedded preparation view's session (`party_id` empty).
     pub stage: String,
     /// The token every changing request must repeat.
     pub csrf: String,
@@ -119,10 +121,45 @@ pub struct SignerSession {
     pub created_at: i64,
     /// The session ends.
     pub expires_at: i64,
+    /// The origin of the page embedding the view (`https://host[:port]`), for an embedded
+    /// session; `None` for one opened from an e-mailed link.
+    pub embed_origin: Option<String>,
+}
+
+impl SignerSession {
+    /// A session of `stage` for a party, opened `now` and ending at `expires_at`, with a
+    /// fresh CSRF token, no code, no client details and no embedding.
+    pub fn new(
+        id_hash: String,
+        tenant_id: &str,
+        envelope_id: &str,
+        party_id: &str,
+        stage: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> SignerSession {
+        SignerSession {
+            id_hash,
+            tenant_id: tenant_id.into(),
+            envelope_id: envelope_id.into(),
+            party_id: party_id.into(),
+            stage: stage.into(),
+            csrf: crate::random_base32(20),
+            code_hash: None,
+            code_expires_at: None,
+            code_sent_at: None,
+            code_failures: 0,
+            ip: None,
+            user_agent: None,
+            created_at: now,
+            expires_at,
+            embed_origin: None,
+        }
+    }
 }
 
 const SESSION_COLUMNS: &str = "id_hash, tenant_id, envelope_id, party_id, stage, csrf, code_hash, code_expires_at, \
-                               code_sent_at, code_failures, ip, user_agent, created_at, expires_at";
+                               code_sent_at, code_failures, ip, user_agent, created_at, expires_at, embed_origin";
 
 impl Store {
     /// Writes a new envelope (revision 1) with its first history entries.
@@ -348,7 +385,7 @@ impl Store {
         sqlx::query("DELETE FROM signer_sessions WHERE id_hash = $1").bind(&s.id_hash).execute(&mut *tx).await?;
         sqlx::query(dynamic!(
             "INSERT INTO signer_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13, $14)"
+             $12, $13, $14, $15)"
         ))
         .bind(&s.id_hash)
         .bind(&s.tenant_id)
@@ -364,6 +401,7 @@ impl Store {
         .bind(s.user_agent.as_deref())
         .bind(s.created_at)
         .bind(s.expires_at)
+        .bind(s.embed_origin.as_deref())
         .execute(&mut *tx)
         .await?;
         // expired sessions go as new ones come
@@ -384,27 +422,47 @@ impl Store {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(SignerSession {
-                id_hash: get(&r, "id_hash")?,
-                tenant_id: get(&r, "tenant_id")?,
-                envelope_id: get(&r, "envelope_id")?,
-                party_id: get(&r, "party_id")?,
-                stage: get(&r, "stage")?,
-                csrf: get(&r, "csrf")?,
-                code_hash: get(&r, "code_hash")?,
-                code_expires_at: get(&r, "code_expires_at")?,
-                code_sent_at: get(&r, "code_sent_at")?,
-                code_failures: get(&r, "code_failures")?,
-                ip: get(&r, "ip")?,
-                user_agent: get(&r, "user_agent")?,
-                created_at: get(&r, "created_at")?,
-                expires_at: get(&r, "expires_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(session_from_row).transpose()
     }
 
+    /// Takes the embed token whose hash is `id_hash` (a session of `stage`) if it is still
+    /// valid at `now`: removes it and returns it, at most once however many ask at the same
+    /// time.
+    pub async fn take_embed_token(&self, id_hash: &str, stage: &str, now: i64) -> Result<Option<SignerSession>> {
+        let row = sqlx::query(dynamic!(
+            "DELETE FROM signer_sessions WHERE id_hash = $1 AND stage = $2 AND expires_at > $3 \
+             RETURNING {SESSION_COLUMNS}"
+        ))
+        .bind(id_hash)
+        .bind(stage)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+}
+
+fn session_from_row(r: &AnyRow) -> Result<SignerSession> {
+    Ok(SignerSession {
+        id_hash: get(r, "id_hash")?,
+        tenant_id: get(r, "tenant_id")?,
+        envelope_id: get(r, "envelope_id")?,
+        party_id: get(r, "party_id")?,
+        stage: get(r, "stage")?,
+        csrf: get(r, "csrf")?,
+        code_hash: get(r, "code_hash")?,
+        code_expires_at: get(r, "code_expires_at")?,
+        code_sent_at: get(r, "code_sent_at")?,
+        code_failures: get(r, "code_failures")?,
+        ip: get(r, "ip")?,
+        user_agent: get(r, "user_agent")?,
+        created_at: get(r, "created_at")?,
+        expires_at: get(r, "expires_at")?,
+        embed_origin: get(r, "embed_origin")?,
+    })
+}
+
+impl Store {
     /// Takes one try at the session's code, before the code is compared, if it has had fewer
     /// than `max` and the code is still valid at `now`: atomically, so that guesses sent in
     /// parallel cannot exceed the tries. `false`: no try left (or no valid code).

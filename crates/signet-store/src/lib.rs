@@ -11,9 +11,11 @@ macro_rules! dynamic {
 pub mod audit;
 mod batches;
 mod blob;
+mod client_certs;
 mod envelopes;
 mod idempotency;
 mod people;
+mod preparations;
 mod records;
 mod seals;
 mod tenants;
@@ -31,16 +33,18 @@ pub use batches::{
     Batch, BatchItem, BatchProgress, ItemOutcome, ItemResult, ItemState, ItemWithDocument, NewBatchItem, new_batch_id,
 };
 pub use blob::{BlobStore, DOWNLOAD_PREFIX, LocalBlobStore, PutResult, S3BlobStore, S3Credentials, S3Options};
+pub use client_certs::{ClientCertificateRecord, NewClientCertificate};
 pub use envelopes::{EnvelopeEvent, EnvelopeLine, EnvelopeLink, EnvelopeWrite, SignerSession, StoredEnvelope};
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
 pub use people::{NewUser, Role, Session, SsoSettings, TenantSettings, User};
+pub use preparations::{KEPT_AFTER_EXPIRY_MS, Preparation};
 pub use records::{DocumentRecord, Identity, ImageRecord, KeyStoreKind, SignatureRecord, Template};
 pub use seals::{NewGrant, NewSeal, Seal, SealGrant, SealRequest, new_seal_id};
 pub use tenants::{ApiKey, NewApiKey, Scope, Tenant, TenantLimits, Usage, UsageDelta, split_token};
 pub use versions::{DocumentVersion, VersionLine};
 pub use webhooks::{
-    AttemptNext, DISABLED, DeliveryState, DueDelivery, NewWebhookEvent, Webhook, WebhookAttempt, WebhookDelivery,
-    WebhookUpdate,
+    AttemptNext, DISABLED, DeliveryState, DueDelivery, EmittedEvent, FeedEvent, NewWebhookEvent, Webhook,
+    WebhookAttempt, WebhookDelivery, WebhookUpdate,
 };
 
 /// What went wrong in the store.
@@ -126,6 +130,10 @@ pub struct Store {
     /// The turn of signing-log appends, with the chains' heads as of the last commit (see
     /// [`audit`]).
     chain: std::sync::Arc<tokio::sync::Mutex<audit::ChainHeads>>,
+    /// Each tenant's next events-feed number and active webhook endpoints, as of this
+    /// process's last write (see [`webhooks`]): a group commit of signed documents reads
+    /// neither from the database in the steady state.
+    feed: std::sync::Arc<std::sync::Mutex<webhooks::FeedCache>>,
 }
 
 impl Store {
@@ -186,6 +194,7 @@ impl Store {
             writer: std::sync::Arc::new(tokio::sync::Mutex::new(writer)),
             next_seq: Default::default(),
             chain: Default::default(),
+            feed: Default::default(),
         })
     }
 

@@ -206,6 +206,10 @@ pub struct TenantSettings {
     /// Single sign-on with the organisation's identity provider.
     #[serde(default)]
     pub sso: Option<SsoSettings>,
+    /// Origins (`https://host[:port]`) of the document systems' pages that may embed the
+    /// signing view (CSP `frame-ancestors`); empty: nobody may embed it.
+    #[serde(default)]
+    pub embed_origins: Vec<String>,
 }
 
 /// OpenID Connect / JWT single sign-on.

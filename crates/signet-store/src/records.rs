@@ -1,6 +1,6 @@
 //! Signing identities, seal images, placement templates, documents and signing records.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,8 @@ use sqlx::any::AnyRow;
 
 use crate::audit::{AuditEntry, ChainHeads, chain, settle_heads};
 use crate::tenants::{UsageDelta, add_usage};
-use crate::{Error, Result, Store, get, new_id, now_millis, parse_json, to_json};
+use crate::webhooks::{DeliveryRow, FeedRow, FeedRows};
+use crate::{Error, NewWebhookEvent, Result, Store, get, new_id, now_millis, parse_json, to_json};
 
 /// Where an identity's private key is held.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -463,11 +464,14 @@ impl Store {
     /// gathers the records of many requests and writes them at once). Each record's `seq`
     /// is assigned here, continuing its tenant's sequence.
     pub async fn record(&self, records: &mut [SignatureRecord], usage: &[UsageDelta]) -> Result<()> {
-        self.record_all(records, usage, &[]).await
+        self.record_all(records, usage, &[], &[]).await.map(|_| ())
     }
 
-    /// [`Store::record`], with new document records in the same transaction (their blobs
-    /// already written).
+    /// [`Store::record`], with new document records (their blobs already written) and new
+    /// events of the tenants' feeds (numbered and given their deliveries as
+    /// [`Store::emit_webhook_events`] does) in the same transaction; returns how many
+    /// deliveries it made. One commit for a signed document, its record, its log entry and
+    /// its `document.signed` event.
     ///
     /// When another process took a record number or a position in the signing log meanwhile,
     /// the numbers are read again and the group tried again (at most
@@ -477,10 +481,13 @@ impl Store {
         records: &mut [SignatureRecord],
         usage: &[UsageDelta],
         documents: &[DocumentRecord],
-    ) -> Result<()> {
+        events: &[NewWebhookEvent],
+    ) -> Result<usize> {
+        let tenants: BTreeSet<&str> = events.iter().map(|e| e.tenant_id.as_str()).collect();
+        let _feed = crate::webhooks::feed_turns(&tenants).await;
         let mut attempt = 1;
         loop {
-            match self.record_all_once(records, usage, documents).await {
+            match self.record_all_once(records, usage, documents, &tenants, events).await {
                 Err(Error::Conflict(_)) if attempt < crate::audit::APPEND_ATTEMPTS => attempt += 1,
                 other => return other,
             }
@@ -492,34 +499,49 @@ impl Store {
         records: &mut [SignatureRecord],
         usage: &[UsageDelta],
         documents: &[DocumentRecord],
-    ) -> Result<()> {
+        tenants: &BTreeSet<&str>,
+        events: &[NewWebhookEvent],
+    ) -> Result<usize> {
         let mut heads = self.chain_turn().await;
         let mut turn = self.write_turn().await;
         let writer = turn.as_deref_mut().and_then(Option::as_mut);
         let mut entries: Vec<AuditEntry> = records.iter().map(AuditEntry::of_signature).collect();
         let written = async {
             let writer = match writer {
-                Some(conn) if 2 * records.len() + documents.len() <= ONE_CALL_ROWS => {
-                    return self.commit_in_one_call(conn, &heads, records, &mut entries, usage, documents).await;
+                Some(conn) if 2 * records.len() + documents.len() + events.len() <= ONE_CALL_ROWS => {
+                    let mut feed = self.feed_rows(conn, tenants, events).await?;
+                    let made = feed.deliveries.len();
+                    let alongside = Alongside { usage, documents, feed: &feed };
+                    let written = self.commit_in_one_call(conn, &heads, records, &mut entries, alongside).await;
+                    self.settle_feed(std::mem::take(&mut feed.next), &written);
+                    return Ok((made, written?));
                 }
                 w => w,
             };
             let mut tx = self.begin_write(writer).await?;
-            insert_rows(&mut tx, documents).await?;
-            let next = self.insert_signatures(&mut tx, records).await?;
-            let next_heads = chain(&mut tx, &heads, &mut entries).await?;
-            insert_rows(&mut tx, &entries).await?;
-            for delta in usage {
-                add_usage(&mut tx, delta).await?;
+            let mut feed = self.feed_rows(&mut tx, tenants, events).await?;
+            let written = async {
+                insert_rows(&mut tx, &feed.events).await?;
+                insert_rows(&mut tx, &feed.deliveries).await?;
+                insert_rows(&mut tx, documents).await?;
+                let next = self.insert_signatures(&mut tx, records).await?;
+                let next_heads = chain(&mut tx, &heads, &mut entries).await?;
+                insert_rows(&mut tx, &entries).await?;
+                for delta in usage {
+                    add_usage(&mut tx, delta).await?;
+                }
+                tx.commit().await?;
+                Ok((next, next_heads))
             }
-            tx.commit().await?;
-            Ok(((), (next, next_heads)))
+            .await;
+            self.settle_feed(std::mem::take(&mut feed.next), &written);
+            Ok((feed.deliveries.len(), written?))
         }
         .await;
         let written = match written {
-            Ok(((), (next, next_heads))) => {
+            Ok((made, (next, next_heads))) => {
                 settle_heads(&mut heads, Ok(next_heads))?;
-                Ok(((), next))
+                Ok((made, next))
             }
             Err(e) => {
                 heads.clear();
@@ -647,6 +669,13 @@ fn insert_sql<T: Row>(rows: usize, first: usize) -> String {
     sql
 }
 
+/// What a group commit writes besides the signing records and their log entries.
+struct Alongside<'a> {
+    usage: &'a [UsageDelta],
+    documents: &'a [DocumentRecord],
+    feed: &'a FeedRows<'a>,
+}
+
 /// Most rows of a group commit written as one SQLite statement list (see
 /// [`Store::commit_in_one_call`]); larger groups take a statement per chunk.
 const ONE_CALL_ROWS: usize = 256;
@@ -678,13 +707,14 @@ impl Store {
         heads: &ChainHeads,
         records: &mut [SignatureRecord],
         entries: &mut [AuditEntry],
-        usage: &[UsageDelta],
-        documents: &[DocumentRecord],
-    ) -> Result<((), (HashMap<String, i64>, ChainHeads))> {
+        Alongside { usage, documents, feed }: Alongside<'_>,
+    ) -> Result<(HashMap<String, i64>, ChainHeads)> {
         let next_seq = self.assign_seq(conn, records).await?;
         let next_heads = chain(conn, heads, entries).await?;
         let mut sql = String::from("BEGIN IMMEDIATE;\n");
-        let mut next = push_insert_sql::<DocumentRecord>(&mut sql, documents.len(), 1);
+        let mut next = push_insert_sql::<FeedRow<'_>>(&mut sql, feed.events.len(), 1);
+        next = push_insert_sql::<DeliveryRow>(&mut sql, feed.deliveries.len(), next);
+        next = push_insert_sql::<DocumentRecord>(&mut sql, documents.len(), next);
         next = push_insert_sql::<SignatureRecord>(&mut sql, records.len(), next);
         next = push_insert_sql::<AuditEntry>(&mut sql, entries.len(), next);
         for _ in usage {
@@ -694,6 +724,12 @@ impl Store {
         }
         sql.push_str("COMMIT;");
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in &feed.events {
+            query = e.bind(query);
+        }
+        for d in &feed.deliveries {
+            query = d.bind(query);
+        }
         for d in documents {
             query = d.bind(query);
         }
@@ -711,7 +747,7 @@ impl Store {
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
             return Err(e.into());
         }
-        Ok(((), (next_seq, next_heads)))
+        Ok((next_seq, next_heads))
     }
 }
 

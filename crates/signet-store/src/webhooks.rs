@@ -6,14 +6,20 @@
 //! attempt fails (`failed`); each attempt is a row of `webhook_attempts`. Sending is the
 //! server's work; the store only hands out due deliveries under a lease (see
 //! [`Store::claim_webhook_deliveries`]) and records what happened.
+//!
+//! Every event is stored, webhooks or not: a tenant's events, numbered from 1 without gaps
+//! ([`Store::emit_webhook_events`]), are its feed, which a system that missed deliveries
+//! reads to catch up ([`Store::webhook_event_feed`]).
 
-use std::collections::HashMap;
-use std::fmt;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::{self, Write as _};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
-use crate::{Error, Result, Store, get, new_id, now_millis, parse_json, to_json};
+use crate::records::{AnyQuery, Row, insert_rows};
+use crate::{Backend, Error, Result, Store, get, new_id, now_millis, parse_json, to_json};
 
 /// A tenant's webhook endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -312,6 +318,7 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await?;
+        self.forget_endpoints(tenant_id);
         Ok(webhook)
     }
 
@@ -391,6 +398,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        self.forget_endpoints(tenant_id);
         Ok(webhook)
     }
 
@@ -455,54 +463,141 @@ impl Store {
             return Err(Error::NotFound(format!("webhook {id}")));
         }
         tx.commit().await?;
+        self.forget_endpoints(tenant_id);
         Ok(())
     }
 
     /// Stores `event` and a pending delivery, due now, to each active endpoint of its tenant
-    /// that wants it (to `only` alone when given, whatever its filter), all in one
-    /// transaction. Returns the new deliveries' ids; with none, nothing is stored.
+    /// that wants it, all in one transaction; returns the new deliveries' ids. Without `only`
+    /// the event also takes the next number of its tenant's feed ([`Store::emit_webhook_events`]).
+    /// With `only` (a test to one endpoint, whatever its filter) the event goes to that endpoint
+    /// alone and is no part of the feed; when that endpoint is not active, nothing is stored.
     pub async fn emit_webhook_event(&self, event: &NewWebhookEvent, only: Option<&str>) -> Result<Vec<String>> {
+        let Some(only) = only else {
+            let mut emitted = self.emit_webhook_events(std::slice::from_ref(event)).await?;
+            return Ok(emitted.pop().map(|e| e.deliveries).unwrap_or_default());
+        };
         let mut turn = self.write_turn().await;
         let writer = turn.as_deref_mut().and_then(Option::as_mut);
         let mut tx = self.begin_write(writer).await?;
-        let rows = sqlx::query(dynamic!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE tenant_id = $1 AND active = 1 ORDER BY id"
-        ))
-        .bind(&event.tenant_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut targets = Vec::new();
-        for row in &rows {
-            let webhook = webhook_from_row(row)?;
-            let takes = match only {
-                Some(id) => webhook.id == id,
-                None => webhook.wants(&event.event_type),
-            };
-            if takes {
-                targets.push(webhook.id);
-            }
-        }
-        if targets.is_empty() {
+        let active = sqlx::query("SELECT id FROM webhooks WHERE tenant_id = $1 AND id = $2 AND active = 1")
+            .bind(&event.tenant_id)
+            .bind(only)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if active.is_none() {
             return Ok(Vec::new());
         }
-        sqlx::query(
-            "INSERT INTO webhook_events (id, tenant_id, event_type, body, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&event.id)
-        .bind(&event.tenant_id)
-        .bind(&event.event_type)
-        .bind(&event.body)
-        .bind(event.created_at)
-        .execute(&mut *tx)
-        .await?;
-        let mut ids = Vec::with_capacity(targets.len());
-        for webhook_id in &targets {
-            let id = new_id("dlv");
-            insert_delivery(&mut tx, &id, webhook_id, &event.id, &event.tenant_id, event.created_at).await?;
-            ids.push(id);
-        }
+        insert_rows(&mut tx, &[FeedRow { event, seq: None }]).await?;
+        let id = new_id("dlv");
+        insert_delivery(&mut tx, &id, only, &event.id, &event.tenant_id, event.created_at).await?;
         tx.commit().await?;
-        Ok(ids)
+        Ok(vec![id])
+    }
+
+    /// Stores `events` in their tenants' feeds, each with the next number of its tenant (in
+    /// the order given), and a pending delivery, due now, to each active endpoint of its
+    /// tenant that wants it: all in one transaction (a group commit: the server gathers the
+    /// events of many requests and writes them at once).
+    ///
+    /// The numbers have no gaps and commit in order: a tenant's last number is read inside
+    /// the transaction while this process's turn of that tenant is held (taken before the
+    /// database's write turn, until the commit), so no later event of this process can
+    /// commit a smaller number. Another process: on SQLite the transaction holds the
+    /// database's write lock from its start (`BEGIN IMMEDIATE`); on PostgreSQL one that takes
+    /// the same number meanwhile waits for this commit on `UNIQUE (tenant_id, seq)` and then
+    /// fails, and its group is tried again with the numbers read again (at most
+    /// [`crate::audit::APPEND_ATTEMPTS`] times). A failed transaction leaves no number taken.
+    pub async fn emit_webhook_events(&self, events: &[NewWebhookEvent]) -> Result<Vec<EmittedEvent>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tenants: BTreeSet<&str> = events.iter().map(|e| e.tenant_id.as_str()).collect();
+        let _turns = feed_turns(&tenants).await;
+        let mut attempt = 1;
+        loop {
+            match self.emit_webhook_events_once(&tenants, events).await {
+                Err(Error::Conflict(_)) if attempt < crate::audit::APPEND_ATTEMPTS => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn emit_webhook_events_once(
+        &self,
+        tenants: &BTreeSet<&str>,
+        events: &[NewWebhookEvent],
+    ) -> Result<Vec<EmittedEvent>> {
+        let mut turn = self.write_turn().await;
+        let writer = turn.as_deref_mut().and_then(Option::as_mut);
+        // SQLite: the database's write lock from the start, so that the last numbers are read
+        // under it (another process waits, rather than failing on a stale snapshot)
+        let mut tx = match (self.backend, writer) {
+            (Backend::Sqlite, Some(conn)) => sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?,
+            (Backend::Sqlite, None) => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            (Backend::Postgres, writer) => self.begin_write(writer).await?,
+        };
+        let mut feed = self.feed_rows(&mut tx, tenants, events).await?;
+        let written = async {
+            insert_rows(&mut tx, &feed.events).await?;
+            insert_rows(&mut tx, &feed.deliveries).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        self.settle_feed(std::mem::take(&mut feed.next), &written);
+        written.map(|()| feed.emitted())
+    }
+
+    /// A page of a tenant's feed: its events numbered after `after`, oldest first, at most
+    /// `limit`; only those of `types` (exact names) when it is not empty.
+    pub async fn webhook_event_feed(
+        &self,
+        tenant_id: &str,
+        after: i64,
+        types: &[String],
+        limit: i64,
+    ) -> Result<Vec<FeedEvent>> {
+        let mut filter = String::new();
+        for n in 0..types.len() {
+            filter.push_str(if n == 0 { " AND event_type IN (" } else { ", " });
+            let _ = write!(filter, "${}", n + 4);
+        }
+        if !types.is_empty() {
+            filter.push(')');
+        }
+        let mut query = sqlx::query(dynamic!(
+            "SELECT seq, id, event_type, body, created_at FROM webhook_events \
+             WHERE tenant_id = $1 AND seq > $2{filter} ORDER BY seq LIMIT $3"
+        ))
+        .bind(tenant_id)
+        .bind(after)
+        .bind(limit);
+        for t in types {
+            query = query.bind(t);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FeedEvent {
+                    seq: get(row, "seq")?,
+                    id: get(row, "id")?,
+                    event_type: get(row, "event_type")?,
+                    body: get(row, "body")?,
+                    created_at: get(row, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The smallest number still in a tenant's feed (older events are forgotten after the
+    /// retention, see [`Store::prune_webhook_log`]); `None` while the feed is empty.
+    pub async fn webhook_event_feed_start(&self, tenant_id: &str) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT MIN(seq) AS m FROM webhook_events WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(&self.pool)
+            .await?;
+        get(&row, "m")
     }
 
     /// A new pending delivery, due now, of the event of the tenant's delivery `id` to the same
@@ -717,7 +812,8 @@ impl Store {
     }
 
     /// Forgets finished deliveries (and their attempts) made before `before` (Unix
-    /// milliseconds), and the events no delivery names any more; returns how many deliveries.
+    /// milliseconds), and the events made before it that no delivery names any more, but for
+    /// each tenant's newest event of the feed; returns how many deliveries.
     pub async fn prune_webhook_log(&self, before: i64) -> Result<u64> {
         let mut turn = self.write_turn().await;
         let writer = turn.as_deref_mut().and_then(Option::as_mut);
@@ -733,9 +829,12 @@ impl Store {
             .bind(before)
             .execute(&mut *tx)
             .await?;
+        // each tenant's newest numbered event stays: its feed continues from its number
         sqlx::query(
             "DELETE FROM webhook_events WHERE created_at < $1 \
-             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)",
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id) \
+             AND (seq IS NULL OR seq < \
+                  (SELECT MAX(f.seq) FROM webhook_events f WHERE f.tenant_id = webhook_events.tenant_id))",
         )
         .bind(before)
         .execute(&mut *tx)
@@ -743,6 +842,225 @@ impl Store {
         tx.commit().await?;
         Ok(done.rows_affected())
     }
+}
+
+/// An event of a tenant's feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedEvent {
+    /// Its number in the tenant's feed, from 1, without gaps.
+    pub seq: i64,
+    /// `evt_…`
+    pub id: String,
+    /// Its type.
+    pub event_type: String,
+    /// The JSON every webhook delivery of it sends.
+    pub body: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// What storing an event made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmittedEvent {
+    /// Its number in the tenant's feed.
+    pub seq: i64,
+    /// The pending deliveries made (`dlv_…`), one per endpoint that wants it.
+    pub deliveries: Vec<String>,
+}
+
+/// An event as a row of `webhook_events`; `seq` is `None` outside the feed (a test ping).
+pub(crate) struct FeedRow<'a> {
+    event: &'a NewWebhookEvent,
+    seq: Option<i64>,
+}
+
+impl Row for FeedRow<'_> {
+    const TABLE: &'static str = "webhook_events";
+    const COLUMNS: &'static str = "id, tenant_id, event_type, body, created_at, seq";
+    const WIDTH: usize = 6;
+    fn bind<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query
+            .bind(&self.event.id)
+            .bind(&self.event.tenant_id)
+            .bind(&self.event.event_type)
+            .bind(&self.event.body)
+            .bind(self.event.created_at)
+            .bind(self.seq)
+    }
+}
+
+/// A pending delivery, due now, as a row of `webhook_deliveries`.
+pub(crate) struct DeliveryRow {
+    id: String,
+    webhook_id: String,
+    event_index: usize,
+    event_id: String,
+    tenant_id: String,
+    at: i64,
+}
+
+impl Row for DeliveryRow {
+    const TABLE: &'static str = "webhook_deliveries";
+    const COLUMNS: &'static str = "id, webhook_id, event_id, tenant_id, state, attempts, next_attempt_at, created_at";
+    const WIDTH: usize = 8;
+    fn bind<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query
+            .bind(&self.id)
+            .bind(&self.webhook_id)
+            .bind(&self.event_id)
+            .bind(&self.tenant_id)
+            .bind("pending")
+            .bind(0_i64)
+            .bind(self.at)
+            .bind(self.at)
+    }
+}
+
+/// Events numbered in their tenants' feeds and their deliveries, ready to insert (see
+/// [`Store::feed_rows`]).
+pub(crate) struct FeedRows<'a> {
+    pub(crate) events: Vec<FeedRow<'a>>,
+    pub(crate) deliveries: Vec<DeliveryRow>,
+    /// Each tenant's next number once these are committed.
+    pub(crate) next: HashMap<String, i64>,
+}
+
+impl FeedRows<'_> {
+    /// What was stored, per event in the order given.
+    pub(crate) fn emitted(&self) -> Vec<EmittedEvent> {
+        let mut emitted: Vec<EmittedEvent> =
+            self.events.iter().map(|r| EmittedEvent { seq: r.seq.unwrap_or(0), deliveries: Vec::new() }).collect();
+        for d in &self.deliveries {
+            if let Some(e) = emitted.get_mut(d.event_index) {
+                e.deliveries.push(d.id.clone());
+            }
+        }
+        emitted
+    }
+}
+
+/// What a process remembers of the tenants' feeds (see [`Store::feed_rows`]).
+#[derive(Debug, Default)]
+pub(crate) struct FeedCache {
+    /// The next number of each tenant's feed, as of this process's last commit.
+    next: HashMap<String, i64>,
+    /// Each tenant's active endpoints, and when they were read.
+    endpoints: HashMap<String, (Vec<Webhook>, std::time::Instant)>,
+}
+
+/// How long a tenant's active endpoints are believed without reading them again (changes made
+/// by this process are seen at once; another process's within this time).
+pub(crate) const ENDPOINTS_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Store {
+    fn feed_cache(&self) -> std::sync::MutexGuard<'_, FeedCache> {
+        self.feed.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// After a transaction that stored `feed`: remembers its next numbers when it committed,
+    /// forgets them all when it failed (they are read from the database again).
+    pub(crate) fn settle_feed<T>(&self, feed_next: HashMap<String, i64>, outcome: &Result<T>) {
+        let mut cache = self.feed_cache();
+        match outcome {
+            Ok(_) => cache.next.extend(feed_next),
+            Err(_) => cache.next.clear(),
+        }
+    }
+
+    /// Forgets a tenant's endpoints (they changed).
+    fn forget_endpoints(&self, tenant_id: &str) {
+        self.feed_cache().endpoints.remove(tenant_id);
+    }
+
+    /// Numbers `events` in their tenants' feeds and makes a pending delivery for each active
+    /// endpoint of its tenant that wants it. A tenant's next number is the one this process
+    /// remembers from its last commit, else read (`MAX`) on `conn`: a number another process
+    /// took meanwhile fails the insert on `UNIQUE (tenant_id, seq)`, the caller forgets what
+    /// it remembered ([`Store::settle_feed`]) and tries again. Active endpoints are read at
+    /// most every [`ENDPOINTS_CACHE_TTL`]. The caller holds the turns of `tenants`
+    /// ([`feed_turns`]) until its transaction ends, inserts both lists in it, and settles.
+    pub(crate) async fn feed_rows<'a>(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        tenants: &BTreeSet<&str>,
+        events: &'a [NewWebhookEvent],
+    ) -> Result<FeedRows<'a>> {
+        let mut next: HashMap<&str, i64> = HashMap::new();
+        let mut endpoints: HashMap<&str, Vec<Webhook>> = HashMap::new();
+        for &tenant in tenants {
+            let (known_next, known_endpoints) = {
+                let cache = self.feed_cache();
+                let fresh = |(w, at): &(Vec<Webhook>, std::time::Instant)| {
+                    (at.elapsed() < ENDPOINTS_CACHE_TTL).then(|| w.clone())
+                };
+                (cache.next.get(tenant).copied(), cache.endpoints.get(tenant).and_then(fresh))
+            };
+            let n = match known_next {
+                Some(n) => n,
+                None => {
+                    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM webhook_events WHERE tenant_id = $1")
+                        .bind(tenant)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    get::<i64>(&row, "m")? + 1
+                }
+            };
+            next.insert(tenant, n);
+            let active = match known_endpoints {
+                Some(w) => w,
+                None => {
+                    let rows = sqlx::query(dynamic!(
+                        "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE tenant_id = $1 AND active = 1 ORDER BY id"
+                    ))
+                    .bind(tenant)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    let w: Vec<Webhook> = rows.iter().map(webhook_from_row).collect::<Result<_>>()?;
+                    self.feed_cache().endpoints.insert(tenant.to_string(), (w.clone(), std::time::Instant::now()));
+                    w
+                }
+            };
+            endpoints.insert(tenant, active);
+        }
+        let mut rows =
+            FeedRows { events: Vec::with_capacity(events.len()), deliveries: Vec::new(), next: HashMap::new() };
+        for (index, event) in events.iter().enumerate() {
+            let n = next.entry(event.tenant_id.as_str()).or_insert(1);
+            rows.events.push(FeedRow { event, seq: Some(*n) });
+            *n += 1;
+            rows.next.insert(event.tenant_id.clone(), *n);
+            let wanting = endpoints.get(event.tenant_id.as_str()).into_iter().flatten();
+            for webhook in wanting.filter(|w| w.wants(&event.event_type)) {
+                rows.deliveries.push(DeliveryRow {
+                    id: new_id("dlv"),
+                    webhook_id: webhook.id.clone(),
+                    event_index: index,
+                    event_id: event.id.clone(),
+                    tenant_id: event.tenant_id.clone(),
+                    at: event.created_at,
+                });
+            }
+        }
+        Ok(rows)
+    }
+}
+
+/// This process's turn of each tenant's feed (see [`Store::emit_webhook_events`]). One table
+/// for the process rather than per [`Store`]: two stores on one database share a tenant's turn.
+static FEED_TURNS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Default::default);
+
+/// Takes the turns of `tenants`, in their order (a set's: always the same, so two groups
+/// never wait for each other's).
+pub(crate) async fn feed_turns(tenants: &BTreeSet<&str>) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
+    let turns: Vec<_> = {
+        let mut all = FEED_TURNS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        tenants.iter().map(|t| all.entry((*t).to_string()).or_default().clone()).collect()
+    };
+    let mut held = Vec::with_capacity(turns.len());
+    for turn in turns {
+        held.push(turn.lock_owned().await);
+    }
+    held
 }
 
 async fn insert_delivery(

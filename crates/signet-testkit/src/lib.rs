@@ -990,3 +990,74 @@ pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// A person's key and certificate issued by the built-in CA of the data directory `data`
+/// (`signet ca issue --profile person`, before the server starts): the chain as PEM, leaf
+/// first, and the unencrypted PKCS#8 key in `dir/{name}.key`.
+pub struct PersonKey {
+    /// The certificate chain, leaf first, PEM.
+    pub chain_pem: String,
+    /// The private key (PEM).
+    pub key: PathBuf,
+    /// Key and chain as PKCS#12, with the password [`PersonKey::P12_PASSWORD`].
+    pub p12: PathBuf,
+}
+
+impl PersonKey {
+    /// The password of [`PersonKey::p12`].
+    pub const P12_PASSWORD: &'static str = "person-key-password";
+}
+
+/// Issues [`PersonKey`] `name` (`key`: `p-256`, `rsa-2048`, …) with `signet` (the binary).
+pub fn issue_person(signet: &str, data: &Path, dir: &Path, name: &str, cn: &str, email: &str, key: &str) -> PersonKey {
+    const PASSWORD: &str = PersonKey::P12_PASSWORD;
+    let p12 = dir.join(format!("{name}.p12"));
+    let o = std::process::Command::new(signet)
+        .args(["ca", "issue", "--profile", "person", "--cn", cn, "--email", email, "--key", key])
+        .arg("--p12")
+        .arg(&p12)
+        .args(["--p12-password-env", "PERSON_P12"])
+        .arg("--data-dir")
+        .arg(data)
+        .env("PERSON_P12", PASSWORD)
+        .output()
+        .expect("signet ca issue");
+    assert!(o.status.success(), "signet ca issue: {}", String::from_utf8_lossy(&o.stderr));
+    let openssl = |args: &str| {
+        let o = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("openssl pkcs12 -in '{}' -passin env:PERSON_P12 {args}", p12.display()))
+            .env("PERSON_P12", PASSWORD)
+            .output()
+            .expect("openssl");
+        assert!(o.status.success(), "openssl pkcs12 {args}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let pem_blocks = |text: String| -> String {
+        let mut out = String::new();
+        let mut inside = false;
+        for line in text.lines() {
+            inside |= line.starts_with("-----BEGIN CERTIFICATE-----");
+            if inside {
+                out.push_str(line);
+                out.push('\n');
+            }
+            inside &= !line.starts_with("-----END CERTIFICATE-----");
+        }
+        out
+    };
+    let chain_pem = pem_blocks(openssl("-nokeys -clcerts")) + &pem_blocks(openssl("-nokeys -cacerts"));
+    let key_path = dir.join(format!("{name}.key"));
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl pkcs12 -in '{}' -passin env:PERSON_P12 -nocerts -nodes | openssl pkey -out '{}'",
+            p12.display(),
+            key_path.display()
+        ))
+        .env("PERSON_P12", PASSWORD)
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "openssl: {}", String::from_utf8_lossy(&o.stderr));
+    PersonKey { chain_pem, key: key_path, p12 }
+}

@@ -614,6 +614,8 @@ export async function renderSettings(ctx, el) {
   );
   ssoBox.hidden = !ssoOn.checked;
   ssoOn.addEventListener("change", () => (ssoBox.hidden = !ssoOn.checked));
+  const origins = h("textarea", { testid: "settings-embed-origins", class: "mono", rows: "3", placeholder: "https://oa.example.com" });
+  origins.value = (s.embed_origins || []).join("\n");
   const err = formError("settings-error");
   const save = h("button", { type: "submit", class: "primary", text: t("common.save"), testid: "settings-save" });
   const form = h(
@@ -622,11 +624,18 @@ export async function renderSettings(ctx, el) {
     err,
     h("section", { class: "card" }, h("h2", { text: t("settings.mfa") }), h("p", { class: "muted", text: t("settings.mfaIntro") }), mfaRoles),
     h("section", { class: "card" }, h("h2", { text: t("settings.sso") }), h("label", { class: "check" }, ssoOn, h("span", { text: t("settings.ssoOn") })), ssoBox),
+    h("section", { class: "card" }, h("h2", { text: t("settings.embed") }), h("p", { class: "muted", text: t("settings.embedIntro") }), field(t("settings.embedOrigins"), origins, t("settings.embedOriginsHint"))),
     h("div", { class: "actions end" }, save),
   );
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const body = { mfa_required_roles: checkedValues(mfaRoles) };
+    const body = {
+      mfa_required_roles: checkedValues(mfaRoles),
+      embed_origins: origins.value
+        .split("\n")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    };
     if (ssoOn.checked) {
       const map = {};
       for (const line of roleMap.value.split("\n")) {

@@ -148,6 +148,13 @@ export function setCsrf(token) {
   csrfToken = token || "";
 }
 
+// headers sent with every call (an embedded signer view's session: a frame of another site
+// may not get cookies)
+const sessionHeaders = {};
+export function setSessionHeader(name, value) {
+  sessionHeaders[name] = value;
+}
+
 export class ApiError extends Error {
   constructor(status, code, message, body) {
     super(message);
@@ -173,7 +180,7 @@ function errorOf(status, body) {
  * carry the CSRF token.
  */
 export async function api(method, path, opts = {}) {
-  const headers = { Accept: "application/json", ...(opts.headers || {}) };
+  const headers = { Accept: "application/json", ...sessionHeaders, ...(opts.headers || {}) };
   let body;
   if (opts.json !== undefined) {
     headers["Content-Type"] = "application/json";

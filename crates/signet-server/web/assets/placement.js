@@ -49,7 +49,10 @@ export function clampRect(rect, page) {
  * The editor. `fields` (mutated in place): `{key, party, kind, page, rect, label}`; `parties`:
  * `{name, role, seal_id}` by index. `onChange()` after every change.
  */
-export function placementEditor({ docId, pageCount, parties, fields, onChange = () => {} }) {
+export function placementEditor({ docId, pageCount, parties, fields, onChange = () => {}, pageBase = null }) {
+  // where page n's geometry is (and, + "/image", its picture): the document's, or another
+  // view's (an embedded preparation reads the pages through its own session)
+  const pageUrl = (n) => `${pageBase || `/api/v1/documents/${encodeURIComponent(docId)}/pages`}/${n}`;
   const pages = new Map(); // n → {width, height}
   let n = 1;
   let selected = null;
@@ -112,14 +115,14 @@ export function placementEditor({ docId, pageCount, parties, fields, onChange = 
     loading.hidden = false;
     try {
       if (!pages.has(n)) {
-        const info = await api("GET", `/api/v1/documents/${encodeURIComponent(docId)}/pages/${n}`);
+        const info = await api("GET", pageUrl(n));
         pages.set(n, { width: info.width, height: info.height });
       }
       const page = pages.get(n);
       const dpr = Math.min(window.devicePixelRatio || 1, 2);
       const dpi = Math.round(Math.min(200, Math.max(36, (900 / page.width) * 72 * dpr)));
       img.alt = t("place.pageOf", { n, count: pageCount });
-      await loadImage(img, `/api/v1/documents/${encodeURIComponent(docId)}/pages/${n}/image?dpi=${dpi}`);
+      await loadImage(img, `${pageUrl(n)}/image?dpi=${dpi}`);
       stage.dataset.page = String(n);
       stage.dataset.widthPt = String(page.width);
       stage.dataset.heightPt = String(page.height);
@@ -407,7 +410,7 @@ export function placementEditor({ docId, pageCount, parties, fields, onChange = 
     const apply = async () => {
       const target = Math.min(Math.max(1, Math.round(Number(page.value) || 1)), pageCount);
       if (!pages.has(target)) {
-        const info = await api("GET", `/api/v1/documents/${encodeURIComponent(docId)}/pages/${target}`);
+        const info = await api("GET", pageUrl(target));
         pages.set(target, { width: info.width, height: info.height });
       }
       const X = Number(x.value) || 0;
