@@ -657,6 +657,8 @@ export const messages = {
   "history.certificate": ["Completion certificate made", "已生成完成证明"],
   "history.completion_failed": ["Completion failed (retried)", "完成失败（将重试）"],
   "history.notify_failed": ["E-mail not sent", "邮件未发送"],
+  "history.signature_prepared": ["Signature prepared for the signer's own key", "已为签署人自己的密钥准备签名"],
+  "history.fields_placed": ["Fields placed (embedded preparation)", "已放置字段（嵌入式准备）"],
 };
 
 export const en = Object.fromEntries(Object.entries(messages).map(([k, v]) => [k, v[0]]));
