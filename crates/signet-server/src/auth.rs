@@ -494,16 +494,20 @@ impl FromRequestParts<AppState> for AnySession {
 }
 
 fn check_csrf(parts: &Parts, session: &Session) -> Result<(), Error> {
+    csrf_checked(parts, &session.csrf, "the session's CSRF token (given at login)")
+}
+
+/// A request that changes something (not GET, HEAD or OPTIONS) must repeat `expected` in
+/// [`CSRF_HEADER`]; `what` names the token in the refusal.
+pub(crate) fn csrf_checked(parts: &Parts, expected: &str, what: &str) -> Result<(), Error> {
     if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
     let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if crate::util::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
+    if crate::util::constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
         Ok(())
     } else {
-        Err(Error::Forbidden(format!(
-            "a request that changes something must send the session's CSRF token in {CSRF_HEADER} (given at login)"
-        )))
+        Err(Error::Forbidden(format!("a request that changes something must send {what} in {CSRF_HEADER}")))
     }
 }
 

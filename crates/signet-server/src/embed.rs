@@ -201,12 +201,12 @@ pub async fn create_embed(
             format!("{} stamps a company seal: that needs their own console login, not an embedded view", p.name),
         ));
     }
-    let link = mint(&state, &tenant, &caller, &e.id, &p.id, &req, "sign").await?;
+    let link = mint(&state, &tenant, &caller, &e.id, &p.id, &req, View::Sign).await?;
     Ok((axum::http::StatusCode::CREATED, Json(link)))
 }
 
-/// Checks `req` against the tenant's embed origins, stores a token of `view` (`sign` for a
-/// party, `prepare` for the envelope's preparation) and answers its link.
+/// Checks `req` against the tenant's embed origins, stores a token of `view` and answers its
+/// link.
 async fn mint(
     state: &AppState,
     tenant: &str,
@@ -214,7 +214,7 @@ async fn mint(
     envelope: &str,
     party: &str,
     req: &EmbedRequest,
-    view: &str,
+    view: View,
 ) -> Result<EmbedLink, Error> {
     let allowed = state.store().tenant_settings(tenant).await?.embed_origins;
     let parent = normal_origin(&req.parent_origin).filter(|o| allowed.contains(o)).ok_or_else(|| {
@@ -234,7 +234,10 @@ async fn mint(
     let token = signet_store::random_base32(32);
     let now = now_millis();
     let expires_at = now + i64::try_from(life).unwrap_or(300) * 1000;
-    let stage = if view == "prepare" { PREPARE_TOKEN } else { SIGN_TOKEN };
+    let (stage, action, path) = match view {
+        View::Sign => (SIGN_TOKEN, "envelope.embed", "sign"),
+        View::Prepare => (PREPARE_TOKEN, "envelope.embed_prepare", "prepare"),
+    };
     let hash = sha256_hex(token.as_bytes());
     state
         .store()
@@ -243,7 +246,6 @@ async fn mint(
             ..SignerSession::new(hash, tenant, envelope, party, stage, now, expires_at)
         })
         .await?;
-    let action = if view == "prepare" { "envelope.embed_prepare" } else { "envelope.embed" };
     audit(
         state,
         AuditEntry::new(tenant, &caller.actor(), action, "ok")
@@ -252,7 +254,16 @@ async fn mint(
     )
     .await;
     let base = state.authority().public_urls().map(|u| u.base().trim_end_matches('/').to_string()).unwrap_or_default();
-    Ok(EmbedLink { url: format!("{base}/embed/{view}/{token}"), token, parent_origin: parent, expires_at })
+    Ok(EmbedLink { url: format!("{base}/embed/{path}/{token}"), token, parent_origin: parent, expires_at })
+}
+
+/// The embeddable views.
+#[derive(Clone, Copy, Debug)]
+enum View {
+    /// A party's signing view (`/embed/sign/{token}`).
+    Sign,
+    /// A draft's preparation view (`/embed/prepare/{token}`).
+    Prepare,
 }
 
 /// The stage of an unused token of the signing view.
@@ -409,7 +420,7 @@ pub async fn create_prepare_embed(
             message: format!("envelope {id} is {}: only a draft is prepared", e.status),
         });
     }
-    let link = mint(&state, &tenant, &caller, &e.id, "", &req, "prepare").await?;
+    let link = mint(&state, &tenant, &caller, &e.id, "", &req, View::Prepare).await?;
     Ok((axum::http::StatusCode::CREATED, Json(link)))
 }
 
@@ -467,15 +478,7 @@ impl axum::extract::FromRequestParts<AppState> for Preparer {
             .await?
             .filter(|s| s.stage == PREPARE_SESSION)
             .ok_or_else(|| Error::Unauthenticated("this preparation session has ended: open the view again".into()))?;
-        if !matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD) {
-            let sent = parts.headers.get(crate::auth::CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-            if !crate::util::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
-                return Err(Error::Forbidden(format!(
-                    "send the preparation session's CSRF token in {}",
-                    crate::auth::CSRF_HEADER
-                )));
-            }
-        }
+        crate::auth::csrf_checked(parts, &session.csrf, "the preparation session's CSRF token")?;
         let (ip, user_agent) = origin(parts);
         let by = format!("document system ({})", session.embed_origin.as_deref().unwrap_or(""));
         let actor = signet_store::Actor { kind: "embedded".into(), id: by, ip, user_agent };

@@ -164,16 +164,11 @@ impl FromRequestParts<AppState> for Signer {
             .store()
             .signer_session(&sha256_hex(value.as_bytes()), now_millis())
             .await?
+            // the same table holds unused embed tokens and preparation views' sessions: not
+            // signer sessions
+            .filter(|s| matches!(s.stage.as_str(), "code" | "login" | "ready"))
             .ok_or_else(|| Error::Unauthenticated("this signing session has ended: open the link again".into()))?;
-        if !matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD) {
-            let sent = parts.headers.get(crate::auth::CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-            if !crate::util::constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
-                return Err(Error::Forbidden(format!(
-                    "send the signing session's CSRF token in {} (given when it opened)",
-                    crate::auth::CSRF_HEADER
-                )));
-            }
-        }
+        crate::auth::csrf_checked(parts, &session.csrf, "the signing session's CSRF token (given when it opened)")?;
         let (ip, user_agent) = origin(parts);
         let actor = Actor { kind: "signer".into(), id: session.party_id.clone(), ip, user_agent };
         Ok(Signer { session, actor })
