@@ -375,7 +375,7 @@ async fn register(
     let record = state.store().create_client_certificate(&new).await.map_err(|e| match e {
         signet_store::Error::Conflict(_) => Error::Conflict {
             code: "certificate_registered",
-            message: "this certificate is registered already (to this or another tenant): revoke that registration \
+            message: "this certificate is registered already: revoke that registration \
                       first"
                 .into(),
         },

@@ -608,6 +608,12 @@ pub(crate) async fn complete(
             ),
         });
     }
+    if own.not_after <= now {
+        return Err(Error::bad(
+            "own_key_expired",
+            format!("the party's certificate ({}) expired after the preparation: it can no longer sign", own.subject),
+        ));
+    }
     if prep.document_id != e.current_document_id {
         return Err(Error::PreconditionFailed(format!(
             "preparation {} was made from version {}, and the envelope is now at {}: prepare again",
@@ -651,6 +657,13 @@ pub(crate) async fn complete(
 
     let document =
         crate::envelope_pdf::store_pdf(state, tenant, out, "signed", Some(e.title.clone()), Some(current.id)).await?;
+    // single use, across processes too: taken before the version is added
+    if !state.store().use_preparation(tenant, &prep.id, &document.id, now).await? {
+        return Err(Error::Conflict {
+            code: "preparation_used",
+            message: format!("preparation {} was already used: a preparation signs once", prep.id),
+        });
+    }
     crate::envelope_pdf::next_version(state, tenant, &e, &prep.document_id, &document, true).await?;
     let signed = SignedStep {
         document: document.clone(),
@@ -661,10 +674,6 @@ pub(crate) async fn complete(
         fields: vec![prep.field_id.clone()],
     };
     let events = vec![crate::envelopes::party_signed(&mut e, pi, who, &signed, now)];
-    let used = state.store().use_preparation(tenant, &prep.id, &document.id, now).await;
-    if let Err(err) = &used {
-        tracing::error!("preparation {}: marking it used: {err}", prep.id);
-    }
     let _ = state.blobs().delete(&prep.blob_key).await;
     crate::envelopes::after_party_acted(state, tenant, &mut e, revision, party_id, who, "envelope.sign", events)
         .await?;
@@ -798,9 +807,9 @@ fn check_cms(
             "its signed attributes are not the prepared ones: sign signed_attributes exactly as prepared".into(),
         ));
     }
-    parsed.verify_signature().map_err(|e| {
-        bad("signature_mismatch", format!("its signature does not verify with the party's certificate: {e}"))
-    })?;
+    // verified as a raw signature is: with the prepared digest and the schemes the party's
+    // key allows, whatever signature algorithm the CMS names
+    verify_raw(leaf, own, digest, attrs, &parsed.signature)?;
     if !parsed.unsigned_attributes.is_empty() {
         return Err(bad(
             "bad_cms",
