@@ -268,12 +268,17 @@ fn parse_from(from: &str) -> Result<Mailbox, String> {
     })
 }
 
-/// Writes `bytes` as `DIR/<unix millis>-<random>.eml` (a temporary file in `dir`, renamed
-/// into place: the file is complete or absent). Returns the file's path.
+/// Writes `bytes` as `DIR/<unix millis>-<sequence>-<random>.eml` (a temporary file in `dir`,
+/// renamed into place: the file is complete or absent). Returns the file's path. The sequence
+/// counts the process's mails, so names sort in the order the mails were written even within
+/// one millisecond; the random part keeps processes sharing an outbox apart.
 fn write_eml(dir: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
     use std::io::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let millis = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
-    let path = dir.join(format!("{millis:013}-{}.eml", random_hex(4)));
+    let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    let path = dir.join(format!("{millis:013}-{seq:08}-{}.eml", random_hex(4)));
     let mut tmp = tempfile::Builder::new().prefix(".tmp-").suffix(".eml").tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
