@@ -1,8 +1,9 @@
 //! Mutual TLS end to end: `signet serve --tls-cert … --tls-key …` on 127.0.0.1, client
 //! certificates issued by the server's own CA (`signet ca issue --profile tls-client`, and the
 //! authority library for one already expired), and a real TLS client (rustls; `curl --cert`
-//! too). An allowed certificate gets in within its scopes; an unknown, expired or revoked one
-//! is refused; a person's certificate completes their password login; API keys still work
+//! too). A tenant registers a certificate only over a connection presenting it (the operator
+//! without); an allowed certificate gets in within its scopes; an unknown, expired or revoked
+//! one is refused; a person's certificate completes their password login; API keys still work
 //! over TLS without a certificate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -340,15 +341,25 @@ fn client_certificates_from_the_built_in_ca_authenticate_over_tls() {
     assert_eq!(unregistered.status, 401, "{}", unregistered.body);
     assert!(unregistered.message().contains("not registered"), "{}", unregistered.body);
 
+    // a tenant registers only a certificate its connection presents (certificates are public:
+    // no registering another tenant's client as one's own)
+    let erp_registration = json!({"certificate": erp.pem, "name": "erp", "scopes": ["sign-hash"]});
+    let squat = anonymous
+        .send("POST", "/api/v1/client-certificates", &[("Authorization", &manage)], Some(&erp_registration))
+        .unwrap();
+    assert_eq!(squat.status, 403, "a tenant's connection without the certificate: {}", squat.body);
+    assert_eq!(squat.body["error"]["code"], "possession_required", "{}", squat.body);
+    assert!(squat.message().contains("presents no client certificate"), "{}", squat.body);
+    assert!(squat.message().contains("curl --cert"), "the message says how: {}", squat.body);
+    let still = as_erp.get("/api/v1/me", &[]).unwrap();
+    assert_eq!(still.status, 401, "nothing was registered: {}", still.body);
+    assert!(still.message().contains("not registered"), "{}", still.body);
+
+    // over a connection presenting it, authenticated by the tenant's key
     let registered = ok(
-        anonymous.send(
-            "POST",
-            "/api/v1/client-certificates",
-            &[("Authorization", &manage)],
-            Some(&json!({"certificate": erp.pem, "name": "erp", "scopes": ["sign-hash"]})),
-        ),
+        as_erp.send("POST", "/api/v1/client-certificates", &[("Authorization", &manage)], Some(&erp_registration)),
         201,
-        "registering the certificate",
+        "registering the certificate over a connection presenting it",
     );
     assert_eq!(registered["serial"], erp_serial.as_str());
     assert_eq!(registered["tenant_id"], tenant_id.as_str());
@@ -394,6 +405,23 @@ fn client_certificates_from_the_built_in_ca_authenticate_over_tls() {
     // the same with the full chain, and with curl as the README shows it
     let (ops_p12, _) = issue_with_cli(&data, tmp, "ops");
     let ops = ClientIdentity::from_p12(&ops_p12, true);
+    let as_ops = Https::new(port, &server_ca, Some(&ops));
+    // a connection presenting another certificate proves nothing of this one
+    let mismatch = as_erp
+        .send(
+            "POST",
+            "/api/v1/client-certificates",
+            &[("Authorization", &manage)],
+            Some(&json!({"certificate": ops.pem, "name": "ops", "scopes": ["manage"]})),
+        )
+        .unwrap();
+    assert_eq!(mismatch.status, 403, "a connection presenting another certificate: {}", mismatch.body);
+    assert_eq!(mismatch.body["error"]["code"], "possession_required", "{}", mismatch.body);
+    assert!(mismatch.message().contains("another certificate"), "{}", mismatch.body);
+    let still = as_ops.get("/api/v1/me", &[]).unwrap();
+    assert_eq!(still.status, 401, "nothing was registered: {}", still.body);
+    assert!(still.message().contains("not registered"), "{}", still.body);
+    // the operator, trusted with every tenant, registers without presenting it
     let ops_registration = ok(
         anonymous.send(
             "POST",
@@ -404,7 +432,6 @@ fn client_certificates_from_the_built_in_ca_authenticate_over_tls() {
         201,
         "the operator registers for the tenant",
     );
-    let as_ops = Https::new(port, &server_ca, Some(&ops));
     let listed = ok(as_ops.get("/api/v1/client-certificates", &[]), 200, "a manage certificate lists");
     assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
     if Command::new("curl").arg("--version").output().is_ok() {
@@ -441,17 +468,20 @@ fn client_certificates_from_the_built_in_ca_authenticate_over_tls() {
     let stranger = ClientIdentity::from_p12(&issue_with_library(&other, tmp, "stranger", SystemTime::now(), 30), true);
     let e = refused_by_tls(Https::new(port, &server_ca, Some(&stranger)).get("/api/v1/me", &[]), "another CA");
     assert!(e.contains("UnknownCA") || e.contains("unknown"), "{e}");
+    // (a tenant cannot present it to register it: the operator can, needing no possession)
     let register_stranger = anonymous
         .send(
             "POST",
             "/api/v1/client-certificates",
-            &[("Authorization", &manage)],
-            Some(&json!({"certificate": stranger.pem, "name": "stranger", "scopes": ["sign-hash"]})),
+            &[("Authorization", &operator)],
+            Some(&json!({
+                "certificate": stranger.pem, "name": "stranger", "scopes": ["sign-hash"], "tenant_id": tenant_id
+            })),
         )
         .unwrap();
     assert_eq!(
         register_stranger.status, 201,
-        "registered, it still cannot pass the handshake: {}",
+        "registered by the operator, it still cannot pass the handshake: {}",
         register_stranger.body
     );
     refused_by_tls(Https::new(port, &server_ca, Some(&stranger)).get("/api/v1/me", &[]), "another CA, registered");
@@ -466,11 +496,11 @@ fn client_certificates_from_the_built_in_ca_authenticate_over_tls() {
         .send(
             "POST",
             "/api/v1/client-certificates",
-            &[("Authorization", &manage)],
-            Some(&json!({"certificate": old.pem, "name": "old", "scopes": ["sign-hash"]})),
+            &[("Authorization", &operator)],
+            Some(&json!({"certificate": old.pem, "name": "old", "scopes": ["sign-hash"], "tenant_id": tenant_id})),
         )
         .unwrap();
-    assert_eq!(register_old.status, 400, "{}", register_old.body);
+    assert_eq!(register_old.status, 400, "not even the operator registers an expired one: {}", register_old.body);
     assert_eq!(register_old.body["error"]["code"], "certificate_expired");
 
     // revoked at the CA (`signet ca revoke`, another process): refused at the next request

@@ -78,6 +78,12 @@ struct BindCertificate<'a> {
 impl Client {
     /// `POST /api/v1/client-certificates`: registers an API client's certificate (PEM) with
     /// scopes.
+    ///
+    /// Proof of possession: a tenant's registration succeeds only over a TLS connection that
+    /// presents this very certificate, so that no tenant registers another's client as its
+    /// own. This client speaks no TLS itself: call through a TLS proxy that presents the
+    /// certificate and its key, or the server answers 403 `possession_required`. An operator
+    /// key registers for any tenant ([`RegisterCertificate::tenant_id`]) without it.
     pub fn register_client_certificate(&self, registration: &RegisterCertificate) -> Result<ClientCertificate> {
         self.call(REGISTER_CLIENT_CERTIFICATE, &[]).json(registration)
     }

@@ -4,11 +4,17 @@
 //!   registers a certificate with scopes, as an API key has: `POST /api/v1/client-certificates`,
 //!   `GET …`, `DELETE /api/v1/client-certificates/{id}`. A request without `Authorization`
 //!   and session cookie, on a connection whose client presented that certificate, is then
-//!   that client (`authenticate`).
+//!   that client (`authenticate`). Certificates are public: so that no tenant registers
+//!   another's client as its own (whose requests would then land in the wrong tenant), a
+//!   tenant proves it holds the private key by registering over a TLS connection that
+//!   presents that very certificate (`possession`). The operator, trusted with every tenant,
+//!   registers without presenting it.
 //! - **People**: an administrator binds a certificate to a user (`POST
 //!   /api/v1/users/{id}/client-certificates`); a login with the user's password over a
 //!   connection presenting it skips the TOTP step: the certificate was the second factor
-//!   (`second_factor`).
+//!   (`second_factor`). Binding needs no proof of possession: someone else's certificate
+//!   bound to one's own user gains nothing, since the login still needs its private key in
+//!   the handshake, and a bound certificate is no API credential.
 //!
 //! A registration names the certificate by the SHA-256 of its DER encoding. The TLS layer has
 //! verified the chain and the validity at the handshake (RFC 8446 §4.4.2, RFC 5280 §6;
@@ -21,10 +27,10 @@
 
 use std::time::SystemTime;
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use signet_authority::{CaLevel, CertStatus};
 use signet_cms::CertView;
@@ -242,7 +248,7 @@ pub(crate) async fn authenticate(
     let Some(record) = state.keys().client_certificate(state.store(), fingerprint).await? else {
         return Err(Error::Unauthenticated(format!(
             "the client certificate (SHA-256 {fingerprint}) is not registered: a tenant administrator registers it \
-             with POST /api/v1/client-certificates"
+             with POST /api/v1/client-certificates over a connection presenting it"
         )));
     };
     if let Some(user) = &record.user_id {
@@ -303,6 +309,28 @@ fn label(name: &str) -> Result<String, Error> {
     Ok(name.to_string())
 }
 
+/// Why a tenant may not register `certificate` (DER) on this request, if it may not: the
+/// connection must present that very certificate (`presented`, verified by the TLS layer), the
+/// proof that the registering client holds its private key. Certificates are public; without
+/// this, a tenant could register another tenant's client as its own.
+fn possession(presented: Option<&ClientCertificate>, certificate: &[u8]) -> Result<(), Error> {
+    let fingerprint = signet_store::sha256_hex(certificate);
+    let connection = match presented {
+        Some(p) if p.fingerprint() == fingerprint => return Ok(()),
+        Some(p) => format!("presents another certificate (SHA-256 {})", p.fingerprint()),
+        None => "presents no client certificate".to_string(),
+    };
+    Err(Error::Refused {
+        code: "possession_required",
+        message: format!(
+            "a tenant registers a client certificate over a TLS connection that presents it, to prove it holds its \
+             private key; this connection {connection}, not the one sent (SHA-256 {fingerprint}). Send the \
+             request with the certificate and its key (e.g. `curl --cert client.pem --key client.key -H \
+             'Authorization: Bearer …'`), or have the operator register it"
+        ),
+    })
+}
+
 /// Register an API client's certificate.
 ///
 /// A tenant administrator, or an API key with scope `manage`, for its tenant; an operator key
@@ -312,6 +340,12 @@ fn label(name: &str) -> Result<String, Error> {
 /// request without `Authorization` and session cookie whose client presents this certificate
 /// is then this client. The certificate must chain to Signet's CA or a `--client-ca`
 /// authority, or the TLS handshake refuses it. One certificate maps to one tenant.
+///
+/// Proof of possession: a tenant registers over a TLS connection that presents this very
+/// certificate (the client holds its private key), authenticated as usual by its key or
+/// session, e.g. `curl --cert client.pem --key client.key -H 'Authorization: Bearer …'`;
+/// otherwise 403 `possession_required`. Certificates are public: this keeps a tenant from
+/// registering another tenant's client as its own. The operator registers without it.
 #[utoipa::path(
     post,
     path = "/client-certificates",
@@ -322,7 +356,12 @@ fn label(name: &str) -> Result<String, Error> {
         (status = 201, description = "The registration.", body = ClientCertificateRecord),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthenticated),
-        (status = 403, response = crate::openapi::Forbidden),
+        (
+            status = 403,
+            description = "The caller may not manage this tenant's keys, or the tenant is suspended (`forbidden`); or a \
+                           tenant's connection does not present the certificate it registers (`possession_required`).",
+            body = crate::error::ErrorBody
+        ),
         (status = 404, response = crate::openapi::NotFound),
         (status = 409, response = crate::openapi::Conflict),
     )
@@ -330,9 +369,11 @@ fn label(name: &str) -> Result<String, Error> {
 pub async fn register_certificate(
     State(state): State<AppState>,
     caller: Caller,
+    presented: Option<Extension<ClientCertificate>>,
     ApiJson(req): ApiJson<RegisterCertificate>,
 ) -> Result<(StatusCode, Json<ClientCertificateRecord>), Error> {
-    let tenant = if caller.require_admin().is_ok() {
+    let operator = caller.require_admin().is_ok();
+    let tenant = if operator {
         let id = req.tenant_id.clone().ok_or_else(|| {
             Error::bad("missing_tenant", "the operator names the tenant of the certificate: give 'tenant_id'")
         })?;
@@ -348,6 +389,9 @@ pub async fn register_certificate(
     let name = label(&req.name)?;
     let scopes = crate::admin::parse_scopes(&req.scopes)?;
     let certificate = checked(&state, &req.certificate).await?;
+    if !operator {
+        possession(presented.as_ref().map(|Extension(p)| p), &certificate.der)?;
+    }
     register(&state, &caller, &tenant, None, name, scopes, certificate).await
 }
 
@@ -637,6 +681,23 @@ mod tests {
         }
         assert_eq!(code(&"A".repeat(MAX_PEM + 1), now), "bad_certificate");
         assert_eq!(code(&pem(&der[..der.len() / 2]), now), "bad_certificate");
+    }
+
+    #[test]
+    fn a_tenant_registers_only_the_certificate_its_connection_presents() {
+        let (mine, theirs) = (b"my certificate".as_slice(), b"another tenant's certificate".as_slice());
+        let presented = ClientCertificate::from_der(mine);
+        assert!(possession(Some(&presented), mine).is_ok());
+        for (connection, says) in [(None, "presents no client certificate"), (Some(&presented), "another certificate")]
+        {
+            let e = possession(connection, theirs).unwrap_err();
+            assert_eq!(e.status(), axum::http::StatusCode::FORBIDDEN);
+            assert_eq!(e.code(), "possession_required");
+            let message = e.to_string();
+            assert!(message.contains(says), "{message}");
+            assert!(message.contains(&signet_store::sha256_hex(theirs)), "names the certificate sent: {message}");
+            assert!(message.contains("curl --cert") && message.contains("operator"), "{message}");
+        }
     }
 
     #[test]

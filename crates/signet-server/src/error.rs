@@ -45,6 +45,14 @@ pub enum Error {
     Unauthenticated(String),
     /// Valid credentials without the right to do this (a missing scope).
     Forbidden(String),
+    /// Valid credentials, refused (403) for a reason of its own that `code` names, e.g.
+    /// `possession_required`.
+    Refused {
+        /// Machine-readable code.
+        code: &'static str,
+        /// Why, and what to do instead.
+        message: String,
+    },
     /// A thing the request names does not exist (or belongs to another tenant).
     Missing(String),
     /// The request is malformed or asks for something impossible; `code` is stable.
@@ -134,7 +142,7 @@ impl Error {
             Error::UnreadablePdf(_) | Error::EncryptedPdf(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::NotFound | Error::Missing(_) => StatusCode::NOT_FOUND,
             Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Forbidden(_) | Error::Refused { .. } => StatusCode::FORBIDDEN,
             Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
@@ -166,7 +174,7 @@ impl Error {
             Error::NotFound | Error::Missing(_) => "not_found",
             Error::Unauthenticated(_) => "unauthenticated",
             Error::Forbidden(_) => "forbidden",
-            Error::BadRequest { code, .. } | Error::Conflict { code, .. } => code,
+            Error::BadRequest { code, .. } | Error::Conflict { code, .. } | Error::Refused { code, .. } => code,
             Error::TooManyRequests { .. } => "too_many_requests",
             Error::PreconditionFailed(_) => "precondition_failed",
             Error::PreconditionRequired(_) => "precondition_required",
@@ -222,7 +230,9 @@ impl fmt::Display for Error {
             | Error::PreconditionRequired(m)
             | Error::Upstream(m)
             | Error::TooLarge(m) => f.write_str(m),
-            Error::BadRequest { message, .. } | Error::Conflict { message, .. } => f.write_str(message),
+            Error::BadRequest { message, .. } | Error::Conflict { message, .. } | Error::Refused { message, .. } => {
+                f.write_str(message)
+            }
             Error::TooManyRequests { message, .. } => f.write_str(message),
             Error::Store(e) => e.fmt(f),
             Error::DataDir { path, source } => {
