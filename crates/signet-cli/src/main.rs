@@ -16,6 +16,12 @@ mod sign;
 mod sign_digest;
 mod verify;
 
+/// The server answers each request with many short-lived allocations from two worker threads
+/// and SQLite's; glibc's allocator spent 15–18 % of the hash-signing API's time in `malloc`,
+/// `free` and consolidation (`docs/benchmarks.md`). mimalloc keeps per-thread free lists.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Signet: electronic signatures and seals for PDF documents (PAdES).
 #[derive(Parser, Debug)]
 #[command(name = "signet", version, about, long_about = None, propagate_version = true)]

@@ -413,21 +413,21 @@ impl Store {
 }
 
 /// The upsert of a usage delta (tenant, period start, calls, documents), its parameters
-/// numbered from `$first`.
-pub(crate) fn add_usage_sql(first: usize) -> String {
+/// numbered from `$first`, or anonymous with `None` (SQLite, see `records::insert_sql_with`).
+pub(crate) fn add_usage_sql(first: Option<usize>) -> String {
+    let values = match first {
+        Some(n) => format!("${n}, ${}, ${}, ${}", n + 1, n + 2, n + 3),
+        None => "?, ?, ?, ?".to_string(),
+    };
     format!(
-        "INSERT INTO usage_counters (tenant_id, period_start, calls, documents) VALUES (${}, ${}, ${}, ${}) \
+        "INSERT INTO usage_counters (tenant_id, period_start, calls, documents) VALUES ({values}) \
          ON CONFLICT (tenant_id, period_start) DO UPDATE SET calls = usage_counters.calls + excluded.calls, \
-         documents = usage_counters.documents + excluded.documents",
-        first,
-        first + 1,
-        first + 2,
-        first + 3
+         documents = usage_counters.documents + excluded.documents"
     )
 }
 
 pub(crate) async fn add_usage(conn: &mut sqlx::AnyConnection, delta: &UsageDelta) -> Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(add_usage_sql(1)))
+    sqlx::query(sqlx::AssertSqlSafe(add_usage_sql(Some(1))))
         .bind(&delta.tenant_id)
         .bind(delta.period_start)
         .bind(delta.calls)
