@@ -103,7 +103,7 @@ fn normalise(code: &str) -> String {
 
 fn hash(normalised: &str) -> String {
     let digest = digest::digest(&digest::SHA256, normalised.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest)
 }
 
 #[cfg(test)]

@@ -197,7 +197,7 @@ fn stored_key(key: &str) -> Cow<'_, str> {
         return Cow::Borrowed(key);
     }
     let hash = digest::digest(&digest::SHA256, key.as_bytes());
-    Cow::Owned(format!("sha256:{}", hash.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    Cow::Owned(format!("sha256:{}", hex::encode(hash)))
 }
 
 #[cfg(test)]

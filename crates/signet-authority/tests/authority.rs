@@ -329,8 +329,7 @@ fn a_revoked_service_certificate_is_replaced() {
     let ca = init(tmp.path());
     let old = ca.ocsp_identity().unwrap().certificate;
     let serial = CertView::parse(&old).unwrap().serial_bytes().to_vec();
-    let hex: String = serial.iter().map(|b| format!("{b:02X}")).collect();
-    ca.revoke(&hex, RevocationReason::KeyCompromise, SystemTime::now()).unwrap();
+    ca.revoke(&hex::encode_upper(&serial), RevocationReason::KeyCompromise, SystemTime::now()).unwrap();
     let new = ca.ocsp_identity().unwrap().certificate;
     assert_ne!(new, old);
     let new_serial = CertView::parse(&new).unwrap().serial_bytes().to_vec();

@@ -274,12 +274,14 @@ fn software_key(pem: &[u8]) -> anyhow::Result<Arc<dyn Signer>> {
     Ok(Arc::new(key))
 }
 
+/// A key id as typed: hex digits (either case), an optional `0x` prefix and surrounding
+/// whitespace; never empty.
 fn unhex(s: &str) -> Option<Vec<u8>> {
     let s = s.trim().trim_start_matches("0x");
-    if s.is_empty() || s.len() % 2 != 0 {
+    if s.is_empty() {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
+    hex::decode(s).ok()
 }
 
 fn client(a: &SignDigestArgs) -> anyhow::Result<Option<signet_client::Client>> {
@@ -432,4 +434,19 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     tmp.write_all(bytes)?;
     tmp.persist(path).map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_ids_as_typed() {
+        assert_eq!(unhex("01"), Some(vec![1]));
+        assert_eq!(unhex(" 0xA1b2\n"), Some(vec![0xa1, 0xb2]));
+        assert_eq!(unhex(""), None);
+        assert_eq!(unhex("0x"), None);
+        assert_eq!(unhex("abc"), None);
+        assert_eq!(unhex("zz"), None);
+    }
 }

@@ -486,7 +486,7 @@ fn agent_and_sign_api_on(db: &TestDatabase, dir: &Path) {
 }
 
 fn signet_store_hex(bytes: &[u8]) -> String {
-    signet_crypto::DigestAlgorithm::Sha256.digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(signet_crypto::DigestAlgorithm::Sha256.digest(bytes))
 }
 
 #[test]

@@ -23,7 +23,7 @@ const BUCKET: &str = "signet-blobs";
 const CREDENTIALS: [(&str, &str); 2] = [("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")];
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    signet_crypto::DigestAlgorithm::Sha256.digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(signet_crypto::DigestAlgorithm::Sha256.digest(bytes))
 }
 
 /// The object of the bucket holding exactly `bytes`, under `prefix`.

@@ -50,7 +50,7 @@ fn pem(der: &[u8]) -> String {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    signet_crypto::DigestAlgorithm::Sha256.digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(signet_crypto::DigestAlgorithm::Sha256.digest(bytes))
 }
 
 fn api_error<T: std::fmt::Debug>(result: Result<T, Error>) -> (u16, String, Option<std::time::Duration>) {

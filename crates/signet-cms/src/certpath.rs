@@ -126,7 +126,7 @@ pub fn name_to_string(name_der: &[u8]) -> String {
             let rdns: Vec<String> = name.iter_rdn().map(ToString::to_string).collect();
             rdns.into_iter().rev().collect::<Vec<_>>().join(", ")
         }
-        Err(_) => name_der.iter().map(|b| format!("{b:02x}")).collect(),
+        Err(_) => hex::encode(name_der),
     }
 }
 

@@ -368,7 +368,7 @@ impl Crl {
                 return Err(Error::Invalid(format!(
                     "the CRL of '{}' names another key of its issuer (authorityKeyIdentifier {})",
                     crl_issuer(),
-                    crate::tsp::hex(aki)
+                    hex::encode(aki)
                 )));
             }
         }

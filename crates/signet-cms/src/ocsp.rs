@@ -11,7 +11,7 @@ use crate::cert::CertView;
 use crate::certpath::name_to_string;
 use crate::crl::{RevocationReason, decode_reason, read_extensions};
 use crate::error::Context;
-use crate::tsp::{hex, sha1};
+use crate::tsp::sha1;
 use crate::{Error, oid};
 
 /// The hash of a [`CertId`] (RFC 6960 §4.1.1).
@@ -157,7 +157,7 @@ impl ResponderId {
     fn describe(&self) -> String {
         match self {
             Self::ByName(name) => format!("'{}'", name_to_string(name)),
-            Self::ByKey(hash) => format!("the key with SHA-1 hash {}", hex(hash)),
+            Self::ByKey(hash) => format!("the key with SHA-1 hash {}", hex::encode(hash)),
         }
     }
 }

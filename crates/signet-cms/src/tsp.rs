@@ -412,7 +412,7 @@ pub fn verify_token_with(
         return Err(Error::Invalid(format!(
             "timestamp token imprint ({} {}) is not the {} digest that was sent",
             tst_info.imprint_algorithm,
-            hex(&tst_info.imprint),
+            hex::encode(&tst_info.imprint),
             expected_imprint_alg.name()
         )));
     }
@@ -529,10 +529,6 @@ fn check_issuer_serial(is: &Tlv<'_>, cert: &CertView<'_>) -> Result<(), Error> {
 /// SHA-1, only to match identifiers that protocols define with it (ESS v1, OCSP `CertID`).
 pub(crate) fn sha1(data: &[u8]) -> Vec<u8> {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data).as_ref().to_vec()
-}
-
-pub(crate) fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 #[cfg(test)]

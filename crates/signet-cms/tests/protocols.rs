@@ -152,7 +152,7 @@ fn tsp_openssl_token_verifies() {
     std::fs::write(tmp.path().join("t.der"), &resp.token).unwrap();
     let text = openssl_in(tmp.path(), &["ts", "-reply", "-in", "t.der", "-token_in", "-text"]);
     let text = String::from_utf8_lossy(&text);
-    let nonce_hex: String = nonce.iter().map(|b| format!("{b:02X}")).collect();
+    let nonce_hex = hex::encode_upper(nonce);
     assert!(text.replace(':', "").to_uppercase().contains(&nonce_hex), "{text}");
 }
 

@@ -211,8 +211,7 @@ mod tests {
     fn known_answers_and_streaming() {
         let abc_256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         let d = DigestAlgorithm::Sha256.digest(b"abc");
-        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, abc_256);
+        assert_eq!(hex::encode(d), abc_256);
         for alg in DigestAlgorithm::ALL {
             let mut h = Hasher::new(alg);
             h.update(b"a");

@@ -79,17 +79,13 @@ impl MasterKey {
             return Err(bad());
         }
         let mut bytes = [0u8; 32];
-        for (i, pair) in text.as_bytes().chunks_exact(2).enumerate() {
-            let hi = hex_value(pair[0]).ok_or_else(bad)?;
-            let lo = hex_value(pair[1]).ok_or_else(bad)?;
-            bytes[i] = hi << 4 | lo;
-        }
+        hex::decode_to_slice(text, &mut bytes).map_err(|_| bad())?;
         Ok(Self(bytes))
     }
 
     /// The 64 lowercase hexadecimal digits of the key.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(self.0)
     }
 
     /// Reads the key from the environment variable `var`; `Ok(None)` when it is not set.
@@ -132,15 +128,6 @@ impl MasterKey {
         text.push('\n');
         file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(io_err)?;
         Ok(key)
-    }
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
     }
 }
 
@@ -283,10 +270,8 @@ impl Keystore {
         self.key
             .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(secret_aad(label)), &mut sealed)
             .map_err(|_| Error::Keystore("AES-256-GCM sealing failed".into()))?;
-        let mut out = String::with_capacity(2 * (NONCE_LEN + sealed.len()));
-        for b in nonce.iter().chain(&sealed) {
-            out.push_str(&format!("{b:02x}"));
-        }
+        let mut out = hex::encode(nonce);
+        out.push_str(&hex::encode(&sealed));
         Ok(out)
     }
 
@@ -297,13 +282,7 @@ impl Keystore {
         if bytes.len() % 2 != 0 || bytes.len() < 2 * (NONCE_LEN + 16) {
             return Err(bad());
         }
-        let mut raw = Vec::with_capacity(bytes.len() / 2);
-        for pair in bytes.chunks(2) {
-            match (hex_value(pair[0]), hex_value(pair[1])) {
-                (Some(h), Some(l)) => raw.push(h << 4 | l),
-                _ => return Err(bad()),
-            }
-        }
+        let mut raw = hex::decode(bytes).map_err(|_| bad())?;
         let (nonce, body) = raw.split_at_mut(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| bad())?;
         let plain = self.key.open_in_place(nonce, Aad::from(secret_aad(label)), body).map_err(|_| bad())?;
@@ -390,7 +369,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let file_name = path.file_name().ok_or_else(|| io::Error::other("no file name"))?;
     let mut suffix = [0u8; 8];
     aws_lc_rs::rand::fill(&mut suffix).map_err(|_| io::Error::other("the random generator failed"))?;
-    let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+    let suffix = hex::encode(suffix);
     let tmp = dir.join(format!(".{}.{suffix}.tmp", file_name.to_string_lossy()));
     let result = (|| {
         let mut file = private_options().create_new(true).open(&tmp)?;

@@ -31,7 +31,7 @@ pub use digest::{DigestAlgorithm, Hasher};
 pub use error::Error;
 pub use identity::{Identity, certificates_from_pem_or_der, pkcs12_parts};
 pub use keystore::{Keystore, MasterKey};
-pub use pkcs11::{KeyRef, Pkcs11Key, TokenRef};
+pub use pkcs11::{KeyRef, Pkcs11Key, TokenRef, ecdsa_raw_to_der};
 pub use signer::{KeyKind, SignatureScheme, Signer, SoftwareKey};
 pub use verify::{PublicKeyInfo, certificate_spki, verify_signature, with_verification_memo};
 

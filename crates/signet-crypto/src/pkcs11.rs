@@ -304,7 +304,7 @@ fn digest_algorithm_identifier_with_null(d: DigestAlgorithm) -> Vec<u8> {
 /// Converts the `r || s` a token returns for ECDSA (Mechanisms §2.3.1: each half the length of
 /// the curve order in bytes) into the DER `Ecdsa-Sig-Value` of RFC 5480 §2.2 /
 /// RFC 3279 §2.2.3.
-pub(crate) fn ecdsa_raw_to_der(raw: &[u8], field_len: usize) -> Result<Vec<u8>, Error> {
+pub fn ecdsa_raw_to_der(raw: &[u8], field_len: usize) -> Result<Vec<u8>, Error> {
     if raw.len() != 2 * field_len {
         return Err(Error::SigningFailed(format!(
             "the token returned a {}-byte ECDSA signature; r || s of {} bytes was expected",
@@ -505,7 +505,7 @@ fn hex(bytes: &[u8]) -> String {
     if bytes.is_empty() {
         return "(none)".into();
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 #[cfg(test)]
@@ -531,6 +531,10 @@ mod tests {
         assert_eq!(si.value[0], 0x12);
         r.finish().unwrap();
         assert!(ecdsa_raw_to_der(&raw[..63], 32).is_err());
+        // exact encodings: a leading zero added before a high bit, leading zeros dropped, zero kept
+        let der = ecdsa_raw_to_der(&[0x00, 0x80, 0x01, 0x00, 0x00, 0x7f], 3).unwrap();
+        assert_eq!(der, [0x30, 0x08, 0x02, 0x03, 0x00, 0x80, 0x01, 0x02, 0x01, 0x7f]);
+        assert_eq!(ecdsa_raw_to_der(&[0; 4], 2).unwrap(), [0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00]);
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl PdfWriter {
             out.extend_from_slice(body.as_deref().unwrap_or(b"null"));
             out.extend_from_slice(b"\nendobj\n");
         }
-        let id: String = Sha256::digest(&out)[..16].iter().map(|b| format!("{b:02X}")).collect();
+        let id = hex::encode_upper(&Sha256::digest(&out)[..16]);
         let xref_offset = out.len();
         let size = self.objects.len() + 1;
         // Each entry is exactly 20 bytes, its end of line two bytes (§7.5.4).

@@ -142,7 +142,7 @@ fn read_certificate(pem: &str, now: SystemTime) -> Result<Certificate, Error> {
     Ok(Certificate {
         subject: signet_cms::certpath::name_to_string(view.subject),
         issuer: signet_cms::certpath::name_to_string(view.issuer),
-        serial: view.serial_bytes().iter().map(|b| format!("{b:02X}")).collect(),
+        serial: hex::encode_upper(view.serial_bytes()),
         not_before: signet_store::millis(not_before),
         not_after: signet_store::millis(not_after),
         der,

@@ -266,7 +266,7 @@ pub(crate) fn own_key(k: &NewOwnKey) -> Result<OwnKey, Error> {
     Ok(OwnKey {
         certificate_chain: certs.iter().map(|c| B64.encode(c)).collect(),
         issuer: signet_cms::certpath::name_to_string(leaf.issuer),
-        serial: leaf.serial_bytes().iter().map(|b| format!("{b:02X}")).collect(),
+        serial: hex::encode_upper(leaf.serial_bytes()),
         not_after: signet_store::millis(not_after),
         key_type: key_type(key.kind),
         subject,
@@ -322,7 +322,7 @@ fn view(p: &signet_store::Preparation, own: &OwnKey, upload_path: &str, now: i64
     let corrupt = |what: &'static str| Error::Internal { context: "reading a preparation", source: what.into() };
     let digest: DigestAlgorithm = p.digest_algorithm.parse().map_err(|_| corrupt("digest algorithm"))?;
     let attrs = B64.decode(&p.signed_attributes).map_err(|_| corrupt("signed attributes"))?;
-    let document_digest = unhex(&p.document_digest).ok_or_else(|| corrupt("document digest"))?;
+    let document_digest = hex::decode(&p.document_digest).map_err(|_| corrupt("document digest"))?;
     let status = if p.used_at.is_some() {
         "used"
     } else if now >= p.expires_at {
@@ -355,13 +355,6 @@ fn view(p: &signet_store::Preparation, own: &OwnKey, upload_path: &str, now: i64
 /// The upload path of a party's preparation through the envelope API.
 fn envelope_upload(id: &str, party: &str) -> String {
     format!("/api/v1/envelopes/{id}/parties/{party}/signature")
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
 }
 
 /// What the prepared update and attributes hold besides the bytes.
@@ -623,7 +616,7 @@ pub(crate) async fn complete(
     let corrupt = |what: &'static str| Error::Internal { context: "reading a preparation", source: what.into() };
     let digest: DigestAlgorithm = prep.digest_algorithm.parse().map_err(|_| corrupt("digest algorithm"))?;
     let attrs = B64.decode(&prep.signed_attributes).map_err(|_| corrupt("signed attributes"))?;
-    let document_digest = unhex(&prep.document_digest).ok_or_else(|| corrupt("document digest"))?;
+    let document_digest = hex::decode(&prep.document_digest).map_err(|_| corrupt("document digest"))?;
     let detail: Detail = serde_json::from_str(&prep.detail).map_err(|_| corrupt("detail"))?;
     let (leaf, chain) = own.certificates()?;
 
@@ -713,9 +706,8 @@ fn verify_raw(
         KeyKind::EcP256 | KeyKind::EcP384 => {
             let mut c = vec![sig.to_vec()];
             let n = if kind == KeyKind::EcP256 { 32 } else { 48 };
-            if sig.len() == 2 * n {
-                c.push(ecdsa_der(&sig[..n], &sig[n..]));
-            }
+            // an `r‖s` value of the curve's size, re-encoded (anything else: no second candidate)
+            c.extend(signet_crypto::ecdsa_raw_to_der(sig, n).ok());
             (&[SignatureScheme::Ecdsa], c)
         }
     };
@@ -737,23 +729,6 @@ fn verify_raw(
             digest.name()
         ),
     ))
-}
-
-/// `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` from the big-endian `r` and `s`.
-fn ecdsa_der(r: &[u8], s: &[u8]) -> Vec<u8> {
-    let int = |v: &[u8]| {
-        let v = match v.iter().position(|&b| b != 0) {
-            Some(i) => &v[i..],
-            None => &[0u8][..],
-        };
-        let mut content = Vec::with_capacity(v.len() + 1);
-        if v.first().is_some_and(|&b| b & 0x80 != 0) {
-            content.push(0);
-        }
-        content.extend_from_slice(v);
-        asn1::encode(tag::INTEGER, &content)
-    };
-    asn1::encode_parts(tag::SEQUENCE, &[&int(r), &int(s)])
 }
 
 /// The uploaded CMS, checked: one signer, detached id-data, the party's certificate as the
@@ -1055,17 +1030,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ecdsa_r_s_become_der_integers() {
-        let der = ecdsa_der(&[0x00, 0x80, 0x01], &[0x00, 0x00, 0x7f]);
-        assert_eq!(der, [0x30, 0x08, 0x02, 0x03, 0x00, 0x80, 0x01, 0x02, 0x01, 0x7f]);
-        assert_eq!(ecdsa_der(&[0, 0], &[0]), [0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00]);
-    }
-
-    #[test]
-    fn hex_and_names() {
-        assert_eq!(unhex("00ff10"), Some(vec![0, 255, 16]));
-        assert_eq!(unhex("0"), None);
-        assert_eq!(unhex("zz"), None);
+    fn names() {
         assert_eq!(common_name("CN=Zhang San,O=ACME"), "Zhang San");
         assert_eq!(common_name("O=ACME"), "O=ACME");
     }

@@ -120,7 +120,7 @@ impl Signers {
         let key = match (&r.key_label, &r.key_id) {
             (Some(l), _) => signet_crypto::KeyRef::Label(l.clone()),
             (None, Some(id)) => signet_crypto::KeyRef::Id(
-                hex_decode(id).ok_or_else(|| Error::bad("bad_key_id", format!("key_id '{id}' is not hexadecimal")))?,
+                hex::decode(id).map_err(|_| Error::bad("bad_key_id", format!("key_id '{id}' is not hexadecimal")))?,
             ),
             (None, None) => return Err(Error::bad("bad_pkcs11", "pkcs11 needs key_label or key_id")),
         };
@@ -257,13 +257,6 @@ fn decode_chain(chain: &[String]) -> Result<Vec<Vec<u8>>, Error> {
         .collect()
 }
 
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
-}
-
 fn key_kind(name: &str) -> Result<KeyKind, Error> {
     Ok(match name.to_ascii_lowercase().as_str() {
         "p-256" | "ec-p256" | "p256" => KeyKind::EcP256,
@@ -300,7 +293,7 @@ pub fn view(identity: &Identity) -> Result<IdentityView, Error> {
         key_store: identity.key_store,
         key_id: identity.key_id.clone(),
         subject: signet_cms::certpath::name_to_string(cert.subject),
-        serial: signet_store::hex(cert.serial_bytes()).to_uppercase(),
+        serial: hex::encode_upper(cert.serial_bytes()),
         not_before: rfc3339(nb),
         not_after: rfc3339(na),
         certificate_chain: identity.chain.clone(),

@@ -289,7 +289,7 @@ fn write_eml(dir: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut buf);
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(buf)
 }
 
 /// An SMTP error as text, with the server's answer (code and message) when there is one and

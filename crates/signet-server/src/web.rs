@@ -73,7 +73,7 @@ static TABLE: LazyLock<HashMap<&'static str, (&'static WebFile, HeaderValue)>> =
 
 fn etag(bytes: &[u8]) -> HeaderValue {
     let digest = Sha256::digest(bytes);
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..16]);
     // hex digits and quotes only: always a valid header value
     HeaderValue::from_str(&format!("\"{hex}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }

@@ -321,11 +321,7 @@ pub fn now_millis() -> i64 {
 
 /// Lowercase hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    hex::encode(bytes)
 }
 
 /// SHA-256 of `bytes`, lowercase hexadecimal.

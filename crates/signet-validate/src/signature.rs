@@ -192,11 +192,8 @@ fn byte_range<S: Source>(
     if gap.first() != Some(&b'<') || gap.last() != Some(&b'>') {
         return Err("the /ByteRange gap is not exactly the /Contents hex string".into());
     }
-    let hex = &gap[1..gap.len() - 1];
-    if hex.len() % 2 != 0 || !hex.iter().all(u8::is_ascii_hexdigit) {
-        return Err("the /ByteRange gap holds something other than hex digits".into());
-    }
-    let contents: Vec<u8> = hex.chunks_exact(2).map(|p| (hex_val(p[0]) << 4) | hex_val(p[1])).collect();
+    let contents = hex::decode(&gap[1..gap.len() - 1])
+        .map_err(|_| "the /ByteRange gap holds something other than hex digits".to_string())?;
     if sig.get("Contents").and_then(Object::as_str) != Some(contents.as_slice()) {
         return Err("the /ByteRange gap is not this signature's /Contents".into());
     }
@@ -217,14 +214,6 @@ fn byte_range<S: Source>(
         return Err("the signed range does not end at the end of a revision (%%EOF)".into());
     }
     Ok(([a, b, c, d], contents))
-}
-
-fn hex_val(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        _ => b - b'A' + 10,
-    }
 }
 
 fn check_cms<S: Source>(

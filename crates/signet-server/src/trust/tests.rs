@@ -47,9 +47,9 @@ fn run(program: &str, args: &[&str]) -> (bool, String) {
 fn serial_of(cert: &str) -> Vec<u8> {
     let (ok, out) = run("openssl", &["x509", "-in", cert, "-noout", "-serial"]);
     assert!(ok, "{out}");
-    let hex = out.trim().strip_prefix("serial=").unwrap();
-    let hex = if hex.len() % 2 == 1 { format!("0{hex}") } else { hex.to_owned() };
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+    let digits = out.trim().strip_prefix("serial=").unwrap();
+    let digits = if digits.len() % 2 == 1 { format!("0{digits}") } else { digits.to_owned() };
+    hex::decode(digits).unwrap()
 }
 
 /// The kit's delegated OCSP responder (signer-revoked revoked, everything else good) and TSA.
