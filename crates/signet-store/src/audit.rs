@@ -133,19 +133,29 @@ impl AuditEntry {
     /// particulars as detail.
     pub fn of_signature(r: &crate::SignatureRecord) -> AuditEntry {
         let kind = if r.caller.starts_with("usr_") { "user" } else { "api_key" };
-        let mut detail = serde_json::json!({
-            "signature": r.id,
-            "digest_algorithm": r.digest_algorithm,
-            "digest": r.digest,
-            "level": r.level,
-            "channel": r.channel,
-        });
-        if let Some(d) = &r.document_id {
-            detail["document"] = d.as_str().into();
+        /// The entry's detail; its fields in the order of their names, as a JSON object of
+        /// serde_json's was written before (a struct: no map built per signature).
+        #[derive(Serialize)]
+        struct Detail<'a> {
+            channel: &'a str,
+            digest: &'a str,
+            digest_algorithm: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            document: Option<&'a str>,
+            level: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            note: Option<&'a str>,
+            signature: &'a str,
         }
-        if let Some(d) = &r.detail {
-            detail["note"] = d.as_str().into();
-        }
+        let detail = Detail {
+            channel: &r.channel,
+            digest: &r.digest,
+            digest_algorithm: &r.digest_algorithm,
+            document: r.document_id.as_deref(),
+            level: &r.level,
+            note: r.detail.as_deref(),
+            signature: &r.id,
+        };
         AuditEntry {
             tenant_id: r.tenant_id.clone(),
             seq: 0,
@@ -159,7 +169,7 @@ impl AuditEntry {
             target_kind: Some("identity".into()),
             target: Some(r.identity_id.clone().unwrap_or_else(|| r.identity_name.clone())),
             outcome: if r.outcome == "signed" { "ok".into() } else { r.outcome.clone() },
-            detail: Some(detail.to_string()),
+            detail: serde_json::to_string(&detail).ok(),
             prev_hash: String::new(),
             hash: String::new(),
         }
@@ -748,6 +758,25 @@ impl ChainCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signature_entry_details_the_record_as_a_sorted_object() {
+        let mut r = crate::SignatureRecord::new("ten_a", "seal", "sha256", "ab12", "b-b", "api", "key_1");
+        for (document, note) in [(None, None), (Some("doc_1"), Some("a \"quoted\" note"))] {
+            r.document_id = document.map(Into::into);
+            r.detail = note.map(Into::into);
+            let mut expected = serde_json::json!({
+                "signature": r.id, "digest_algorithm": "sha256", "digest": "ab12", "level": "b-b", "channel": "api",
+            });
+            if let Some(d) = document {
+                expected["document"] = d.into();
+            }
+            if let Some(n) = note {
+                expected["note"] = n.into();
+            }
+            assert_eq!(AuditEntry::of_signature(&r).detail.as_deref(), Some(expected.to_string().as_str()));
+        }
+    }
 
     fn chain_of(n: i64) -> Vec<AuditEntry> {
         let mut prev = GENESIS.to_string();

@@ -308,7 +308,9 @@ pub fn new_id(prefix: &str) -> String {
     let millis = u64::try_from(now_millis()).unwrap_or(0);
     let mut bytes = [0u8; 16];
     bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
-    rand::rngs::OsRng.fill_bytes(&mut bytes[6..]);
+    // identifiers are unique, not secret: the thread's generator (seeded from the system's),
+    // not a system call per identifier
+    rand::thread_rng().fill_bytes(&mut bytes[6..]);
     let mut value = u128::from_be_bytes(bytes);
     {
         let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
