@@ -18,7 +18,9 @@ mod verify;
 
 /// The server answers each request with many short-lived allocations from two worker threads
 /// and SQLite's; glibc's allocator spent 15–18 % of the hash-signing API's time in `malloc`,
-/// `free` and consolidation (`docs/benchmarks.md`). mimalloc keeps per-thread free lists.
+/// `free` and consolidation (`docs/benchmarks.md`). mimalloc keeps per-thread free lists. It
+/// also replaces `malloc` and `free` themselves (feature `override`), for the C code linked in:
+/// SQLite and the cryptography library allocate on every signature too.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
