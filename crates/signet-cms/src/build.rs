@@ -45,10 +45,42 @@ pub fn signed_attributes_for(
             digest.output_len()
         )));
     }
-    let cert = CertView::parse(identity_cert_der).ctx("signer certificate")?;
+    let signer = signer_parts(identity_cert_der, digest)?;
     let content_type = attribute(&oid::CONTENT_TYPE, &asn1::encode_oid(content_type));
     let md = attribute(&oid::MESSAGE_DIGEST, &asn1::encode(tag::OCTET_STRING, message_digest));
-    let cert_hash = asn1::encode(tag::OCTET_STRING, &digest.digest(identity_cert_der));
+    Ok(asn1::encode_set_of(vec![content_type, md, signer.signing_certificate.clone()]))
+}
+
+/// What a signature takes from its signer's certificate: the signing-certificate-v2
+/// attribute for one digest algorithm, and the `IssuerAndSerialNumber`.
+#[derive(Debug)]
+struct SignerParts {
+    certificate: Vec<u8>,
+    digest: DigestAlgorithm,
+    /// `signing-certificate-v2` (RFC 5035 §3, ETSI EN 319 122-1 §5.2.2.3): `ESSCertIDv2` with
+    /// the hash of the certificate under `digest` (the algorithm omitted for SHA-256, its
+    /// DEFAULT) and `issuerSerial` (`GeneralNames` of the issuer's directoryName, serial).
+    signing_certificate: Vec<u8>,
+    /// `SignerIdentifier` as `IssuerAndSerialNumber` (RFC 5652 §5.3).
+    sid: Vec<u8>,
+}
+
+thread_local! {
+    /// The parts of the last signer certificate this thread signed with: a signing service
+    /// signs with the same few identities over and over, and parsing and hashing the
+    /// certificate each time cost more than the rest of the CMS around the signature.
+    static LAST_SIGNER: std::cell::RefCell<Option<std::rc::Rc<SignerParts>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The [`SignerParts`] of `certificate` (DER) with `digest`, from this thread's last ones when
+/// they are of the same certificate (compared byte for byte) and digest.
+fn signer_parts(certificate: &[u8], digest: DigestAlgorithm) -> Result<std::rc::Rc<SignerParts>, Error> {
+    let last = LAST_SIGNER.with_borrow(|last| last.clone());
+    if let Some(parts) = last.filter(|p| p.digest == digest && p.certificate == certificate) {
+        return Ok(parts);
+    }
+    let cert = CertView::parse(certificate).ctx("signer certificate")?;
+    let cert_hash = asn1::encode(tag::OCTET_STRING, &digest.digest(certificate));
     let general_names = asn1::encode(tag::SEQUENCE, &asn1::encode(tag::CTX4, cert.issuer));
     let issuer_serial = asn1::encode_parts(tag::SEQUENCE, &[&general_names, cert.serial.raw]);
     let hash_alg = if digest == DigestAlgorithm::Sha256 {
@@ -58,8 +90,14 @@ pub fn signed_attributes_for(
     };
     let ess_cert_id = asn1::encode_parts(tag::SEQUENCE, &[&hash_alg, &cert_hash, &issuer_serial]);
     let signing_cert = asn1::encode(tag::SEQUENCE, &asn1::encode(tag::SEQUENCE, &ess_cert_id));
-    let signing_cert = attribute(&oid::SIGNING_CERTIFICATE_V2, &signing_cert);
-    Ok(asn1::encode_set_of(vec![content_type, md, signing_cert]))
+    let parts = std::rc::Rc::new(SignerParts {
+        certificate: certificate.to_vec(),
+        digest,
+        signing_certificate: attribute(&oid::SIGNING_CERTIFICATE_V2, &signing_cert),
+        sid: asn1::encode_parts(tag::SEQUENCE, &[cert.issuer, cert.serial.raw]),
+    });
+    LAST_SIGNER.set(Some(parts.clone()));
+    Ok(parts)
 }
 
 /// `Attribute ::= SEQUENCE { attrType OBJECT IDENTIFIER, attrValues SET OF AttributeValue }`
@@ -117,17 +155,16 @@ pub fn assemble_signed_data_with(
     signed_attrs_der: &[u8],
     signature: &[u8],
 ) -> Result<Vec<u8>, Error> {
-    let cert = CertView::parse(signer_certificate).ctx("signer certificate")?;
+    let signer = signer_parts(signer_certificate, digest)?;
     let attrs =
         asn1::parse_single(signed_attrs_der).ctx("signed attributes")?.expect(tag::SET).ctx("signed attributes")?;
     let signed_attrs = asn1::encode(tag::CTX0, attrs.value);
     let digest_alg = asn1::encode(tag::SEQUENCE, &asn1::encode_oid(&digest.oid()));
     let version1 = asn1::encode_small_uint(1);
-    let sid = asn1::encode_parts(tag::SEQUENCE, &[cert.issuer, cert.serial.raw]);
     let sig_alg = SignatureAlgorithm::new(scheme, digest).to_algorithm_identifier();
     let signer_info = asn1::encode_parts(
         tag::SEQUENCE,
-        &[&version1, &sid, &digest_alg, &signed_attrs, &sig_alg, &asn1::encode(tag::OCTET_STRING, signature)],
+        &[&version1, &signer.sid, &digest_alg, &signed_attrs, &sig_alg, &asn1::encode(tag::OCTET_STRING, signature)],
     );
     for c in certificates {
         asn1::parse_single(c).ctx("chain certificate")?;
