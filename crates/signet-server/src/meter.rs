@@ -214,17 +214,10 @@ async fn record_loop(store: Store, mut rx: mpsc::Receiver<Job>, deliveries: std:
         // what is queued now, then what the request tasks ready to run add once they have
         // run: larger groups, fewer commits (each costs two hand-offs to SQLite's thread and
         // rewrites the same pages to its log)
-        for yielded in [false, true] {
-            while jobs.len() < MAX_GROUP {
-                match rx.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
-            }
-            if yielded || jobs.len() >= MAX_GROUP {
-                break;
-            }
+        take_queued(&mut rx, &mut jobs);
+        if jobs.len() < MAX_GROUP {
             tokio::task::yield_now().await;
+            take_queued(&mut rx, &mut jobs);
         }
         let mut records = Vec::new();
         let mut documents = Vec::new();
@@ -260,6 +253,16 @@ async fn record_loop(store: Store, mut rx: mpsc::Receiver<Job>, deliveries: std:
         });
         for job in jobs {
             let _ = job.reply.send(outcome.clone());
+        }
+    }
+}
+
+/// Moves the jobs waiting in `rx` into `jobs`, up to [`MAX_GROUP`] in all.
+fn take_queued(rx: &mut mpsc::Receiver<Job>, jobs: &mut Vec<Job>) {
+    while jobs.len() < MAX_GROUP {
+        match rx.try_recv() {
+            Ok(job) => jobs.push(job),
+            Err(_) => break,
         }
     }
 }

@@ -224,18 +224,3 @@ impl Store {
         self.client_certificate(id, tenant_id).await
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hex_round_trips_and_refuses_what_is_not_hex() {
-        let der = [0x30, 0x82, 0x01, 0xff, 0x00];
-        assert_eq!(hex::decode(hex(&der)).ok(), Some(der.to_vec()));
-        assert!(hex::decode("abc").is_err());
-        assert!(hex::decode("zz").is_err());
-        assert!(hex::decode("é1").is_err());
-        assert_eq!(hex::decode("").ok(), Some(Vec::new()));
-    }
-}
