@@ -31,6 +31,16 @@ fi
 export SIGNET_TEST_CHROMIUM="${SIGNET_TEST_CHROMIUM:-/usr/bin/chromium}"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
+# The build first, without a line per compiled crate and with long lines (the linker's command
+# line runs to thousands of characters) cut, so that a build failure's cause stays readable in a
+# CI log; the disk's free space is printed with it (a full disk fails at the link).
+build=0
+cargo test --workspace --locked --no-run "$@" 2>&1 | { grep -v '^ *Compiling ' || true; } | cut -c1-600 || build=$?
+if [ "$build" -ne 0 ]; then
+  df -h . | sed 's/^/disk: /' >&2
+  echo "tests: the test build failed (exit $build)" >&2
+  exit "$build"
+fi
 status=0
 cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
 # one closing line over every test binary (cargo prints one line per binary)
