@@ -274,10 +274,11 @@ fn software_key(pem: &[u8]) -> anyhow::Result<Arc<dyn Signer>> {
     Ok(Arc::new(key))
 }
 
-/// A key id as typed: hex digits (either case), an optional `0x` prefix and surrounding
+/// A key id as typed: hex digits (either case), one optional `0x` prefix and surrounding
 /// whitespace; never empty.
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim().trim_start_matches("0x");
+    let s = s.trim();
+    let s = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
     if s.is_empty() {
         return None;
     }
@@ -446,6 +447,8 @@ mod tests {
         assert_eq!(unhex(" 0xA1b2\n"), Some(vec![0xa1, 0xb2]));
         assert_eq!(unhex(""), None);
         assert_eq!(unhex("0x"), None);
+        assert_eq!(unhex("0X0f"), Some(vec![0x0f]));
+        assert_eq!(unhex("0x0x01"), None);
         assert_eq!(unhex("abc"), None);
         assert_eq!(unhex("zz"), None);
     }
