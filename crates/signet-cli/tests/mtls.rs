@@ -538,6 +538,44 @@ fn client_certificates_from_the_built_in_ca_authenticate_over_tls() {
     let li_id = li["id"].as_str().unwrap();
     let (li_p12, _) = issue_with_cli(&data, tmp, "li-wei");
     let li_cert = ClientIdentity::from_p12(&li_p12, false);
+    // another tenant binding li's (public) certificate to a user of its own first gains nothing,
+    // and takes the certificate from nobody
+    let copycat = ok(
+        anonymous.send("POST", "/api/v1/tenants", &[("Authorization", &operator)], Some(&json!({"name": "copycat"}))),
+        201,
+        "another tenant",
+    );
+    let copycat_manage = ok(
+        anonymous.send(
+            "POST",
+            &format!("/api/v1/tenants/{}/keys", copycat["id"].as_str().unwrap()),
+            &[("Authorization", &operator)],
+            Some(&json!({"name": "admin", "scopes": ["manage"]})),
+        ),
+        201,
+        "its manage key",
+    );
+    let copycat_manage = format!("Bearer {}", copycat_manage["token"].as_str().unwrap());
+    let mole = ok(
+        anonymous.send(
+            "POST",
+            "/api/v1/users",
+            &[("Authorization", &copycat_manage)],
+            Some(&json!({"username": "mole", "roles": ["signer"], "password": PASSWORD})),
+        ),
+        201,
+        "its user",
+    );
+    ok(
+        anonymous.send(
+            "POST",
+            &format!("/api/v1/users/{}/client-certificates", mole["id"].as_str().unwrap()),
+            &[("Authorization", &copycat_manage)],
+            Some(&json!({"certificate": li_cert.pem})),
+        ),
+        201,
+        "another tenant binding li's certificate to its own user",
+    );
     let bound = ok(
         anonymous.send(
             "POST",
@@ -549,6 +587,15 @@ fn client_certificates_from_the_built_in_ca_authenticate_over_tls() {
         "binding the certificate",
     );
     assert_eq!(bound["user_id"], li_id);
+    let again = anonymous
+        .send(
+            "POST",
+            &format!("/api/v1/users/{li_id}/client-certificates"),
+            &[("Authorization", &manage)],
+            Some(&json!({"certificate": li_cert.pem})),
+        )
+        .unwrap();
+    assert_eq!(again.status, 409, "bound twice to one user: {}", again.body);
     let login = json!({"tenant": "acme", "username": "li.wei", "password": PASSWORD});
     let without = ok(anonymous.send("POST", "/api/v1/auth/login", &[], Some(&login)), 200, "password only");
     assert_eq!(without["stage"], "enrol", "{without}");

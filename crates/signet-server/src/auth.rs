@@ -394,7 +394,8 @@ impl KeyCache {
         Ok((session, user))
     }
 
-    /// The live registration of the client certificate with this fingerprint, if any.
+    /// The live API-client registration of the client certificate with this fingerprint, if
+    /// any (users' second factors are looked up at login, not here).
     pub async fn client_certificate(
         &self,
         store: &Store,

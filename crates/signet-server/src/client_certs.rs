@@ -14,7 +14,9 @@
 //!   connection presenting it skips the TOTP step: the certificate was the second factor
 //!   (`second_factor`). Binding needs no proof of possession: someone else's certificate
 //!   bound to one's own user gains nothing, since the login still needs its private key in
-//!   the handshake, and a bound certificate is no API credential.
+//!   the handshake, and a bound certificate is no API credential. For the same reason a
+//!   binding takes the certificate from nobody: it is unique per user, not per installation
+//!   (else any tenant could block a certificate's holder by binding it first).
 //!
 //! A registration names the certificate by the SHA-256 of its DER encoding. The TLS layer has
 //! verified the chain and the validity at the handshake (RFC 8446 §4.4.2, RFC 5280 §6;
@@ -247,17 +249,11 @@ pub(crate) async fn authenticate(
     let fingerprint = certificate.fingerprint();
     let Some(record) = state.keys().client_certificate(state.store(), fingerprint).await? else {
         return Err(Error::Unauthenticated(format!(
-            "the client certificate (SHA-256 {fingerprint}) is not registered: a tenant administrator registers it \
-             with POST /api/v1/client-certificates over a connection presenting it"
+            "the client certificate (SHA-256 {fingerprint}) is not registered as an API client: a tenant \
+             administrator registers it with POST /api/v1/client-certificates over a connection presenting it (a \
+             user's second factor is no API credential: log in with the user's password, POST /api/v1/auth/login)"
         )));
     };
-    if let Some(user) = &record.user_id {
-        return Err(Error::Unauthenticated(format!(
-            "the client certificate {} is the second factor of user {user}, no API credential: log in with the user's \
-             password (POST /api/v1/auth/login)",
-            record.id
-        )));
-    }
     if let Some(why) = refusal(state, &record).await? {
         return Err(Error::Unauthenticated(why));
     }
@@ -280,11 +276,12 @@ pub(crate) async fn second_factor(
     certificate: &ClientCertificate,
     user: &signet_store::User,
 ) -> Result<Result<ClientCertificateRecord, String>, Error> {
-    let record = state.keys().client_certificate(state.store(), certificate.fingerprint()).await?;
-    let Some(record) =
-        record.filter(|r| r.user_id.as_deref() == Some(user.id.as_str()) && r.tenant_id == user.tenant_id)
-    else {
-        return Ok(Err("the client certificate is not bound to this user".into()));
+    let record = match state.store().user_certificate_by_fingerprint(&user.id, certificate.fingerprint()).await {
+        Ok(r) if r.tenant_id == user.tenant_id => r,
+        Ok(_) | Err(signet_store::Error::NotFound(_)) => {
+            return Ok(Err("the client certificate is not bound to this user".into()));
+        }
+        Err(e) => return Err(e.into()),
     };
     Ok(match refusal(state, &record).await? {
         Some(why) => Err(why),
@@ -417,11 +414,13 @@ async fn register(
         not_after: certificate.not_after,
     };
     let record = state.store().create_client_certificate(&new).await.map_err(|e| match e {
+        signet_store::Error::Conflict(_) if new.user_id.is_some() => Error::Conflict {
+            code: "certificate_registered",
+            message: "this certificate is bound to this user already".into(),
+        },
         signet_store::Error::Conflict(_) => Error::Conflict {
             code: "certificate_registered",
-            message: "this certificate is registered already: revoke that registration \
-                      first"
-                .into(),
+            message: "this certificate is registered already as an API client: revoke that registration first".into(),
         },
         e => e.into(),
     })?;
@@ -526,6 +525,9 @@ async fn revoke(
 /// A login with the user's password over TLS, presenting this certificate, is then complete
 /// without a TOTP code (and satisfies a role's MFA requirement). The certificate (PEM,
 /// without its key) must allow TLS client authentication and be within its validity.
+/// Binding takes the certificate from nobody: other users, here or in other tenants, may have
+/// it bound too (it completes no login without its private key); bound twice to the same user
+/// is 409 `certificate_registered`.
 #[utoipa::path(
     post,
     path = "/users/{id}/client-certificates",

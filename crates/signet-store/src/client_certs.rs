@@ -97,8 +97,11 @@ fn from_row(row: &AnyRow) -> Result<ClientCertificateRecord> {
 }
 
 impl Store {
-    /// Registers a certificate. A certificate already registered (and not revoked), to this
-    /// or another tenant, is a [`Error::Conflict`]: one certificate, one mapping.
+    /// Registers a certificate. As an API client (`user_id` `None`): a certificate already
+    /// registered as one (and not revoked), to this or another tenant, is a
+    /// [`Error::Conflict`] (a certificate names one tenant). Bound to a user: the same
+    /// certificate bound to that user already is the conflict; other users' bindings of it,
+    /// in any tenant, are not (a binding grants nothing without the private key).
     pub async fn create_client_certificate(&self, new: &NewClientCertificate) -> Result<ClientCertificateRecord> {
         let mut scopes = new.scopes.clone();
         scopes.sort();
@@ -148,15 +151,36 @@ impl Store {
         Ok(record)
     }
 
-    /// The live (not revoked) registration of the certificate with this fingerprint.
+    /// The live (not revoked) API-client registration of the certificate with this
+    /// fingerprint; users' bindings of it are not API clients.
     pub async fn client_certificate_by_fingerprint(&self, fingerprint: &str) -> Result<ClientCertificateRecord> {
         let row = sqlx::query(dynamic!(
-            "SELECT {COLUMNS} FROM client_certificates WHERE fingerprint = $1 AND revoked_at IS NULL"
+            "SELECT {COLUMNS} FROM client_certificates \
+             WHERE fingerprint = $1 AND revoked_at IS NULL AND user_id IS NULL"
         ))
         .bind(fingerprint)
         .fetch_optional(&self.pool)
         .await?
         .ok_or_else(|| Error::NotFound(format!("client certificate {fingerprint}")))?;
+        from_row(&row)
+    }
+
+    /// The live binding of the certificate with this fingerprint to the user `user_id` (its
+    /// second factor at login).
+    pub async fn user_certificate_by_fingerprint(
+        &self,
+        user_id: &str,
+        fingerprint: &str,
+    ) -> Result<ClientCertificateRecord> {
+        let row = sqlx::query(dynamic!(
+            "SELECT {COLUMNS} FROM client_certificates \
+             WHERE user_id = $1 AND fingerprint = $2 AND revoked_at IS NULL"
+        ))
+        .bind(user_id)
+        .bind(fingerprint)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("client certificate {fingerprint} of user {user_id}")))?;
         from_row(&row)
     }
 

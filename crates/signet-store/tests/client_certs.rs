@@ -44,6 +44,25 @@ async fn one_live_registration_per_certificate_found_by_fingerprint() {
 
         let second =
             store.create_client_certificate(&certificate(&acme.id, Some(&user.id), b"\x30\x00")).await.unwrap();
+        // a user's binding is found for that user only, and is no API client
+        let bound = store.user_certificate_by_fingerprint(&user.id, &second.fingerprint).await.unwrap();
+        assert_eq!(bound.id, second.id, "{backend}");
+        let as_client = store.client_certificate_by_fingerprint(&second.fingerprint).await;
+        assert!(matches!(as_client, Err(Error::NotFound(_))), "{backend}: {as_client:?}");
+        // bound twice to one user: a conflict; bound to a user of another tenant, or registered
+        // as an API client: not (a binding takes the certificate from nobody)
+        let twice = store.create_client_certificate(&certificate(&acme.id, Some(&user.id), b"\x30\x00")).await;
+        assert!(matches!(twice, Err(Error::Conflict(_))), "{backend}: {twice:?}");
+        let stranger =
+            store.create_user(&other.id, &NewUser { username: "mole".into(), ..Default::default() }).await.unwrap();
+        let theirs =
+            store.create_client_certificate(&certificate(&other.id, Some(&stranger.id), b"\x30\x00")).await.unwrap();
+        let found = store.user_certificate_by_fingerprint(&stranger.id, &second.fingerprint).await.unwrap();
+        assert_eq!(found.id, theirs.id, "{backend}");
+        assert_eq!(store.user_certificate_by_fingerprint(&user.id, &second.fingerprint).await.unwrap().id, second.id);
+        let erp_bound = store.create_client_certificate(&certificate(&other.id, Some(&stranger.id), der)).await;
+        assert!(erp_bound.is_ok(), "{backend}: an API client's certificate bound to a user: {erp_bound:?}");
+        assert_eq!(store.client_certificate_by_fingerprint(&erp.fingerprint).await.unwrap().id, erp.id, "{backend}");
         let listed = store.client_certificates(Some(&acme.id), None).await.unwrap();
         assert_eq!(listed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [erp.id.as_str()], "{backend}");
         let of_user = store.client_certificates(Some(&acme.id), Some(&user.id)).await.unwrap();
