@@ -475,6 +475,42 @@ fn decline_void_expiry_and_a_parallel_envelope() {
     let id = e["id"].as_str().unwrap();
     assert_eq!(e["parties"][0]["status"], "notified");
     assert_eq!(e["parties"][1]["status"], "notified");
+    // while the envelope is in progress its document changes only through it: no version from
+    // the versions API or the agent, no second envelope
+    let head = |w: &World| {
+        let versions = w.erp.get(&format!("/api/v1/documents/{doc4}/versions")).json();
+        versions.as_array().unwrap().last().unwrap()["document"]["id"].as_str().unwrap().to_string()
+    };
+    let in_envelope = |r: &Reply, what: &str| {
+        assert_eq!(r.status, 409, "{what}: {}", r.text());
+        assert_eq!(r.json()["error"]["code"], "document_in_envelope", "{what}: {}", r.text());
+        assert!(r.text().contains(id), "{what}: {}", r.text());
+    };
+    let pdf = test_pdf(&[TestPage::A4]);
+    let if_match = format!("\"{}\"", head(&w));
+    let r = w.erp.send(
+        "POST",
+        &format!("/api/v1/documents/{doc4}/versions"),
+        Some("application/pdf"),
+        Some(&pdf),
+        &[("If-Match", &if_match)],
+    );
+    in_envelope(&r, "a version");
+    // (the document is refused before the identity is looked up: this tenant has none)
+    let r = w.erp.send(
+        "POST",
+        &format!("/api/v1/documents/sign?identity=company-seal&document_id={}", head(&w)),
+        None,
+        None,
+        &[],
+    );
+    in_envelope(&r, "signing it through the agent");
+    let second = w.erp.post_json(
+        "/api/v1/envelopes",
+        &json!({"title": "Twice", "document_id": head(&w), "send": true,
+               "parties": [signer("Qian", "qian@example.com", 1)]}),
+    );
+    in_envelope(&second, "a second envelope");
     // just invited: a reminder waits
     let r = w.erp.post_json(&format!("/api/v1/envelopes/{id}/remind"), &json!({}));
     assert_eq!(r.status, 429, "{}", r.text());
@@ -502,6 +538,16 @@ fn decline_void_expiry_and_a_parallel_envelope() {
     let out = dir.path().join("parallel.pdf");
     std::fs::write(&out, w.erp.get(&format!("/api/v1/envelopes/{id}/document")).body).unwrap();
     validate_level(&out, &root, 2, None, "hard", "B-LTA").unwrap_or_else(|t| panic!("parallel:\n{t}"));
+    // the envelope ended: the document takes versions again
+    let if_match = format!("\"{}\"", head(&w));
+    let r = w.erp.send(
+        "POST",
+        &format!("/api/v1/documents/{doc4}/versions"),
+        Some("application/pdf"),
+        Some(&pdf),
+        &[("If-Match", &if_match)],
+    );
+    assert_eq!(r.status, 201, "a version after the envelope: {}", r.text());
 
     // documents: each line once, as its latest version (the signed final one), paged
     let page = w.erp.get("/api/v1/documents?limit=3").json();

@@ -1045,6 +1045,7 @@ pub async fn handler(
                         l.version, l.root_id, l.head_id, l.head_version
                     )));
                 }
+                crate::envelopes::check_line_free(&state, &tenant, &l).await?;
                 line = Some(l);
             }
             let path = state.blobs().local_file(&doc.blob_key).await.map_err(Error::internal("fetching a document"))?;

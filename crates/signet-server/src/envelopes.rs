@@ -780,6 +780,14 @@ pub(crate) async fn send_envelope(
     if e.status != "draft" {
         return Err(Error::Conflict { code: "envelope_not_draft", message: format!("envelope {id} is {}", e.status) });
     }
+    // the envelope holds its document's line from now on (see `check_line_free`)
+    let line = state.store().version_line(tenant, &e.document_id).await?.ok_or_else(|| {
+        Error::bad("not_versioned", format!("document {} is not part of a line of versions", e.document_id))
+    })?;
+    check_line_free(state, tenant, &line).await?;
+    if !state.store().claim_line(tenant, &line.root_id, id, line.envelope_id.as_deref()).await? {
+        return Err(held(&line.root_id, "another envelope"));
+    }
     let base = crate::envelope_pdf::add_fields(state, tenant, &e).await?;
     e.current_document_id = base.id.clone();
     e.status = "sent".into();
@@ -793,6 +801,34 @@ pub(crate) async fn send_envelope(
     audit(state, AuditEntry::new(tenant, actor, "envelope.send", "ok").target("envelope", id)).await;
     state.webhooks().emit(tenant, "envelope.sent", serde_json::to_value(summary_of(&e)).unwrap_or_default()).await;
     Ok(e)
+}
+
+/// Refuses a change to the document of `line` from outside an envelope (a version through
+/// the versions API or the signing agent, another envelope sent) while an envelope in progress
+/// holds the line: 409 `document_in_envelope`. The parties sign what the envelope shows them;
+/// a version from elsewhere would only make the envelope's next step fail. An envelope that
+/// ended holds nothing (its claim is never cleared: the status decides).
+pub(crate) async fn check_line_free(
+    state: &AppState,
+    tenant: &str,
+    line: &signet_store::VersionLine,
+) -> Result<(), Error> {
+    let Some(id) = &line.envelope_id else { return Ok(()) };
+    match state.store().envelope(tenant, id).await {
+        Ok(e) if e.status == "sent" => Err(held(&line.root_id, &format!("envelope {id}"))),
+        Ok(_) | Err(signet_store::Error::NotFound(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn held(document: &str, by: &str) -> Error {
+    Error::Conflict {
+        code: "document_in_envelope",
+        message: format!(
+            "document {document} is in {by}, which is in progress: until it ends the document changes only through \
+             it (void it to change the document)"
+        ),
+    }
 }
 
 /// Least time between two reminders asked for by hand.
@@ -1191,6 +1227,8 @@ pub(crate) fn tenant_for(caller: &Caller, p: Permission) -> Result<String, Error
         (status = 401, response = crate::openapi::Unauthenticated),
         (status = 403, response = crate::openapi::Forbidden),
         (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 412, response = crate::openapi::PreconditionFailed),
     )
 )]
 pub async fn create_envelope(
@@ -1201,6 +1239,12 @@ pub async fn create_envelope(
     let tenant = tenant_for(&caller, Permission::SendEnvelopes)?;
     let send = req.send.unwrap_or(false);
     let mut e = build(&state, &tenant, &caller, req).await?;
+    if send {
+        // refused before the draft is stored, so that a refused "create and send" leaves nothing
+        if let Some(line) = state.store().version_line(&tenant, &e.document_id).await? {
+            check_line_free(&state, &tenant, &line).await?;
+        }
+    }
     let events = [event("created", &caller.id, None, serde_json::json!({ "document_id": e.document_id }))];
     e.updated_at = now_millis();
     state.store().insert_envelope(&tenant, &e.id, &caller.id, &stored_form(&e), &events).await?;

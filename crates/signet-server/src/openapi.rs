@@ -111,7 +111,7 @@ error_responses! {
     NotFound => "The tenant, key, identity, image, template or document named does not exist in the caller's tenant (`not_found`).";
     PreconditionFailed => "The document changed since the version `If-Match` names (`precondition_failed`): read it again (its `ETag`) and decide.";
     PreconditionRequired => "A change to a document needs `If-Match` with the `ETag` of the version it starts from (`precondition_required`).";
-    Conflict => "Conflicts with what exists: the name is taken (`conflict`), or the Idempotency-Key is in use (`idempotency_in_progress`, `idempotency_mismatch`).";
+    Conflict => "Conflicts with what exists: the name is taken (`conflict`), or the Idempotency-Key is in use (`idempotency_in_progress`, `idempotency_mismatch`), or an envelope in progress holds the document (`document_in_envelope`).";
     PayloadTooLarge => "The body is larger than this operation accepts (`payload_too_large`; the message gives the limit).";
     UnsupportedMediaType => "The body's Content-Type is not one this operation accepts (`unsupported_media_type`; the message names it).";
     UnprocessablePdf => "The document is not a PDF that can be read (`unreadable_pdf`), or is encrypted and the password is missing or wrong (`encrypted_pdf`).";

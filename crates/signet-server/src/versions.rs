@@ -3,7 +3,8 @@
 //! - `GET /api/v1/documents/{id}/versions`: the versions of the document `id` belongs to,
 //!   oldest first, each with its SHA-256; the `ETag` is the latest version's id.
 //! - `POST /api/v1/documents/{id}/versions` with the PDF and `If-Match: "<latest id>"`: a new
-//!   version; 412 when another version came first (no lost update), 428 without `If-Match`.
+//!   version; 412 when another version came first (no lost update), 428 without `If-Match`,
+//!   409 `document_in_envelope` while an envelope in progress holds the document.
 //!
 //! An upload (`POST /api/v1/documents`) starts a line of versions; signing one of its versions
 //! through the agent (`document_id=`) adds the signed output as the next version, the bytes
@@ -167,6 +168,8 @@ pub async fn list_versions(
 ///
 /// The new PDF as the body, and `If-Match` with the `ETag` of the latest version (as
 /// `GET …/versions` answered): 412 when another version came first, 428 without `If-Match`.
+/// While an envelope in progress holds the document, it changes only through the envelope: 409
+/// `document_in_envelope`.
 ///
 /// API keys need the scope `sign-document`.
 #[utoipa::path(
@@ -185,6 +188,7 @@ pub async fn list_versions(
         (status = 401, response = crate::openapi::Unauthenticated),
         (status = 403, response = crate::openapi::Forbidden),
         (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
         (status = 412, response = crate::openapi::PreconditionFailed),
         (status = 413, response = crate::openapi::PayloadTooLarge),
         (status = 428, response = crate::openapi::PreconditionRequired),
@@ -205,7 +209,11 @@ pub async fn add_version(
             return Err(e);
         }
     };
-    if let Err(e) = check_if_match(&headers, &line, true) {
+    let free = match check_if_match(&headers, &line, true) {
+        Ok(()) => crate::envelopes::check_line_free(&state, &tenant, &line).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = free {
         crate::util::drain(body).await;
         return Err(e);
     }

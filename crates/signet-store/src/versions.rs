@@ -28,6 +28,9 @@ pub struct VersionLine {
     pub head_version: i64,
     /// This document's version number.
     pub version: i64,
+    /// The envelope that last claimed the line ([`Store::claim_line`]), if any: it holds the
+    /// line while it is in progress.
+    pub envelope_id: Option<String>,
 }
 
 const DOC_COLUMNS: &str = "d.id, d.tenant_id, d.kind, d.name, d.blob_key, d.size, d.sha256, d.source_id, d.created_at";
@@ -60,7 +63,7 @@ impl Store {
     /// The line of versions a tenant's document belongs to (`None`: it is not a version).
     pub async fn version_line(&self, tenant_id: &str, document_id: &str) -> Result<Option<VersionLine>> {
         let row = sqlx::query(
-            "SELECT v.root_id, v.version, h.head_id, h.version AS head_version FROM document_versions v JOIN \
+            "SELECT v.root_id, v.version, h.head_id, h.version AS head_version, h.envelope_id FROM document_versions v JOIN \
              document_heads h ON h.root_id = v.root_id WHERE v.tenant_id = $1 AND v.document_id = $2",
         )
         .bind(tenant_id)
@@ -73,9 +76,34 @@ impl Store {
                 head_id: get(&r, "head_id")?,
                 head_version: get(&r, "head_version")?,
                 version: get(&r, "version")?,
+                envelope_id: get(&r, "envelope_id")?,
             })
         })
         .transpose()
+    }
+
+    /// Records that envelope `envelope_id` holds the line `root_id` (see
+    /// [`VersionLine::envelope_id`]), if the line's claim is still `seen` (what
+    /// [`Store::version_line`] read; `None`: unclaimed): `false` when another claim came first.
+    pub async fn claim_line(
+        &self,
+        tenant_id: &str,
+        root_id: &str,
+        envelope_id: &str,
+        seen: Option<&str>,
+    ) -> Result<bool> {
+        let claimed = sqlx::query(
+            "UPDATE document_heads SET envelope_id = $3 WHERE tenant_id = $1 AND root_id = $2 AND \
+             (envelope_id IS NULL OR envelope_id = $4)",
+        )
+        .bind(tenant_id)
+        .bind(root_id)
+        .bind(envelope_id)
+        // no envelope id is empty: with nothing seen, only an unclaimed line matches
+        .bind(seen.unwrap_or(""))
+        .execute(&self.pool)
+        .await?;
+        Ok(claimed.rows_affected() == 1)
     }
 
     /// Adds `document` (already written, or written here when `insert` is set) as the next
