@@ -10,7 +10,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use signet_testkit::{Api, Reply, SignetServer, TestPage, save_root_pem, seal_png, test_pdf, validate_level};
+use signet_testkit::{
+    Api, Reply, SignetServer, TestPage, save_root_pem, seal_png, test_pdf, validate_document_timestamps, validate_level,
+};
 
 const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
 const ADMIN: &str = "sgk_testadmin.0123456789abcdefghijklmnop";
@@ -330,6 +332,16 @@ fn a_company_seal_then_an_external_signer_completes_at_b_lta() {
     let r = w.erp.get(&format!("/api/v1/envelopes/{id}/certificate"));
     assert_eq!(r.status, 200, "{}", r.text());
     std::fs::write(&cert, &r.body).unwrap();
+    // sealed with a document timestamp of Signet's TSA, with its validation data
+    let sealed = validate_document_timestamps(&cert, &root).unwrap_or_else(|t| panic!("certificate:\n{t}"));
+    eprintln!("{sealed}");
+    let mut tampered = std::fs::read(&cert).unwrap();
+    // its document information's /Title key, in the bytes the timestamp covers, as /title
+    let at = tampered.windows(7).position(|w| w == b"/Title ").expect("the certificate has a /Title");
+    tampered[at + 1] ^= 0x20;
+    let changed = dir.path().join("certificate-changed.pdf");
+    std::fs::write(&changed, &tampered).unwrap();
+    assert!(validate_document_timestamps(&changed, &root).is_err(), "a changed certificate passed");
     let text = pdftotext(&cert);
     let compact: String = text.split_whitespace().collect();
     for needle in ["Zhang San", "zhang@example.com", "li (Acme)", id] {

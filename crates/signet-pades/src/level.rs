@@ -340,6 +340,30 @@ pub fn extend_file(
     Ok(summary)
 }
 
+/// Seals `input` with a document timestamp (ISO 32000-2 §12.8.5, `/SubFilter /ETSI.RFC3161`)
+/// and the validation data of its chain in the DSS (ETSI EN 319 142-1 §5.5, the document
+/// timestamp of B-LTA), into `output`. For a document that carries no signature of its own (a
+/// report, a receipt): afterwards any change to it shows, it is dated by the TSA, and it can be
+/// verified long after. Existing signatures are left as they are ([`extend_file`] extends
+/// them). Returns the findings that did not stop it, as [`ExtendSummary::notes`].
+pub fn timestamp_file(
+    input: &Path,
+    output: &Path,
+    password: Option<&[u8]>,
+    services: Services<'_>,
+    durable: bool,
+) -> Result<Vec<String>> {
+    services.tsa(Level::BLTA)?;
+    services.validation(Level::BLTA)?;
+    let mut tmp = create_temp(output)?;
+    let file = tmp.as_file_mut();
+    let mut src = File::open(input).map_err(|e| crate::sign::io_context(e, "cannot open", input))?;
+    std::io::copy(&mut src, file)?;
+    let notes = add_archive_timestamp(file, password, services)?;
+    persist(tmp, output, durable)?;
+    Ok(notes)
+}
+
 /// Appends a document timestamp, then the validation data of its chain when the DSS lacks it.
 fn add_archive_timestamp<G: Growing>(
     out: &mut G,

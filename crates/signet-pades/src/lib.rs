@@ -19,7 +19,7 @@ pub use fetch::{FetchError, Fetched, Fetcher, FnFetcher, HttpFetcher, TimestampT
 pub use fields::{FieldKind, FieldValue, FormFieldSpec, add_form_fields};
 pub use level::{
     ExtendSummary, Level, OnlineValidation, Services, SignatureCerts, ValidationSource, cms_certs, extend_file,
-    sign_bytes_at_level, sign_file_at_level,
+    sign_bytes_at_level, sign_file_at_level, timestamp_file,
 };
 pub use ltv::{LtvError, Revocation, ValidationData, collect};
 pub use placement::VisualRect;

@@ -330,3 +330,38 @@ fn http_fetcher_limits() {
     let e = big.get(&url("/nothing-here")).unwrap_err();
     assert!(matches!(e, FetchError::Status { status: 404, .. }), "{e}");
 }
+
+#[test]
+fn a_document_without_signatures_sealed_with_a_document_timestamp() {
+    let _lock = server_lock();
+    let _server = pki().serve();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("report.pdf");
+    std::fs::write(&input, signet_testkit::test_pdf(&[signet_testkit::TestPage::A4])).unwrap();
+    let output = dir.path().join("sealed.pdf");
+    let fetcher = HttpFetcher::default();
+    let tsa = TsaClient::new(&fetcher, &url("/tsa"));
+    let anchors = vec![der("root-ca.pem")];
+    let validation = signet_pades::OnlineValidation::new(&fetcher, anchors, Revocation::OcspAndCrl);
+    let services = signet_pades::Services {
+        tsa: Some(&tsa),
+        validation: Some(&validation),
+        timestamp_digest: DigestAlgorithm::Sha256,
+    };
+    let notes = signet_pades::timestamp_file(&input, &output, None, services, false).unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    // the input is untouched, the output begins with it byte for byte (an incremental update)
+    let (before, after) = (std::fs::read(&input).unwrap(), std::fs::read(&output).unwrap());
+    assert!(after.len() > before.len() && after.starts_with(&before));
+    let report = signet_testkit::validate_document_timestamps(&output, &pki().root())
+        .unwrap_or_else(|t| panic!("the sealed document:\n{t}"));
+    assert!(report.contains("DocTimeStamp"), "{report}");
+
+    // no TSA: a clear error, and no output
+    let missing = dir.path().join("never.pdf");
+    let none =
+        signet_pades::Services { tsa: None, validation: Some(&validation), timestamp_digest: DigestAlgorithm::Sha256 };
+    let e = signet_pades::timestamp_file(&input, &missing, None, none, false).unwrap_err();
+    assert!(e.to_string().contains("needs a timestamp authority"), "{e}");
+    assert!(!missing.exists());
+}

@@ -348,24 +348,33 @@ pub(crate) async fn finish(state: &AppState, tenant: &str, e: &Envelope) -> Resu
     let out_path = out.to_path_buf();
     let st = state.clone();
     crate::util::blocking(move || -> Result<(), Error> {
-        let services = st.services();
-        let tsa = signet_pades::TsaClient::new(services.fetcher(), services.tsa_url());
-        let validation =
-            signet_pades::OnlineValidation::new(services.fetcher(), Vec::new(), signet_pades::Revocation::OcspAndCrl);
-        let svc = signet_pades::Services {
-            tsa: Some(&tsa),
-            validation: Some(&validation),
-            timestamp_digest: signet_crypto::DigestAlgorithm::Sha256,
-        };
-        // extend_file writes its own temporary file and renames it onto the output
-        std::fs::remove_file(&out_path).ok();
-        signet_pades::extend_file(&src, &out_path, None, signet_pades::Level::BLTA, svc, true)
-            .map_err(|e| Error::bad("extend_failed", format!("adding validation data: {e}")))?;
-        Ok(())
+        with_archive_services(&st, |svc| {
+            // extend_file writes its own temporary file and renames it onto the output
+            std::fs::remove_file(&out_path).ok();
+            signet_pades::extend_file(&src, &out_path, None, signet_pades::Level::BLTA, svc, true)
+                .map_err(|e| Error::bad("extend_failed", format!("adding validation data: {e}")))?;
+            Ok(())
+        })
     })
     .await??;
     // recorded as the next version by the caller, once the completion certificate is made too
     store_pdf(state, tenant, out, "signed", Some(e.title.clone()), Some(doc.id.clone())).await
+}
+
+/// Runs `f` with what B-LTA needs: the server's TSA, and OCSP and CRLs for validation data.
+fn with_archive_services<T>(
+    state: &AppState,
+    f: impl FnOnce(signet_pades::Services<'_>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let services = state.services();
+    let tsa = signet_pades::TsaClient::new(services.fetcher(), services.tsa_url());
+    let validation =
+        signet_pades::OnlineValidation::new(services.fetcher(), Vec::new(), signet_pades::Revocation::OcspAndCrl);
+    f(signet_pades::Services {
+        tsa: Some(&tsa),
+        validation: Some(&validation),
+        timestamp_digest: signet_crypto::DigestAlgorithm::Sha256,
+    })
 }
 
 /// Records the final document (from [`finish`]) as the last version of the envelope's line.
@@ -492,8 +501,23 @@ pub(crate) async fn completion_certificate(
     let pdf = crate::util::blocking(move || signet_report::render(&report))
         .await?
         .map_err(|e| Error::Internal { context: "rendering the completion certificate", source: Box::new(e) })?;
+    let rendered = staging_file(state)?;
+    std::fs::write(&rendered, &pdf).map_err(Error::internal("writing the completion certificate"))?;
+    // sealed with a document timestamp of the server's TSA and its validation data: a change
+    // to the certificate shows, and it stays verifiable (signet_pades::timestamp_file)
     let out = staging_file(state)?;
-    std::fs::write(&out, &pdf).map_err(Error::internal("writing the completion certificate"))?;
+    let out_path = out.to_path_buf();
+    let st = state.clone();
+    crate::util::blocking(move || -> Result<(), Error> {
+        with_archive_services(&st, |svc| {
+            // timestamp_file writes its own temporary file and renames it onto the output
+            std::fs::remove_file(&out_path).ok();
+            signet_pades::timestamp_file(&rendered, &out_path, None, svc, true)
+                .map_err(|e| Error::bad("timestamp_failed", format!("timestamping the completion certificate: {e}")))?;
+            Ok(())
+        })
+    })
+    .await??;
     let name = Some(format!("{} — completion certificate", e.title));
     let record = store_pdf(state, tenant, out, "certificate", name, Some(final_doc.id.clone())).await?;
     state.store().insert_document(&record).await?;

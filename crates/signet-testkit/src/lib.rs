@@ -232,6 +232,64 @@ pub fn validate_level(
     if out.status.success() { Ok(text) } else { Err(text) }
 }
 
+/// The independent validators on a PDF sealed with document timestamps only (no signature
+/// of its own), which `validate.sh` does not judge: each timestamp token verified by
+/// `openssl ts -verify` over the bytes it covers and by pyHanko (intact, valid, the TSA
+/// trusted under `root`, only LTA updates after it; `pyhanko_timestamps.py`), and
+/// `qpdf --check`. `Ok(report)` when all pass and there is at least one timestamp.
+pub fn validate_document_timestamps(pdf: &Path, root: &Path) -> Result<String, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let text = |out: &std::process::Output| {
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let mut report = String::new();
+    let mut ok = true;
+    let out =
+        Command::new(python()).arg(peer_dir().join("sig_tools.py")).arg("extract").arg(pdf).arg(dir.path()).output();
+    let out = out.unwrap();
+    let listing = text(&out);
+    report.push_str(&listing);
+    let stamps: Vec<String> = listing
+        .lines()
+        .filter(|l| l.contains("kind=doctimestamp"))
+        .filter_map(|l| l.split(' ').next().map(str::to_string))
+        .collect();
+    if !out.status.success() || stamps.is_empty() {
+        ok = false;
+        report.push_str("no document timestamp found\n");
+    }
+    for n in &stamps {
+        let out = Command::new("openssl")
+            .args(["ts", "-verify", "-token_in", "-data"])
+            .arg(dir.path().join(format!("sig{n}.content.bin")))
+            .arg("-in")
+            .arg(dir.path().join(format!("sig{n}.cms.der")))
+            .arg("-CAfile")
+            .arg(root)
+            .output()
+            .unwrap();
+        let t = text(&out);
+        let pass = out.status.success() && t.contains("Verification: OK");
+        ok &= pass;
+        report.push_str(&format!("openssl ts -verify #{n}: {}\n", if pass { "PASS" } else { t.trim() }));
+    }
+    let out = Command::new(python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("pyhanko_timestamps.py"))
+        .arg(root)
+        .arg(pdf)
+        .output()
+        .unwrap();
+    ok &= out.status.success();
+    report.push_str(&format!("pyhanko: {}", text(&out)));
+    let out = Command::new("qpdf").arg("--check").arg(pdf).output().unwrap();
+    ok &= out.status.success();
+    report.push_str(&format!("qpdf --check: {}\n", if out.status.success() { "PASS" } else { "FAIL" }));
+    if !out.status.success() {
+        report.push_str(&text(&out));
+    }
+    if ok { Ok(report) } else { Err(report) }
+}
+
 fn pyhanko() -> PathBuf {
     python().with_file_name("pyhanko")
 }
