@@ -17,8 +17,9 @@ use crate::placement::{VisualRect, to_user_space};
 use crate::prepare::{add_annot, append_fields, page_index};
 
 /// The default appearance string of the text fields added here (§12.7.4.3): Helvetica from
-/// the AcroForm's `/DR`, auto size (0), black. Signet's own appearances embed DejaVu Sans
-/// instead; this is what a viewer that regenerates the appearance uses.
+/// the AcroForm's `/DR`, auto size (0), black. Signet's own appearances embed DejaVu Sans and,
+/// for CJK, Droid Sans Fallback instead; this is what a viewer that regenerates the
+/// appearance uses.
 const TEXT_DA: &str = "/Helv 0 Tf 0 g";
 
 /// Field flags (§12.7.4.1 Table 227, §12.7.5.3 Table 231).

@@ -92,9 +92,8 @@ pub struct SignatureOptions {
     /// Existing text fields to fill in the same incremental update as the signature, so that
     /// the signature covers the values: each field's `/V` is set and its widgets get a new
     /// normal appearance showing the value (ISO 32000-2 §12.7.4.3) in the embedded DejaVu
-    /// Sans, sized to fit the widget (or at the size of its `/DA`), upright on rotated
-    /// pages. DejaVu Sans has no CJK glyphs: such characters are shown as `?` (the value in
-    /// `/V` keeps them). Under a DocMDP P=2 certification this is a permitted change
+    /// Sans and, for CJK, Droid Sans Fallback, sized to fit the widget (or at the size of its
+    /// `/DA`), upright on rotated pages. Under a DocMDP P=2 certification this is a permitted change
     /// (§12.8.2.2.2, Table 257). Refused, with nothing written: unknown names, fields that
     /// are not text fields (signature fields among them), read-only fields, fields locked by
     /// an earlier signature (§12.8.2.4), values over `/MaxLen` or with several lines for a

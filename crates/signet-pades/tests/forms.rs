@@ -131,7 +131,7 @@ fn run_envelope(input: &[u8], password: Option<&str>, a_page: i64, b_page: i64) 
         field: Some("PartyB_Signature".into()),
         visible: Some(Visible { page: -1, rect: rect(0.0, 0.0, 1.0, 1.0), image: None, text: vec!["Party B".into()] }),
         reason: Some("Party B agrees".into()),
-        // CJK has no glyph in DejaVu Sans: shown as '?', kept in /V
+        // Latin in DejaVu Sans, CJK in Droid Sans Fallback
         fill: vec![FieldValue { name: "PartyB_Name".into(), value: "Bob Lee 李明".into() }],
         ..SignatureOptions::default()
     };
@@ -286,6 +286,12 @@ fn two_party_envelope_with_certification_passes_the_validators() {
         assert_eq!(value_of(&env.after_b, None, "PartyB_Name"), "Bob Lee 李明");
         qpdf_check(&prepared, c.password);
         qpdf_check(&signed, c.password);
+        if c.password.is_none() {
+            // the appearance shows the value, CJK included (and it extracts as text)
+            let text = Command::new("pdftotext").arg(&signed).arg("-").output().unwrap();
+            let text = String::from_utf8_lossy(&text.stdout);
+            assert!(text.contains("Bob Lee 李明"), "{}: pdftotext gave {text:?}", c.name);
+        }
 
         let fields = envelope_fields(c.a_page, c.b_page);
         check_rendering(c.name, &prepared, &after_a, c.pages.0, &fields[2].rect, &fields[0].rect);

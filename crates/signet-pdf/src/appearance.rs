@@ -1,5 +1,6 @@
 //! Appearance streams for visible signatures (ISO 32000-2 §12.5.5): a form XObject (§8.10)
-//! showing a seal image (§8.9.5) and lines of text in an embedded font subset (§9.7).
+//! showing a seal image (§8.9.5) and lines of text in embedded font subsets (§9.7): DejaVu
+//! Sans, and Droid Sans Fallback for CJK (`font`).
 //!
 //! Layout: with both an image and text, the image takes the left part of a wide box or the
 //! upper part of a tall one, and the text the rest; either alone fills the box. The image
@@ -10,7 +11,7 @@ mod image;
 
 use std::fmt::Write as _;
 
-use self::font::{ShapedLine, TextFont};
+use self::font::{FACES, FontObjects, ShapedLine, TextFont};
 use self::image::PreparedImage;
 pub use self::image::{MAX_DECODED_BYTES, MAX_ENCODED_BYTES, MAX_IMAGE_SIDE, SealImage};
 use crate::error::{Error, Result};
@@ -23,7 +24,8 @@ pub const MIN_FONT_SIZE: f64 = 4.0;
 pub const MAX_BOX_SIDE: f64 = 14_400.0;
 /// Resource names used in the form XObject.
 const IMAGE_NAME: &str = "Im1";
-const FONT_NAME: &str = "F1";
+/// The fonts' names, by face: DejaVu Sans, Droid Sans Fallback (only those used are there).
+const FONT_NAMES: [&str; FACES] = ["F1", "F2"];
 /// Dark gray: reads as black but softer against a coloured seal.
 const TEXT_GRAY: f64 = 0.15;
 /// Baseline-to-baseline distance as a multiple of the font size.
@@ -74,7 +76,7 @@ pub fn build_appearance(spec: &AppearanceSpec, add: &mut dyn FnMut(Object) -> Ob
 
     let image = spec.image.as_ref().map(PreparedImage::new).transpose()?;
     let has_text = spec.text.iter().any(|l| !l.trim().is_empty());
-    let mut font = if has_text { Some(TextFont::dejavu_sans()?) } else { None };
+    let mut font = if has_text { Some(TextFont::new()?) } else { None };
     let lines: Vec<ShapedLine> = match &mut font {
         Some(f) => spec.text.iter().map(|l| f.shape(l)).collect(),
         None => Vec::new(),
@@ -104,8 +106,7 @@ pub fn build_appearance(spec: &AppearanceSpec, add: &mut dyn FnMut(Object) -> Ob
         let _ = writeln!(content, "q {} 0 0 {} {} {} cm /{IMAGE_NAME} Do Q", num(r.w), num(r.h), num(r.x), num(r.y));
     }
     if let (Some(objects), Some(area), Some(font)) = (font_objects, text_area, metrics) {
-        let font_ref = objects.store(add);
-        resources.set("Font", Dict::new().with(FONT_NAME, font_ref).into());
+        resources.set("Font", store_fonts(objects, add).into());
         write_text(&mut content, &lines, area, &font, spec.font_size, TEXT_GRAY);
     }
 
@@ -128,8 +129,8 @@ const FIELD_PADDING: f64 = 2.0;
 ///
 /// The text is black, left aligned, vertically centred, at `font_size` points, or, when
 /// `None` (a `/DA` size of 0), at the size that fits the box (down to [`MIN_FONT_SIZE`]); what
-/// still does not fit is clipped. Characters the embedded font has no glyph for (CJK among
-/// them: DejaVu Sans has none) are drawn as `?`, as in signature appearances.
+/// still does not fit is clipped. The text is set in DejaVu Sans and, for CJK, Droid Sans
+/// Fallback, as in signature appearances; a character neither has is drawn as `?`.
 ///
 /// Secondary objects (font, descriptor, font file, CIDFont, ToUnicode) go through `add`, as
 /// in [`build_appearance`]; nothing is added when this fails.
@@ -154,12 +155,11 @@ pub fn build_text_field_appearance(
     let mut content = String::from("/Tx BMC\n");
     let mut resources = Dict::new();
     if lines.iter().any(|l| !l.trim().is_empty()) {
-        let mut font = TextFont::dejavu_sans()?;
+        let mut font = TextFont::new()?;
         let shaped: Vec<ShapedLine> = lines.iter().map(|l| font.shape(l)).collect();
         let metrics = TextMetrics::new(font.vertical_metrics(), &shaped);
         let objects = font.into_objects()?;
-        let font_ref = objects.store(add);
-        resources.set("Font", Dict::new().with(FONT_NAME, font_ref).into());
+        resources.set("Font", store_fonts(objects, add).into());
         let pad = FIELD_PADDING.min(w / 4.0).min(h / 4.0);
         let area = Rect { x: pad, y: pad, w: w - 2.0 * pad, h: h - 2.0 * pad };
         write_text(&mut content, &shaped, area, &metrics, font_size, 0.0);
@@ -171,6 +171,15 @@ pub fn build_text_field_appearance(
         .with("BBox", vec![Object::Int(0), Object::Int(0), Object::Real(w), Object::Real(h)])
         .with("Resources", resources);
     Ok(Stream::flate(dict, content.as_bytes()))
+}
+
+/// Stores the fonts' objects through `add`: the `/Font` resource dictionary.
+fn store_fonts(objects: Vec<(usize, FontObjects)>, add: &mut dyn FnMut(Object) -> ObjRef) -> Dict {
+    let mut fonts = Dict::new();
+    for (face, objects) in objects {
+        fonts.set(FONT_NAMES[face], Object::Ref(objects.store(add)));
+    }
+    fonts
 }
 
 /// An axis-aligned rectangle in form space (origin bottom left).
@@ -244,20 +253,24 @@ fn write_text(out: &mut String, lines: &[ShapedLine], area: Rect, m: &TextMetric
     let top = area.y + area.h - ((area.h - block) / 2.0).max(0.0);
     let first_baseline = top - m.ascent * size;
     let _ = writeln!(out, "q {} {} {} {} re W n", num(area.x), num(area.y), num(area.w), num(area.h));
-    let _ = writeln!(out, "BT /{FONT_NAME} {} Tf {} g", num(size), num(gray));
+    let _ = writeln!(out, "BT {} g", num(gray));
     let _ = writeln!(out, "{} {} Td", num(area.x), num(first_baseline));
+    let mut current = None;
     for (i, line) in lines.iter().enumerate() {
         if i > 0 {
             let _ = writeln!(out, "0 {} Td", num(-LEADING * size));
         }
-        if line.cids.is_empty() {
-            continue;
+        for run in &line.runs {
+            if current != Some(run.face) {
+                let _ = writeln!(out, "/{} {} Tf", FONT_NAMES[run.face], num(size));
+                current = Some(run.face);
+            }
+            out.push('<');
+            for cid in &run.cids {
+                let _ = write!(out, "{cid:04X}");
+            }
+            out.push_str("> Tj\n");
         }
-        out.push('<');
-        for cid in &line.cids {
-            let _ = write!(out, "{cid:04X}");
-        }
-        out.push_str("> Tj\n");
     }
     out.push_str("ET Q\n");
 }
@@ -426,13 +439,21 @@ mod tests {
             ObjRef::new(stored.len() as u32, 0)
         })
         .unwrap();
-        assert_eq!(stored.len(), 5); // font file, descriptor, CIDFont, ToUnicode, Type0
+        // per face (DejaVu Sans for "Zoë ", Droid Sans Fallback for "签"): font file,
+        // descriptor, CIDFont, ToUnicode, Type0
+        assert_eq!(stored.len(), 10);
         let content = match &s.data {
             StreamData::Owned(d) => String::from_utf8(crate::filter::flate_decode(d, 1 << 20).unwrap()).unwrap(),
             StreamData::InFile { .. } => unreachable!(),
         };
         assert!(content.starts_with("/Tx BMC\n") && content.ends_with("EMC\n"), "{content}");
-        assert!(content.contains(" Tf 0 g"), "{content}");
+        assert!(content.contains("BT 0 g\n"), "{content}");
+        let f1 = content.find("/F1 ").unwrap();
+        let f2 = content.find("/F2 ").unwrap();
+        assert!(f1 < f2, "{content}");
+        let fonts = s.dict.get("Resources").and_then(Object::as_dict).unwrap().get("Font").unwrap();
+        let fonts = fonts.as_dict().unwrap();
+        assert!(fonts.contains("F1") && fonts.contains("F2"));
         // auto size: limited by the 16 pt left inside the padding
         let tf = operands(&content, " Tf");
         assert!(tf[0] > 10.0 && tf[0] < 16.0, "{tf:?}");

@@ -21,10 +21,8 @@ use ttf_parser::{Face, GlyphId};
 use crate::error::Error;
 use crate::pdf::{PdfWriter, Ref};
 
-/// DejaVu Sans 2.37, Bitstream Vera licence (`crates/signet-pdf/fonts/LICENSE-DejaVu.txt`).
-/// `signet-pdf` keeps its copy private, so the file is included from there by path rather
-/// than stored twice in the repository.
-const DEJAVU_SANS: &[u8] = include_bytes!("../../signet-pdf/fonts/DejaVuSans.ttf");
+use signet_fonts::{DEJAVU_SANS, DROID_SANS_FALLBACK, is_cjk};
+
 /// Drawn for characters neither face has.
 const REPLACEMENT: char = '?';
 
@@ -103,7 +101,7 @@ impl Fonts {
         Ok(Fonts {
             faces: [
                 EmbeddedFace::parse(DEJAVU_SANS, "DejaVuSans")?,
-                EmbeddedFace::parse(signet_seal::EMBEDDED_FONT, "DroidSansFallbackFull")?,
+                EmbeddedFace::parse(DROID_SANS_FALLBACK, "DroidSansFallbackFull")?,
             ],
             cache: HashMap::new(),
         })
@@ -202,21 +200,6 @@ impl Fonts {
         );
         Ok(())
     }
-}
-
-/// Ideographs, kana, bopomofo, CJK punctuation and the full-width forms: set from the CJK
-/// face even where the Latin face has a glyph.
-pub(crate) fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x2E80..=0x2FDF      // radicals
-        | 0x3000..=0x312F    // CJK symbols and punctuation, kana, bopomofo
-        | 0x3190..=0x31FF
-        | 0x3400..=0x4DBF    // Extension A
-        | 0x4E00..=0x9FFF    // unified ideographs
-        | 0xF900..=0xFAFF    // compatibility ideographs
-        | 0xFE30..=0xFE4F    // compatibility forms
-        | 0xFF00..=0xFFEF    // half-width and full-width forms
-        | 0x20000..=0x3FFFF)
 }
 
 /// The six-letter subset tag (§9.9.2), derived from the glyph set so that equal subsets get

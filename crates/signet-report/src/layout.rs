@@ -6,7 +6,8 @@
 
 use std::fmt::Write as _;
 
-use crate::font::{Fonts, Glyph, is_cjk};
+use crate::font::{Fonts, Glyph};
+use signet_fonts::is_cjk;
 
 /// A4, 210 × 297 mm.
 pub(crate) const PAGE_W: f64 = 595.276;

@@ -10,9 +10,9 @@ mod upload;
 pub use upload::{MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, MAX_UPLOAD_SIDE, clean_upload};
 
 /// The font seals are drawn with when the caller gives none: *Droid Sans Fallback* (Apache
-/// License 2.0, see `fonts/README.md` in this crate), which covers the ideographs of GB 2312,
-/// Big5 and CJK Extension A, kana and the full-width forms, but no ASCII.
-pub static EMBEDDED_FONT: &[u8] = include_bytes!("../fonts/DroidSansFallbackFull.ttf");
+/// License 2.0, see `fonts/README.md` in `signet-fonts`), which covers the ideographs of GB
+/// 2312, Big5 and CJK Extension A, kana and the full-width forms, but no ASCII.
+pub use signet_fonts::DROID_SANS_FALLBACK as EMBEDDED_FONT;
 
 /// The default seal colour, #E60012: a strong pure red close to seal paste (印泥) as a
 /// screen shows it; red dominant, with a trace of blue so that it does not read as orange.

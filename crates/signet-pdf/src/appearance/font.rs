@@ -1,6 +1,8 @@
-//! The embedded text font: a subset of DejaVu Sans as a Type0 font with Identity-H encoding
-//! over a CIDFontType2 descendant (ISO 32000-2 §9.7), with a ToUnicode CMap (§9.10.3) so
-//! that the text can be extracted.
+//! The embedded text fonts: subsets of DejaVu Sans and, for the characters it lacks (CJK),
+//! Droid Sans Fallback (`signet-fonts`), each as a Type0 font with Identity-H encoding over a
+//! CIDFontType2 descendant (ISO 32000-2 §9.7), with a ToUnicode CMap (§9.10.3) so that the
+//! text can be extracted. A line is set in runs, one per face; only the faces used are
+//! embedded.
 //!
 //! The subset's glyph ids are used as CIDs (`/CIDToGIDMap /Identity`); the subsetter renumbers
 //! glyphs from 0 and drops the `cmap` table, so the ToUnicode CMap is the only character map.
@@ -14,14 +16,15 @@ use ttf_parser::{Face, GlyphId};
 use crate::error::{Error, Result};
 use crate::object::{Dict, ObjRef, Object, Stream};
 
-/// DejaVu Sans 2.37, Bitstream Vera licence (see `fonts/LICENSE-DejaVu.txt`).
-const DEJAVU_SANS: &[u8] = include_bytes!("../../fonts/DejaVuSans.ttf");
-const POSTSCRIPT_NAME: &str = "DejaVuSans";
-/// Drawn for characters the font has no glyph for.
+/// Drawn for characters neither face has a glyph for.
 const REPLACEMENT: char = '?';
+/// The faces, in their resource order: DejaVu Sans, then Droid Sans Fallback.
+pub(crate) const FACES: usize = 2;
 
-/// The font face with its metrics, and the glyphs used so far.
-pub(crate) struct TextFont {
+/// One face with its metrics, and the glyphs used from it so far.
+struct EmbeddedFace {
+    data: &'static [u8],
+    postscript_name: &'static str,
     face: Face<'static>,
     units_per_em: f64,
     remapper: GlyphRemapper,
@@ -29,46 +32,24 @@ pub(crate) struct TextFont {
     to_unicode: BTreeMap<u16, char>,
 }
 
-/// One line of text as CIDs, with its width in text space units per point of font size.
-pub(crate) struct ShapedLine {
-    pub(crate) cids: Vec<u16>,
-    pub(crate) width_per_pt: f64,
-}
-
-impl TextFont {
-    /// The built-in font.
-    pub(crate) fn dejavu_sans() -> Result<Self> {
-        let face = Face::parse(DEJAVU_SANS, 0)
-            .map_err(|e| Error::Unsupported(format!("built-in font cannot be read: {e}")))?;
+impl EmbeddedFace {
+    fn parse(data: &'static [u8], postscript_name: &'static str) -> Result<Self> {
+        let face = Face::parse(data, 0)
+            .map_err(|e| Error::Unsupported(format!("built-in font {postscript_name} cannot be read: {e}")))?;
         let units_per_em = f64::from(face.units_per_em().max(1));
-        Ok(TextFont { face, units_per_em, remapper: GlyphRemapper::new(), to_unicode: BTreeMap::new() })
+        Ok(EmbeddedFace {
+            data,
+            postscript_name,
+            face,
+            units_per_em,
+            remapper: GlyphRemapper::new(),
+            to_unicode: BTreeMap::new(),
+        })
     }
 
-    /// Ascent (positive) and descent (negative), in units of the font size.
-    pub(crate) fn vertical_metrics(&self) -> (f64, f64) {
-        (f64::from(self.face.ascender()) / self.units_per_em, f64::from(self.face.descender()) / self.units_per_em)
-    }
-
-    /// Maps `line` to glyphs one character at a time (no shaping): control characters are
-    /// dropped (tabs become spaces) and characters without a glyph become `?`.
-    pub(crate) fn shape(&mut self, line: &str) -> ShapedLine {
-        let mut cids = Vec::with_capacity(line.len());
-        let mut width = 0.0;
-        for c in line.chars() {
-            let c = if c == '\t' { ' ' } else { c };
-            if c.is_control() {
-                continue;
-            }
-            let (c, gid) = match self.face.glyph_index(c) {
-                Some(gid) => (c, gid),
-                None => (REPLACEMENT, self.face.glyph_index(REPLACEMENT).unwrap_or(GlyphId(0))),
-            };
-            let cid = self.remapper.remap(gid.0);
-            self.to_unicode.entry(cid).or_insert(c);
-            width += self.advance(gid);
-            cids.push(cid);
-        }
-        ShapedLine { cids, width_per_pt: width }
+    /// The glyph for `c`, if the face has one (glyph 0 is `.notdef`, no glyph).
+    fn glyph_index(&self, c: char) -> Option<GlyphId> {
+        self.face.glyph_index(c).filter(|g| g.0 != 0)
     }
 
     /// Advance width of `gid` in units of the font size.
@@ -76,11 +57,98 @@ impl TextFont {
         f64::from(self.face.glyph_hor_advance(gid).unwrap_or(0)) / self.units_per_em
     }
 
+    fn used(&self) -> bool {
+        !self.to_unicode.is_empty()
+    }
+}
+
+/// The faces text is set in, and the glyphs used so far.
+pub(crate) struct TextFont {
+    faces: [EmbeddedFace; FACES],
+}
+
+/// Consecutive characters of a line set in one face: their CIDs in that face's subset.
+pub(crate) struct Run {
+    pub(crate) face: usize,
+    pub(crate) cids: Vec<u16>,
+}
+
+/// One line of text as runs of CIDs, with its width in text space units per point of font
+/// size.
+pub(crate) struct ShapedLine {
+    pub(crate) runs: Vec<Run>,
+    pub(crate) width_per_pt: f64,
+}
+
+impl TextFont {
+    /// The built-in faces.
+    pub(crate) fn new() -> Result<Self> {
+        Ok(TextFont {
+            faces: [
+                EmbeddedFace::parse(signet_fonts::DEJAVU_SANS, "DejaVuSans")?,
+                EmbeddedFace::parse(signet_fonts::DROID_SANS_FALLBACK, "DroidSansFallbackFull")?,
+            ],
+        })
+    }
+
+    /// Ascent (positive) and descent (negative), in units of the font size: the largest of
+    /// the faces used so far (DejaVu Sans's when none is).
+    pub(crate) fn vertical_metrics(&self) -> (f64, f64) {
+        let mut used = self.faces.iter().filter(|f| f.used()).peekable();
+        let faces: Vec<&EmbeddedFace> = if used.peek().is_some() { used.collect() } else { vec![&self.faces[0]] };
+        faces.iter().fold((0.0, 0.0), |(a, d), f| {
+            let u = f.units_per_em;
+            (f64::max(a, f64::from(f.face.ascender()) / u), f64::min(d, f64::from(f.face.descender()) / u))
+        })
+    }
+
+    /// Maps `line` to glyphs one character at a time (no shaping): control characters are
+    /// dropped, tabs become spaces, CJK characters ([`signet_fonts::is_cjk`]) come from Droid
+    /// Sans Fallback first and every other character from DejaVu Sans first, and a character
+    /// neither face has is drawn as `?`.
+    pub(crate) fn shape(&mut self, line: &str) -> ShapedLine {
+        let mut runs: Vec<Run> = Vec::new();
+        let mut width = 0.0;
+        for c in line.chars() {
+            let c = if c == '\t' { ' ' } else { c };
+            if c.is_control() {
+                continue;
+            }
+            let order = if signet_fonts::is_cjk(c) { [1, 0] } else { [0, 1] };
+            let found = order.into_iter().find_map(|i| self.faces[i].glyph_index(c).map(|gid| (i, c, gid)));
+            let (i, c, gid) =
+                found.unwrap_or_else(|| (0, REPLACEMENT, self.faces[0].glyph_index(REPLACEMENT).unwrap_or(GlyphId(0))));
+            let face = &mut self.faces[i];
+            let cid = face.remapper.remap(gid.0);
+            face.to_unicode.entry(cid).or_insert(c);
+            width += face.advance(gid);
+            match runs.last_mut() {
+                Some(run) if run.face == i => run.cids.push(cid),
+                _ => runs.push(Run { face: i, cids: vec![cid] }),
+            }
+        }
+        ShapedLine { runs, width_per_pt: width }
+    }
+
+    /// Subsets each face used to the glyphs used so far and builds its objects (not yet
+    /// stored), with the face's index.
+    pub(crate) fn into_objects(self) -> Result<Vec<(usize, FontObjects)>> {
+        let mut out = Vec::new();
+        for (i, face) in self.faces.into_iter().enumerate() {
+            if face.used() {
+                out.push((i, face.into_objects()?));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl EmbeddedFace {
     /// Subsets the font to the glyphs used so far and builds its objects (not yet stored).
     pub(crate) fn into_objects(self) -> Result<FontObjects> {
-        let subset = subsetter::subset(DEJAVU_SANS, 0, &self.remapper)
-            .map_err(|e| Error::Unsupported(format!("font subsetting failed: {e}")))?;
-        let base_font = format!("{}+{POSTSCRIPT_NAME}", subset_tag(&self.remapper));
+        let subset = subsetter::subset(self.data, 0, &self.remapper)
+            .map_err(|e| Error::Unsupported(format!("subsetting font {}: {e}", self.postscript_name)))?;
+        let base_font = format!("{}+{}", subset_tag(&self.remapper), self.postscript_name);
         let scale = 1000.0 / self.units_per_em;
 
         // Widths of the glyphs shown, in CID order. The subsetter appends the components of
@@ -215,22 +283,39 @@ mod tests {
     use crate::object::StreamData;
 
     #[test]
-    fn missing_glyphs_become_question_marks() {
-        let mut font = TextFont::dejavu_sans().unwrap();
-        let line = font.shape("签名 Zoë\u{7}");
-        // two CJK characters (not in DejaVu Sans) → '?', the bell is dropped
-        assert_eq!(line.cids.len(), 6);
-        assert_eq!(line.cids[0], line.cids[1]);
-        assert_eq!(font.to_unicode.get(&line.cids[0]), Some(&'?'));
-        assert_eq!(font.to_unicode.get(&line.cids[5]), Some(&'ë'));
-        assert!(line.width_per_pt > 2.0);
+    fn cjk_from_the_fallback_face_and_missing_glyphs_as_question_marks() {
+        let mut font = TextFont::new().unwrap();
+        let line = font.shape("签名， Zoë\u{7}\u{10FFFD}");
+        // runs: the CJK characters (full-width comma too) in Droid Sans Fallback, then the
+        // rest in DejaVu Sans; the bell dropped; a private-use character neither face has: '?'
+        let faces: Vec<(usize, usize)> = line.runs.iter().map(|r| (r.face, r.cids.len())).collect();
+        assert_eq!(faces, [(1, 3), (0, 5)]);
+        let cjk = &font.faces[1].to_unicode;
+        assert_eq!(line.runs[0].cids.iter().map(|c| cjk[c]).collect::<String>(), "签名，");
+        let latin = &font.faces[0].to_unicode;
+        assert_eq!(line.runs[1].cids.iter().map(|c| latin[c]).collect::<String>(), " Zoë?");
+        assert!(line.width_per_pt > 5.0);
+        // the line box holds both faces
+        let (ascent, descent) = font.vertical_metrics();
+        assert!(ascent > 0.7 && descent < -0.2, "{ascent} {descent}");
+        let objects = font.into_objects().unwrap();
+        assert_eq!(objects.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1]);
+    }
+
+    #[test]
+    fn latin_text_embeds_one_face() {
+        let mut font = TextFont::new().unwrap();
+        font.shape("Li Wei, 2026-11-24");
+        assert_eq!(font.into_objects().unwrap().iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0]);
     }
 
     #[test]
     fn subset_objects_are_consistent() {
-        let mut font = TextFont::dejavu_sans().unwrap();
+        let mut font = TextFont::new().unwrap();
         let line = font.shape("Abc Åé");
-        let objects = font.into_objects().unwrap();
+        let (face, objects) = font.into_objects().unwrap().pop().unwrap();
+        assert_eq!(face, 0);
+        let line_cids: Vec<u16> = line.runs.iter().flat_map(|r| r.cids.iter().copied()).collect();
         let mut stored = Vec::new();
         let type0 = objects.store(&mut |o| {
             stored.push(o);
@@ -248,7 +333,7 @@ mod tests {
         assert_eq!(font_file.dict.get_int("Length1"), Some(raw.len() as i64));
         assert!(raw.len() < 40_000, "subset is {} bytes", raw.len());
         let subset = Face::parse(&raw, 0).unwrap();
-        assert!(subset.number_of_glyphs() as usize > line.cids.iter().copied().max().unwrap() as usize);
+        assert!(subset.number_of_glyphs() as usize > line_cids.iter().copied().max().unwrap() as usize);
 
         let name = stored[1].as_dict().unwrap().get_name("FontName").unwrap().to_vec();
         assert_eq!(name.len(), "ABCDEF+DejaVuSans".len());
@@ -257,7 +342,7 @@ mod tests {
         let w = stored[2].as_dict().unwrap().get("W").and_then(Object::as_array).unwrap();
         // every CID shown has a width (composite components added by the subsetter need none)
         let widths = w[1].as_array().unwrap();
-        assert!(widths.len() > line.cids.iter().copied().max().unwrap() as usize);
+        assert!(widths.len() > line_cids.iter().copied().max().unwrap() as usize);
         assert!(widths.len() <= subset.number_of_glyphs() as usize);
         assert!(widths.iter().skip(1).all(|w| w.as_int().unwrap() > 0));
     }
