@@ -320,7 +320,7 @@ fn check_common(cert: &CertView<'_>, at: SystemTime) -> Result<(), PathError> {
 
 /// `BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER
 /// (0..MAX) OPTIONAL }` (RFC 5280 §4.2.1.9).
-fn basic_constraints(value: &[u8]) -> Result<(bool, Option<u64>), asn1::DerError> {
+pub(crate) fn basic_constraints(value: &[u8]) -> Result<(bool, Option<u64>), asn1::DerError> {
     let seq = asn1::parse_single(value)?.expect(tag::SEQUENCE)?;
     let mut r = seq.reader();
     let ca = match r.read_optional(tag::BOOLEAN)? {

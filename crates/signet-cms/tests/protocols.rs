@@ -489,6 +489,14 @@ fn serial(name: &str) -> Vec<u8> {
 }
 
 #[test]
+fn basic_constraints_tell_cas_from_leaves() {
+    for (name, ca) in [("root-ca.pem", true), ("inter-ca.pem", true), ("signer-rsa.pem", false), ("tsa.pem", false)] {
+        let d = der(name);
+        assert_eq!(signet_cms::CertView::parse(&d).unwrap().is_ca(), ca, "{name}");
+    }
+}
+
+#[test]
 fn crl_from_openssl_ca() {
     let inter = der("inter-ca.pem");
     let root = der("root-ca.pem");

@@ -124,7 +124,7 @@ fn read_certificate(pem: &str, now: SystemTime) -> Result<Certificate, Error> {
     let view = CertView::parse(&der).map_err(|e| Error::bad("bad_certificate", format!("certificate: {e}")))?;
     let (not_before, not_after) =
         view.validity().map_err(|e| Error::bad("bad_certificate", format!("certificate validity: {e}")))?;
-    if is_ca(&view) {
+    if view.is_ca() {
         return Err(Error::bad("not_client_certificate", "this is a CA certificate, not a client's"));
     }
     let purposes = view.extended_key_usage();
@@ -149,12 +149,6 @@ fn read_certificate(pem: &str, now: SystemTime) -> Result<Certificate, Error> {
         not_after: signet_store::millis(not_after),
         der,
     })
-}
-
-/// basicConstraints with cA TRUE (RFC 5280 §4.2.1.9): `SEQUENCE { BOOLEAN TRUE, … }`.
-fn is_ca(view: &CertView<'_>) -> bool {
-    view.extension(&signet_cms::oid::BASIC_CONSTRAINTS)
-        .is_some_and(|e| matches!(e.value, [0x30, _, 0x01, 0x01, b, ..] if *b != 0))
 }
 
 /// What Signet's CA says of a certificate: `None` when another authority issued it.
