@@ -91,7 +91,7 @@ impl World {
 
     /// The newest mail to `to` whose text contains `subject`, waited for.
     fn mail(&self, to: &str, subject: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let mut found: Vec<(std::time::SystemTime, String)> = Vec::new();
             for entry in std::fs::read_dir(&self.outbox).into_iter().flatten().flatten() {

@@ -131,11 +131,11 @@ impl<'a> CertView<'a> {
         r.read_optional(tag::CTX0_PRIM).ok().flatten().map(|t| t.value)
     }
 
-    /// Whether basicConstraints says cA TRUE (RFC 5280 §4.2.1.9); a malformed extension is
-    /// no CA.
+    /// Whether basicConstraints says cA TRUE (RFC 5280 §4.2.1.9). A basicConstraints this
+    /// cannot read counts as a CA: where CAs are refused, so is a certificate that may be one.
     pub fn is_ca(&self) -> bool {
         self.extension(&crate::oid::BASIC_CONSTRAINTS)
-            .is_some_and(|e| crate::certpath::basic_constraints(e.value).is_ok_and(|(ca, _)| ca))
+            .is_some_and(|e| crate::certpath::basic_constraints(e.value).map_or(true, |(ca, _)| ca))
     }
 
     /// Whether issuer and subject are the same name (RFC 5280 §6.1).

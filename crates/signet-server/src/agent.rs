@@ -1091,7 +1091,7 @@ pub async fn handler(
     let mut headers = document_headers(&signed.document);
     if let Some(l) = &line {
         // the signed output is the next version, unless another version came first
-        match state.store().add_version(&tenant, &l.root_id, &l.head_id, &signed.document, false).await {
+        match state.store().add_version(&tenant, &l.root_id, &l.head_id, &signed.document, false, None).await {
             Ok(Some(version)) => {
                 headers.push((header::ETAG.to_string(), crate::versions::etag(&signed.document.id)));
                 headers.push((DOCUMENT_VERSION.into(), version.to_string()));

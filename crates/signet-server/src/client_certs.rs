@@ -588,7 +588,7 @@ pub async fn list_user_certificates(
 /// Unbind a certificate from a user.
 ///
 /// Permission "managing users" (API keys need the scope `manage`). The certificate no longer
-/// completes the user's logins: at once on this server, within 5 s on others.
+/// completes the user's logins, at once (a login reads the binding from the database).
 #[utoipa::path(
     delete,
     path = "/users/{id}/client-certificates/{certificate}",

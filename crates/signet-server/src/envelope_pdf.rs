@@ -42,7 +42,7 @@ pub(crate) async fn next_version(
     let line = state.store().version_line(tenant, &e.document_id).await?.ok_or_else(|| {
         Error::bad("not_versioned", format!("document {} is not part of a line of versions", e.document_id))
     })?;
-    match state.store().add_version(tenant, &line.root_id, expected_head, doc, insert).await? {
+    match state.store().add_version(tenant, &line.root_id, expected_head, doc, insert, Some(&e.id)).await? {
         Some(_) => Ok(()),
         None => Err(Error::PreconditionFailed(format!(
             "document {} gained a version outside envelope {}: the envelope's document must change only through it",

@@ -780,13 +780,10 @@ pub(crate) async fn send_envelope(
     if e.status != "draft" {
         return Err(Error::Conflict { code: "envelope_not_draft", message: format!("envelope {id} is {}", e.status) });
     }
-    // the envelope holds its document's line from now on (see `check_line_free`)
-    let line = state.store().version_line(tenant, &e.document_id).await?.ok_or_else(|| {
-        Error::bad("not_versioned", format!("document {} is not part of a line of versions", e.document_id))
-    })?;
-    check_line_free(state, tenant, &line).await?;
-    if !state.store().claim_line(tenant, &line.root_id, id, line.envelope_id.as_deref()).await? {
-        return Err(held(&line.root_id, "another envelope"));
+    // another envelope holding the document refuses this one (409); the fields' version then
+    // claims the line for this envelope as it moves its head (see `check_line_free`)
+    if let Some(line) = state.store().version_line(tenant, &e.document_id).await? {
+        check_line_free(state, tenant, &line).await?;
     }
     let base = crate::envelope_pdf::add_fields(state, tenant, &e).await?;
     e.current_document_id = base.id.clone();
@@ -804,10 +801,17 @@ pub(crate) async fn send_envelope(
 }
 
 /// Refuses a change to the document of `line` from outside an envelope (a version through
-/// the versions API or the signing agent, another envelope sent) while an envelope in progress
-/// holds the line: 409 `document_in_envelope`. The parties sign what the envelope shows them;
-/// a version from elsewhere would only make the envelope's next step fail. An envelope that
-/// ended holds nothing (its claim is never cleared: the status decides).
+/// the versions API or the signing agent, another envelope sent) while an envelope holds the
+/// line: 409 `document_in_envelope`. The parties sign what the envelope shows them; a version
+/// from elsewhere would only make the envelope's next step fail.
+///
+/// Every version an envelope adds names it in the line, in the statement that moves the head
+/// ([`signet_store::Store::add_version`]), starting with the fields' version at its sending.
+/// The named envelope holds the line while it is `sent`, and while it is still a `draft`: it
+/// is being sent (its fields are in, its status not yet saved), or its sending failed after
+/// its fields went in (void it to free the document). An envelope that ended holds nothing,
+/// so the name is never cleared. These checks come before the head moves, which is itself a
+/// compare-and-set: whichever of two racing changes moves it first wins, the other gets 412.
 pub(crate) async fn check_line_free(
     state: &AppState,
     tenant: &str,
@@ -815,19 +819,17 @@ pub(crate) async fn check_line_free(
 ) -> Result<(), Error> {
     let Some(id) = &line.envelope_id else { return Ok(()) };
     match state.store().envelope(tenant, id).await {
-        Ok(e) if e.status == "sent" => Err(held(&line.root_id, &format!("envelope {id}"))),
+        Ok(e) if matches!(e.status.as_str(), "sent" | "draft") => Err(Error::Conflict {
+            code: "document_in_envelope",
+            message: format!(
+                "document {} is in envelope {id}, which is {}: until it ends the document changes only through it \
+                 (void it to change the document)",
+                line.root_id,
+                if e.status == "sent" { "in progress" } else { "being sent" }
+            ),
+        }),
         Ok(_) | Err(signet_store::Error::NotFound(_)) => Ok(()),
         Err(e) => Err(e.into()),
-    }
-}
-
-fn held(document: &str, by: &str) -> Error {
-    Error::Conflict {
-        code: "document_in_envelope",
-        message: format!(
-            "document {document} is in {by}, which is in progress: until it ends the document changes only through \
-             it (void it to change the document)"
-        ),
     }
 }
 
@@ -1240,7 +1242,7 @@ pub async fn create_envelope(
     let send = req.send.unwrap_or(false);
     let mut e = build(&state, &tenant, &caller, req).await?;
     if send {
-        // refused before the draft is stored, so that a refused "create and send" leaves nothing
+        // refused before the draft is stored (a send refused later leaves the draft)
         if let Some(line) = state.store().version_line(&tenant, &e.document_id).await? {
             check_line_free(&state, &tenant, &line).await?;
         }

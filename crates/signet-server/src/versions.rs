@@ -244,7 +244,8 @@ pub async fn add_version(
         source_id: Some(line.head_id.clone()),
         created_at: signet_store::now_millis(),
     };
-    let Some(version) = state.store().add_version(&tenant, &line.root_id, &line.head_id, &record, true).await? else {
+    let Some(version) = state.store().add_version(&tenant, &line.root_id, &line.head_id, &record, true, None).await?
+    else {
         let _ = state.blobs().delete(&key).await;
         let now = state.store().version_line(&tenant, &line.root_id).await?.unwrap_or(line);
         return Err(Error::PreconditionFailed(format!(

@@ -28,8 +28,8 @@ pub struct VersionLine {
     pub head_version: i64,
     /// This document's version number.
     pub version: i64,
-    /// The envelope that last claimed the line ([`Store::claim_line`]), if any: it holds the
-    /// line while it is in progress.
+    /// The envelope whose version was the last one it added ([`Store::add_version`] with
+    /// `envelope`), if any: it holds the line while it is in progress.
     pub envelope_id: Option<String>,
 }
 
@@ -82,33 +82,10 @@ impl Store {
         .transpose()
     }
 
-    /// Records that envelope `envelope_id` holds the line `root_id` (see
-    /// [`VersionLine::envelope_id`]), if the line's claim is still `seen` (what
-    /// [`Store::version_line`] read; `None`: unclaimed): `false` when another claim came first.
-    pub async fn claim_line(
-        &self,
-        tenant_id: &str,
-        root_id: &str,
-        envelope_id: &str,
-        seen: Option<&str>,
-    ) -> Result<bool> {
-        let claimed = sqlx::query(
-            "UPDATE document_heads SET envelope_id = $3 WHERE tenant_id = $1 AND root_id = $2 AND \
-             (envelope_id IS NULL OR envelope_id = $4)",
-        )
-        .bind(tenant_id)
-        .bind(root_id)
-        .bind(envelope_id)
-        // no envelope id is empty: with nothing seen, only an unclaimed line matches
-        .bind(seen.unwrap_or(""))
-        .execute(&self.pool)
-        .await?;
-        Ok(claimed.rows_affected() == 1)
-    }
-
     /// Adds `document` (already written, or written here when `insert` is set) as the next
     /// version of `root_id`, if the latest version is still `expected_head`: returns its
-    /// number, or `None` when another version came first (nothing changed then).
+    /// number, or `None` when another version came first (nothing changed then). A version an
+    /// envelope adds names it (`envelope`): see [`VersionLine::envelope_id`].
     pub async fn add_version(
         &self,
         tenant_id: &str,
@@ -116,19 +93,27 @@ impl Store {
         expected_head: &str,
         document: &DocumentRecord,
         insert: bool,
+        envelope: Option<&str>,
     ) -> Result<Option<i64>> {
         let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query(
-            "UPDATE document_heads SET head_id = $3, version = version + 1, updated_at = $4 WHERE tenant_id = $1 AND \
-             root_id = $2 AND head_id = $5",
-        )
-        .bind(tenant_id)
-        .bind(root_id)
-        .bind(&document.id)
-        .bind(now_millis())
-        .bind(expected_head)
-        .execute(&mut *tx)
-        .await?;
+        // an envelope's version claims the line in the same statement that moves its head, so
+        // that the line is never moved by an envelope without naming it
+        let sql = match envelope {
+            Some(_) => {
+                "UPDATE document_heads SET head_id = $3, version = version + 1, updated_at = $4, envelope_id = $6 \
+                 WHERE tenant_id = $1 AND root_id = $2 AND head_id = $5"
+            }
+            None => {
+                "UPDATE document_heads SET head_id = $3, version = version + 1, updated_at = $4 WHERE tenant_id = $1 \
+                 AND root_id = $2 AND head_id = $5"
+            }
+        };
+        let mut query =
+            sqlx::query(sql).bind(tenant_id).bind(root_id).bind(&document.id).bind(now_millis()).bind(expected_head);
+        if let Some(envelope) = envelope {
+            query = query.bind(envelope);
+        }
+        let moved = query.execute(&mut *tx).await?;
         if moved.rows_affected() != 1 {
             tx.rollback().await?;
             return Ok(None);
