@@ -135,6 +135,14 @@ pub fn subject_to_string(cert_der: &[u8]) -> Option<String> {
     CertView::parse(cert_der).ok().map(|c| name_to_string(c.subject))
 }
 
+/// The first commonName (2.5.4.3) of a DER certificate's subject, as a string: `None` when
+/// the certificate cannot be read or its subject has none.
+pub fn subject_common_name(cert_der: &[u8]) -> Option<String> {
+    let cert = CertView::parse(cert_der).ok()?;
+    let name = Name::from_der(cert.subject).ok()?;
+    name.common_name().ok().flatten().map(|cn| cn.value().into_owned())
+}
+
 /// Builds and checks a path from `end_entity_der` to one of `trust_anchors` (DER
 /// certificates), using `candidates` as intermediates, valid at `at`. Returns the path
 /// end-entity first, trust anchor last. When several paths exist, the first valid one found

@@ -489,6 +489,24 @@ fn serial(name: &str) -> Vec<u8> {
 }
 
 #[test]
+fn subject_common_names_are_read_from_the_name_not_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (dir.path().join("k.pem"), dir.path().join("c.pem"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args(["-subj", "/O=ACME, Inc./CN=Li, Wei", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let d = Command::new("openssl").args(["x509", "-outform", "DER", "-in"]).arg(&cert).output().unwrap().stdout;
+    assert_eq!(signet_cms::certpath::subject_common_name(&d).as_deref(), Some("Li, Wei"));
+    assert_eq!(signet_cms::certpath::subject_common_name(b"not a certificate"), None);
+}
+
+#[test]
 fn basic_constraints_tell_cas_from_leaves() {
     for (name, ca) in [("root-ca.pem", true), ("inter-ca.pem", true), ("signer-rsa.pem", false), ("tsa.pem", false)] {
         let d = der(name);

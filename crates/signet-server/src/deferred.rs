@@ -291,11 +291,6 @@ fn key_of(cert: &[u8]) -> Result<(Vec<u8>, KeyKind), Error> {
     Ok((spki.to_vec(), kind))
 }
 
-/// The CN of an RFC 4514 subject, else the whole subject.
-fn common_name(subject: &str) -> &str {
-    subject.split(',').find_map(|rdn| rdn.trim().strip_prefix("CN=")).filter(|cn| !cn.is_empty()).unwrap_or(subject)
-}
-
 // ---------------------------------------------------------------------------------------
 // prepare
 
@@ -432,7 +427,9 @@ pub(crate) async fn prepare(
             image: None,
             text: vec![
                 "Digitally signed by".into(),
-                common_name(&own.subject).to_string(),
+                signet_cms::certpath::subject_common_name(&leaf)
+                    .filter(|cn| !cn.trim().is_empty())
+                    .unwrap_or_else(|| own.subject.clone()),
                 format!("{} {} UTC", date.get(..10).unwrap_or(""), date.get(11..16).unwrap_or("")),
             ],
         }),
@@ -1028,12 +1025,6 @@ pub(crate) async fn signing_state(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names() {
-        assert_eq!(common_name("CN=Zhang San,O=ACME"), "Zhang San");
-        assert_eq!(common_name("O=ACME"), "O=ACME");
-    }
 
     #[test]
     fn hostile_certificates_are_refused_with_a_reason() {
