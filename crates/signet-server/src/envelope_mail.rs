@@ -127,7 +127,11 @@ pub(crate) async fn announce(state: &AppState, tenant: &str, e: &Envelope, how: 
         let subject = format!("\"{}\" {en} / 《{}》{zh}", e.title, e.title);
         let mut lines = vec![format!("\"{}\" {en}.", e.title), format!("《{}》{zh}。", e.title)];
         if how == "completed" {
-            lines.push("Download the signed document from the link below. / 可通过下面的链接下载已签署的文件。".into());
+            lines.push(format!(
+                "Download the signed document from the link below (it works for {days} days). / \
+                 可通过下面的链接下载已签署的文件（{days} 天内有效）。",
+                days = crate::signer::LINK_DAYS_AFTER_END
+            ));
         }
         if let Err(why) = mail_party(state, tenant, e, party, subject, lines, how == "completed").await {
             tracing::warn!("envelope {}: telling {} it {how}: {why}", e.id, party.id);

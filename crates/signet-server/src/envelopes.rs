@@ -504,7 +504,7 @@ pub(crate) fn turn(e: &Envelope) -> Vec<usize> {
     e.parties.iter().enumerate().filter(|(_, p)| pending(p) && p.order == order).map(|(i, _)| i).collect()
 }
 
-fn is_closed(status: &str) -> bool {
+pub(crate) fn is_closed(status: &str) -> bool {
     matches!(status, "completed" | "declined" | "voided" | "expired")
 }
 

@@ -30,6 +30,10 @@ const CODE_RESEND_MS: i64 = 30_000;
 const CODE_TRIES: i64 = 5;
 /// Most signer sessions (and so codes mailed) per party and hour.
 const SESSIONS_PER_HOUR: i64 = 10;
+/// How long after its envelope ended (completed, declined, voided, expired) an e-mailed link
+/// still opens the signer page: to download the signed document or see how it ended. After
+/// that the sender gives the document out.
+pub(crate) const LINK_DAYS_AFTER_END: i64 = 30;
 /// Most pages a signer's view lists.
 const MAX_PAGES: usize = 2000;
 
@@ -242,7 +246,8 @@ fn code_hash(session: &str, code: &str) -> String {
 /// Open a signing session from an invitation link.
 ///
 /// External parties are mailed a one-time code (stage `code`); internal parties sign in the
-/// console (stage `login`, with `console_url`).
+/// console (stage `login`, with `console_url`). A link opens the page until 30 days after its
+/// envelope ended (then 404, "this signing link has expired").
 #[utoipa::path(
     post,
     path = "/signer/session",
@@ -267,6 +272,9 @@ pub async fn open_session(
     let (e, _) = envelopes::load(&state, &link.tenant_id, &link.envelope_id).await?;
     let p = party(&e, &link.party_id)?;
     let now = now_millis();
+    if let Some(why) = link_expired(&e, now) {
+        return Err(Error::Missing(why));
+    }
     // each opening mails a code: a bounded number per party and hour
     if state.store().signer_sessions_since(&p.id, now - 3_600_000).await? >= SESSIONS_PER_HOUR {
         return Err(Error::TooManyRequests {
@@ -300,6 +308,19 @@ pub async fn open_session(
     record_events(&state, &link.tenant_id, &e.id, events).await;
     let view = stage_view(&state, &session, &e, p);
     Ok(with_cookie(Json(view).into_response(), &secret))
+}
+
+/// Why a link of `e` no longer opens the signer page at `now`, if it does not:
+/// [`LINK_DAYS_AFTER_END`] days after the envelope ended.
+fn link_expired(e: &Envelope, now: i64) -> Option<String> {
+    let ended = e.completed_at.filter(|_| envelopes::is_closed(&e.status))?;
+    (now - ended > LINK_DAYS_AFTER_END * 86_400_000).then(|| {
+        format!(
+            "this signing link has expired: the envelope was {} more than {LINK_DAYS_AFTER_END} days ago; ask its \
+             sender for the document",
+            e.status
+        )
+    })
 }
 
 /// `response` setting the signer session's cookie to `secret`.
@@ -668,4 +689,51 @@ pub async fn signer_own_key(
 ) -> Result<Json<crate::deferred::OwnKeySigning>, Error> {
     let (e, p) = ready(&state, &signer).await?;
     Ok(Json(crate::deferred::signing_state(&state, &signer.session.tenant_id, &e, &p).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn envelope(status: &str, completed_at: Option<i64>) -> Envelope {
+        Envelope {
+            id: "env_x".into(),
+            title: "t".into(),
+            message: None,
+            status: status.into(),
+            document_id: "doc_x".into(),
+            current_document_id: "doc_x".into(),
+            final_document_id: None,
+            certificate_document_id: None,
+            certify: true,
+            expires_at: None,
+            reminder_interval_hours: None,
+            next_reminder_at: None,
+            created_by: "usr_x".into(),
+            created_at: 0,
+            updated_at: 0,
+            sent_at: None,
+            completed_at,
+            void_reason: None,
+            parties: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn links_expire_some_days_after_the_envelope_ended() {
+        let day = 86_400_000;
+        let ended = 1_000 * day;
+        let limit = LINK_DAYS_AFTER_END * day;
+        for status in ["completed", "declined", "voided", "expired"] {
+            let e = envelope(status, Some(ended));
+            assert_eq!(link_expired(&e, ended + limit), None, "{status}");
+            let why = link_expired(&e, ended + limit + 1).unwrap();
+            assert!(why.contains("expired") && why.contains(status), "{why}");
+        }
+        // an envelope in progress (or a draft) keeps its links, however old
+        assert_eq!(link_expired(&envelope("sent", None), ended + 10 * limit), None);
+        assert_eq!(link_expired(&envelope("sent", Some(ended)), ended + 10 * limit), None);
+    }
 }
