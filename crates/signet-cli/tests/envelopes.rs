@@ -493,21 +493,19 @@ fn decline_void_expiry_and_a_parallel_envelope() {
         let versions = w.erp.get(&format!("/api/v1/documents/{doc4}/versions")).json();
         versions.as_array().unwrap().last().unwrap()["document"]["id"].as_str().unwrap().to_string()
     };
+    let pdf = test_pdf(&[TestPage::A4]);
+    // a new version of the document, made from its latest one
+    let add_version = |w: &World| {
+        let if_match = format!("\"{}\"", head(w));
+        let path = format!("/api/v1/documents/{doc4}/versions");
+        w.erp.send("POST", &path, Some("application/pdf"), Some(&pdf), &[("If-Match", &if_match)])
+    };
     let in_envelope = |r: &Reply, what: &str| {
         assert_eq!(r.status, 409, "{what}: {}", r.text());
         assert_eq!(r.json()["error"]["code"], "document_in_envelope", "{what}: {}", r.text());
         assert!(r.text().contains(id), "{what}: {}", r.text());
     };
-    let pdf = test_pdf(&[TestPage::A4]);
-    let if_match = format!("\"{}\"", head(&w));
-    let r = w.erp.send(
-        "POST",
-        &format!("/api/v1/documents/{doc4}/versions"),
-        Some("application/pdf"),
-        Some(&pdf),
-        &[("If-Match", &if_match)],
-    );
-    in_envelope(&r, "a version");
+    in_envelope(&add_version(&w), "a version");
     // (the document is refused before the identity is looked up: this tenant has none)
     let r = w.erp.send(
         "POST",
@@ -551,14 +549,7 @@ fn decline_void_expiry_and_a_parallel_envelope() {
     std::fs::write(&out, w.erp.get(&format!("/api/v1/envelopes/{id}/document")).body).unwrap();
     validate_level(&out, &root, 2, None, "hard", "B-LTA").unwrap_or_else(|t| panic!("parallel:\n{t}"));
     // the envelope ended: the document takes versions again
-    let if_match = format!("\"{}\"", head(&w));
-    let r = w.erp.send(
-        "POST",
-        &format!("/api/v1/documents/{doc4}/versions"),
-        Some("application/pdf"),
-        Some(&pdf),
-        &[("If-Match", &if_match)],
-    );
+    let r = add_version(&w);
     assert_eq!(r.status, 201, "a version after the envelope: {}", r.text());
 
     // documents: each line once, as its latest version (the signed final one), paged

@@ -46,7 +46,7 @@ pub const MAX_FIELDS: usize = 50;
 pub const MAX_TEXT_VALUE: usize = 500;
 
 /// An envelope.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Envelope {
     /// `env_…`.
     pub id: String,

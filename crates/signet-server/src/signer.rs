@@ -698,27 +698,7 @@ mod tests {
     use super::*;
 
     fn envelope(status: &str, completed_at: Option<i64>) -> Envelope {
-        Envelope {
-            id: "env_x".into(),
-            title: "t".into(),
-            message: None,
-            status: status.into(),
-            document_id: "doc_x".into(),
-            current_document_id: "doc_x".into(),
-            final_document_id: None,
-            certificate_document_id: None,
-            certify: true,
-            expires_at: None,
-            reminder_interval_hours: None,
-            next_reminder_at: None,
-            created_by: "usr_x".into(),
-            created_at: 0,
-            updated_at: 0,
-            sent_at: None,
-            completed_at,
-            void_reason: None,
-            parties: Vec::new(),
-        }
+        Envelope { id: "env_x".into(), status: status.into(), completed_at, ..Envelope::default() }
     }
 
     #[test]

@@ -257,8 +257,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 /// much. Here a passive checkpoint (which waits for no reader and no writer) runs every
 /// 50 ms instead (every 250 ms, each had so much to copy that the 99th percentile of the
 /// requests' latency tripled); once it has copied the whole log the next commit starts the
-/// log over, so it stays small. The writers' connection still checkpoints past 16,384 pages (64 MiB),
-/// should this fall behind.
+/// log over, so it stays small. The writers' connection still checkpoints past 16,384 pages
+/// (64 MiB), should this fall behind.
 async fn checkpoints(pool: AnyPool, alive: std::sync::Weak<impl Sized>) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
