@@ -7,64 +7,17 @@
 //! The subset's glyph ids are used as CIDs (`/CIDToGIDMap /Identity`); the subsetter renumbers
 //! glyphs from 0 and drops the `cmap` table, so the ToUnicode CMap is the only character map.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-
-use subsetter::GlyphRemapper;
-use ttf_parser::{Face, GlyphId};
+use signet_fonts::{FaceSubset, TextFaces};
 
 use crate::error::{Error, Result};
 use crate::object::{Dict, ObjRef, Object, Stream};
 
-/// Drawn for characters neither face has a glyph for.
-const REPLACEMENT: char = '?';
 /// The faces, in their resource order: DejaVu Sans, then Droid Sans Fallback.
 pub(crate) const FACES: usize = 2;
 
-/// One face with its metrics, and the glyphs used from it so far.
-struct EmbeddedFace {
-    data: &'static [u8],
-    postscript_name: &'static str,
-    face: Face<'static>,
-    units_per_em: f64,
-    remapper: GlyphRemapper,
-    /// Subset glyph id (the CID) → the character it was used for, for the ToUnicode CMap.
-    to_unicode: BTreeMap<u16, char>,
-}
-
-impl EmbeddedFace {
-    fn parse(data: &'static [u8], postscript_name: &'static str) -> Result<Self> {
-        let face = Face::parse(data, 0)
-            .map_err(|e| Error::Unsupported(format!("built-in font {postscript_name} cannot be read: {e}")))?;
-        let units_per_em = f64::from(face.units_per_em().max(1));
-        Ok(EmbeddedFace {
-            data,
-            postscript_name,
-            face,
-            units_per_em,
-            remapper: GlyphRemapper::new(),
-            to_unicode: BTreeMap::new(),
-        })
-    }
-
-    /// The glyph for `c`, if the face has one (glyph 0 is `.notdef`, no glyph).
-    fn glyph_index(&self, c: char) -> Option<GlyphId> {
-        self.face.glyph_index(c).filter(|g| g.0 != 0)
-    }
-
-    /// Advance width of `gid` in units of the font size.
-    fn advance(&self, gid: GlyphId) -> f64 {
-        f64::from(self.face.glyph_hor_advance(gid).unwrap_or(0)) / self.units_per_em
-    }
-
-    fn used(&self) -> bool {
-        !self.to_unicode.is_empty()
-    }
-}
-
 /// The faces text is set in, and the glyphs used so far.
 pub(crate) struct TextFont {
-    faces: [EmbeddedFace; FACES],
+    faces: TextFaces,
 }
 
 /// Consecutive characters of a line set in one face: their CIDs in that face's subset.
@@ -83,29 +36,26 @@ pub(crate) struct ShapedLine {
 impl TextFont {
     /// The built-in faces.
     pub(crate) fn new() -> Result<Self> {
-        Ok(TextFont {
-            faces: [
-                EmbeddedFace::parse(signet_fonts::DEJAVU_SANS, "DejaVuSans")?,
-                EmbeddedFace::parse(signet_fonts::DROID_SANS_FALLBACK, "DroidSansFallbackFull")?,
-            ],
-        })
+        let faces = TextFaces::new().map_err(|e| Error::Unsupported(format!("a built-in font cannot be read: {e}")))?;
+        Ok(TextFont { faces })
     }
 
     /// Ascent (positive) and descent (negative), in units of the font size: the largest of
     /// the faces used so far (DejaVu Sans's when none is).
     pub(crate) fn vertical_metrics(&self) -> (f64, f64) {
-        let mut used = self.faces.iter().filter(|f| f.used()).peekable();
-        let faces: Vec<&EmbeddedFace> = if used.peek().is_some() { used.collect() } else { vec![&self.faces[0]] };
-        faces.iter().fold((0.0, 0.0), |(a, d), f| {
-            let u = f.units_per_em;
-            (f64::max(a, f64::from(f.face.ascender()) / u), f64::min(d, f64::from(f.face.descender()) / u))
+        let faces = &self.faces.faces;
+        let mut used = faces.iter().filter(|f| f.used()).peekable();
+        let used: Vec<&FaceSubset> = if used.peek().is_some() { used.collect() } else { vec![&faces[0]] };
+        used.iter().fold((0.0, 0.0), |(a, d), f| {
+            let u = f.units_per_em();
+            (f64::max(a, f64::from(f.face().ascender()) / u), f64::min(d, f64::from(f.face().descender()) / u))
         })
     }
 
     /// Maps `line` to glyphs one character at a time (no shaping): control characters are
-    /// dropped, tabs become spaces, CJK characters ([`signet_fonts::is_cjk`]) come from Droid
-    /// Sans Fallback first and every other character from DejaVu Sans first, and a character
-    /// neither face has is drawn as `?`.
+    /// dropped, tabs become spaces, and each character comes from the face
+    /// [`TextFaces::set`] chooses (CJK from Droid Sans Fallback first, a character neither
+    /// face has as `?`).
     pub(crate) fn shape(&mut self, line: &str) -> ShapedLine {
         let mut runs: Vec<Run> = Vec::new();
         let mut width = 0.0;
@@ -114,17 +64,11 @@ impl TextFont {
             if c.is_control() {
                 continue;
             }
-            let order = if signet_fonts::is_cjk(c) { [1, 0] } else { [0, 1] };
-            let found = order.into_iter().find_map(|i| self.faces[i].glyph_index(c).map(|gid| (i, c, gid)));
-            let (i, c, gid) =
-                found.unwrap_or_else(|| (0, REPLACEMENT, self.faces[0].glyph_index(REPLACEMENT).unwrap_or(GlyphId(0))));
-            let face = &mut self.faces[i];
-            let cid = face.remapper.remap(gid.0);
-            face.to_unicode.entry(cid).or_insert(c);
-            width += face.advance(gid);
+            let g = self.faces.set(c);
+            width += g.advance;
             match runs.last_mut() {
-                Some(run) if run.face == i => run.cids.push(cid),
-                _ => runs.push(Run { face: i, cids: vec![cid] }),
+                Some(run) if run.face == g.face => run.cids.push(g.cid),
+                _ => runs.push(Run { face: g.face, cids: vec![g.cid] }),
             }
         }
         ShapedLine { runs, width_per_pt: width }
@@ -134,80 +78,76 @@ impl TextFont {
     /// stored), with the face's index.
     pub(crate) fn into_objects(self) -> Result<Vec<(usize, FontObjects)>> {
         let mut out = Vec::new();
-        for (i, face) in self.faces.into_iter().enumerate() {
+        for (i, face) in self.faces.faces.iter().enumerate() {
             if face.used() {
-                out.push((i, face.into_objects()?));
+                out.push((i, font_objects(face)?));
             }
         }
         Ok(out)
     }
 }
 
-impl EmbeddedFace {
-    /// Subsets the font to the glyphs used so far and builds its objects (not yet stored).
-    pub(crate) fn into_objects(self) -> Result<FontObjects> {
-        let subset = subsetter::subset(self.data, 0, &self.remapper)
-            .map_err(|e| Error::Unsupported(format!("subsetting font {}: {e}", self.postscript_name)))?;
-        let base_font = format!("{}+{}", subset_tag(&self.remapper), self.postscript_name);
-        let scale = 1000.0 / self.units_per_em;
+/// Subsets `f` to the glyphs used so far and builds its objects (not yet stored).
+fn font_objects(f: &FaceSubset) -> Result<FontObjects> {
+    let face = f.face();
+    let subset = f.subset().map_err(|e| Error::Unsupported(format!("subsetting font {}: {e}", f.postscript_name())))?;
+    let base_font = f.base_font();
+    let scale = 1000.0 / f.units_per_em();
 
-        // Widths of the glyphs shown, in CID order. The subsetter appends the components of
-        // composite glyphs after these; they are never shown, so they need no width.
-        let widths: Vec<Object> = self
-            .remapper
-            .remapped_gids()
-            .map(|gid| Object::Int((self.advance(GlyphId(gid)) * 1000.0).round() as i64))
-            .collect();
-        let bbox = self.face.global_bounding_box();
-        let (ascent, descent) = (f64::from(self.face.ascender()), f64::from(self.face.descender()));
-        let cap_height = self.face.capital_height().map_or(ascent, f64::from);
-        let weight = f64::from(self.face.weight().to_number());
-        // The usual estimate from the weight class; viewers only use it for substitution.
-        let stem_v = (10.0 + 220.0 * (weight - 50.0) / 900.0).round();
-        let mut flags = 4; // Symbolic: glyphs outside the standard Latin set
-        if self.face.is_monospaced() {
-            flags |= 1;
-        }
-        if self.face.is_italic() {
-            flags |= 64;
-        }
-
-        let font_file = Stream::flate(Dict::new().with("Length1", subset.len() as i64), &subset);
-        let descriptor = Dict::new()
-            .with("Type", Object::name("FontDescriptor"))
-            .with("FontName", Object::name(&base_font))
-            .with("Flags", flags)
-            .with(
-                "FontBBox",
-                [bbox.x_min, bbox.y_min, bbox.x_max, bbox.y_max]
-                    .map(|v| Object::Int((f64::from(v) * scale).round() as i64))
-                    .to_vec(),
-            )
-            .with("ItalicAngle", f64::from(self.face.italic_angle()))
-            .with("Ascent", (ascent * scale).round())
-            .with("Descent", (descent * scale).round())
-            .with("CapHeight", (cap_height * scale).round())
-            .with("StemV", stem_v);
-        let cid_font = Dict::new()
-            .with("Type", Object::name("Font"))
-            .with("Subtype", Object::name("CIDFontType2"))
-            .with("BaseFont", Object::name(&base_font))
-            .with(
-                "CIDSystemInfo",
-                Dict::new()
-                    .with("Registry", Object::String(b"Adobe".to_vec()))
-                    .with("Ordering", Object::String(b"Identity".to_vec()))
-                    .with("Supplement", 0),
-            )
-            .with("W", vec![Object::Int(0), Object::Array(widths)])
-            .with("CIDToGIDMap", Object::name("Identity"));
-        let type0 = Dict::new()
-            .with("Type", Object::name("Font"))
-            .with("Subtype", Object::name("Type0"))
-            .with("BaseFont", Object::name(&base_font))
-            .with("Encoding", Object::name("Identity-H"));
-        Ok(FontObjects { font_file, descriptor, cid_font, to_unicode: to_unicode_cmap(&self.to_unicode), type0 })
+    // Widths of the glyphs shown, in CID order. The subsetter appends the components of
+    // composite glyphs after these; they are never shown, so they need no width.
+    let widths: Vec<Object> =
+        f.used_glyphs().map(|gid| Object::Int((f.advance(gid) * 1000.0).round() as i64)).collect();
+    let bbox = face.global_bounding_box();
+    let (ascent, descent) = (f64::from(face.ascender()), f64::from(face.descender()));
+    let cap_height = face.capital_height().map_or(ascent, f64::from);
+    let weight = f64::from(face.weight().to_number());
+    // The usual estimate from the weight class; viewers only use it for substitution.
+    let stem_v = (10.0 + 220.0 * (weight - 50.0) / 900.0).round();
+    let mut flags = 4; // Symbolic: glyphs outside the standard Latin set
+    if face.is_monospaced() {
+        flags |= 1;
     }
+    if face.is_italic() {
+        flags |= 64;
+    }
+
+    let font_file = Stream::flate(Dict::new().with("Length1", subset.len() as i64), &subset);
+    let descriptor = Dict::new()
+        .with("Type", Object::name("FontDescriptor"))
+        .with("FontName", Object::name(&base_font))
+        .with("Flags", flags)
+        .with(
+            "FontBBox",
+            [bbox.x_min, bbox.y_min, bbox.x_max, bbox.y_max]
+                .map(|v| Object::Int((f64::from(v) * scale).round() as i64))
+                .to_vec(),
+        )
+        .with("ItalicAngle", f64::from(face.italic_angle()))
+        .with("Ascent", (ascent * scale).round())
+        .with("Descent", (descent * scale).round())
+        .with("CapHeight", (cap_height * scale).round())
+        .with("StemV", stem_v);
+    let cid_font = Dict::new()
+        .with("Type", Object::name("Font"))
+        .with("Subtype", Object::name("CIDFontType2"))
+        .with("BaseFont", Object::name(&base_font))
+        .with(
+            "CIDSystemInfo",
+            Dict::new()
+                .with("Registry", Object::String(b"Adobe".to_vec()))
+                .with("Ordering", Object::String(b"Identity".to_vec()))
+                .with("Supplement", 0),
+        )
+        .with("W", vec![Object::Int(0), Object::Array(widths)])
+        .with("CIDToGIDMap", Object::name("Identity"));
+    let type0 = Dict::new()
+        .with("Type", Object::name("Font"))
+        .with("Subtype", Object::name("Type0"))
+        .with("BaseFont", Object::name(&base_font))
+        .with("Encoding", Object::name("Identity-H"));
+    let to_unicode = Stream::flate(Dict::new(), f.to_unicode_cmap().as_bytes());
+    Ok(FontObjects { font_file, descriptor, cid_font, to_unicode, type0 })
 }
 
 /// The objects of an embedded font, before they are stored.
@@ -232,49 +172,6 @@ impl FontObjects {
     }
 }
 
-/// The six-letter subset tag (§9.9.2), derived from the glyph set so that equal subsets get
-/// equal names and different ones (almost always) differ.
-fn subset_tag(remapper: &GlyphRemapper) -> String {
-    // FNV-1a over the original glyph ids.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for gid in remapper.remapped_gids() {
-        for b in gid.to_be_bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    (0..6)
-        .map(|_| {
-            let c = char::from(b'A' + (h % 26) as u8);
-            h /= 26;
-            c
-        })
-        .collect()
-}
-
-/// A ToUnicode CMap (§9.10.3) mapping each two-byte CID to its character in UTF-16BE.
-fn to_unicode_cmap(map: &BTreeMap<u16, char>) -> Stream {
-    let mut s = String::from(
-        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
-         /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
-         /CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n\
-         1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
-    );
-    let entries: Vec<(&u16, &char)> = map.iter().collect();
-    // At most 100 entries per bfchar block (§9.10.3 via the CMap specification).
-    for block in entries.chunks(100) {
-        let _ = writeln!(s, "{} beginbfchar", block.len());
-        for (cid, c) in block {
-            let mut utf16 = [0u16; 2];
-            let units: String = c.encode_utf16(&mut utf16).iter().map(|u| format!("{u:04X}")).collect();
-            let _ = writeln!(s, "<{cid:04X}> <{units}>");
-        }
-        s.push_str("endbfchar\n");
-    }
-    s.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
-    Stream::flate(Dict::new(), s.as_bytes())
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
@@ -290,9 +187,9 @@ mod tests {
         // rest in DejaVu Sans; the bell dropped; a private-use character neither face has: '?'
         let faces: Vec<(usize, usize)> = line.runs.iter().map(|r| (r.face, r.cids.len())).collect();
         assert_eq!(faces, [(1, 3), (0, 5)]);
-        let cjk = &font.faces[1].to_unicode;
+        let cjk = font.faces.faces[1].to_unicode();
         assert_eq!(line.runs[0].cids.iter().map(|c| cjk[c]).collect::<String>(), "签名，");
-        let latin = &font.faces[0].to_unicode;
+        let latin = font.faces.faces[0].to_unicode();
         assert_eq!(line.runs[1].cids.iter().map(|c| latin[c]).collect::<String>(), " Zoë?");
         assert!(line.width_per_pt > 5.0);
         // the line box holds both faces
@@ -332,7 +229,7 @@ mod tests {
         };
         assert_eq!(font_file.dict.get_int("Length1"), Some(raw.len() as i64));
         assert!(raw.len() < 40_000, "subset is {} bytes", raw.len());
-        let subset = Face::parse(&raw, 0).unwrap();
+        let subset = signet_fonts::Face::parse(&raw, 0).unwrap();
         assert!(subset.number_of_glyphs() as usize > line_cids.iter().copied().max().unwrap() as usize);
 
         let name = stored[1].as_dict().unwrap().get_name("FontName").unwrap().to_vec();
@@ -345,18 +242,5 @@ mod tests {
         assert!(widths.len() > line_cids.iter().copied().max().unwrap() as usize);
         assert!(widths.len() <= subset.number_of_glyphs() as usize);
         assert!(widths.iter().skip(1).all(|w| w.as_int().unwrap() > 0));
-    }
-
-    #[test]
-    fn cmap_encodes_astral_characters_as_surrogates() {
-        let map = BTreeMap::from([(1u16, 'A'), (2, '😀')]);
-        let s = to_unicode_cmap(&map);
-        let text = match &s.data {
-            StreamData::Owned(d) => crate::filter::flate_decode(d, 1 << 20).unwrap(),
-            StreamData::InFile { .. } => unreachable!(),
-        };
-        let text = String::from_utf8(text).unwrap();
-        assert!(text.contains("<0001> <0041>"));
-        assert!(text.contains("<0002> <D83DDE00>"));
     }
 }
