@@ -1150,10 +1150,13 @@ mod tests {
                 let _ = handler.decrypt_string(id, &data).unwrap();
                 let _ = handler.decrypt_stream(id, &data).unwrap();
             }
-            // qpdf's leniency: no IV gives nothing; bad padding is kept
+            // qpdf's leniency: no IV gives nothing; 24 bytes after the IV are zero-filled to two
+            // blocks, of which at most one block of padding is removed, and only if it is
+            // well-formed (which random plaintext sometimes is: no exact length to expect)
             if handler.method() != Method::Rc4 {
                 assert!(handler.decrypt_string(id, &[1; 15]).unwrap().is_empty());
-                assert_eq!(handler.decrypt_string(id, &[1; 40]).unwrap().len() % 16, 0);
+                let n = handler.decrypt_string(id, &[1; 40]).unwrap().len();
+                assert!((16..=32).contains(&n), "{n}");
             }
         }
     }
